@@ -1,0 +1,202 @@
+#include "analyses/index/events_table.h"
+
+#include <algorithm>
+#include <ctime>
+#include <regex>
+
+namespace vmtrace::index {
+
+std::string FormatTimestamp(int64_t ns) {
+  int64_t secs = ns / 1000000000;
+  int64_t frac = ns % 1000000000;
+  if (frac < 0) {
+    frac += 1000000000;
+    --secs;
+  }
+  time_t tt = static_cast<time_t>(secs);
+  tm tmv;
+  gmtime_r(&tt, &tmv);
+  char buf[64];
+  snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%09lld",
+           tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday, tmv.tm_hour,
+           tmv.tm_min, tmv.tm_sec, static_cast<long long>(frac));
+  return buf;
+}
+
+EventsTable::EventsTable(const ExperimentIndex* index,
+                         std::vector<std::string> trace_names)
+    : index_(index), trace_names_(std::move(trace_names)) {
+  bool any_tid = false, any_pid = false, any_proc = false, any_cpu = false;
+  for (const auto& trace : index_->ctf_traces()) {
+    for (const ctf::EventClass* cls : trace->event_classes()) {
+      // LTTng contexts are tid/pid/procname; perf-converted traces carry
+      // perf_tid/perf_pid and the tracepoint's common_pid.
+      // Only contexts count: many payloads have their own "tid" field (the
+      // woken thread of sched_wakeup), which is not the event's thread.
+      auto context = [cls](std::initializer_list<const char*> names) {
+        for (const char* n : names) {
+          int i = cls->FieldIndex(n);
+          if (i >= 0 && cls->fields()[i].scope != ctf::Scope::kPayload) {
+            return i;
+          }
+        }
+        return -1;
+      };
+      ClassFields f;
+      f.tid = context({"tid", "perf_tid"});
+      f.pid = context({"pid", "perf_pid"});
+      f.procname = context({"procname"});
+      any_tid |= f.tid >= 0;
+      any_pid |= f.pid >= 0;
+      any_proc |= f.procname >= 0;
+      class_fields_[cls] = f;
+    }
+    any_cpu |= trace->info().stream_count > 0;
+  }
+  if (trace_names_.size() > 1) {
+    columns_.push_back({kTrace, "Trace", "The trace holding the event", "STRING"});
+  }
+  columns_.push_back({kTimestamp, "Timestamp", "Event time (UTC)", "STRING"});
+  columns_.push_back({kTimestampNs, "Timestamp ns",
+                      "Event time in nanoseconds since the epoch", "NUMBER"});
+  columns_.push_back({kEventType, "Event type", "The event name", "STRING"});
+  if (any_cpu) columns_.push_back({kCpu, "CPU", "CPU of the event", "NUMBER"});
+  if (any_tid) columns_.push_back({kTid, "TID", "Thread id", "NUMBER"});
+  if (any_pid) columns_.push_back({kPid, "PID", "Process id", "NUMBER"});
+  if (any_proc) {
+    columns_.push_back({kProcess, "Process", "Process name", "STRING"});
+  }
+  columns_.push_back({kContents, "Contents", "Event payload fields", "STRING"});
+}
+
+std::string EventsTable::Cell(int64_t column, uint64_t rank,
+                              const ctf::Event& ev) const {
+  auto field_text = [&ev](int idx) {
+    std::string s;
+    if (const ctf::Value* v = ev.field(idx)) {
+      if (v->kind == ctf::Value::kString) {
+        s.assign(v->s);
+      } else {
+        v->AppendTo(&s);
+      }
+    }
+    return s;
+  };
+  switch (column) {
+    case kTimestamp: return FormatTimestamp(ev.timestamp);
+    case kTimestampNs: return std::to_string(ev.timestamp);
+    case kEventType: return ev.cls ? ev.cls->name() : std::string();
+    case kCpu: return ev.cpu >= 0 ? std::to_string(ev.cpu) : std::string();
+    case kContents: return ev.FormatPayload();
+    case kTrace: {
+      size_t t = index_->ExperimentTraceOf(ev.trace_index);
+      return t < trace_names_.size() ? trace_names_[t] : std::string();
+    }
+    default: break;
+  }
+  auto it = class_fields_.find(ev.cls);
+  if (it == class_fields_.end()) return {};
+  switch (column) {
+    case kTid: return field_text(it->second.tid);
+    case kPid: return field_text(it->second.pid);
+    case kProcess: return field_text(it->second.procname);
+  }
+  return {};
+}
+
+StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
+  TablePage page;
+  const uint64_t size = index_->Snapshot().nb_events;
+  page.size = size;
+  auto known = [this](int64_t id) {
+    return std::any_of(columns_.begin(), columns_.end(),
+                       [id](const TableColumn& c) { return c.id == id; });
+  };
+  if (q.column_ids.empty()) {
+    for (const auto& c : columns_) page.column_ids.push_back(c.id);
+  } else {
+    for (int64_t id : q.column_ids) {
+      if (known(id)) page.column_ids.push_back(id);
+    }
+  }
+  std::vector<std::pair<int64_t, std::regex>> search;
+  for (const auto& [col, expr] : q.search) {
+    if (!known(col)) {
+      return InvalidArgument("unknown search column " + std::to_string(col));
+    }
+    try {
+      search.emplace_back(col, std::regex(expr, std::regex::ECMAScript |
+                                                    std::regex::optimize));
+    } catch (const std::regex_error& e) {
+      return InvalidArgument("invalid search expression '" + expr +
+                             "': " + e.what());
+    }
+  }
+  auto matches = [&](uint64_t rank, const ctf::Event& ev) {
+    if (search.empty()) return false;
+    for (const auto& [col, re] : search) {
+      if (!std::regex_search(Cell(col, rank, ev), re)) return false;
+    }
+    return true;
+  };
+
+  uint64_t start = 0;
+  if (q.index) {
+    start = *q.index;
+  } else if (q.time) {
+    VMTRACE_ASSIGN_OR_RETURN(start, index_->RankAtTime(*q.time));
+    if (start >= size && size > 0) start = size - 1;
+  }
+  page.low_index = start;
+  if (size == 0 || start >= size || page.column_ids.empty() || q.count == 0) {
+    return page;
+  }
+
+  ctf::Event ev;
+  if (q.direction == TableQuery::Direction::kNext && !search.empty()) {
+    VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(start));
+    uint64_t r = start;
+    bool found = false;
+    for (; r < size && reader->Next(&ev); ++r) {
+      if (matches(r, ev)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return page;
+    start = r;
+  } else if (q.direction == TableQuery::Direction::kPrevious &&
+             !search.empty()) {
+    // Walk back one checkpoint interval at a time: each chunk is decoded
+    // forward and its last match at or before the bound wins.
+    uint64_t bound = start;
+    std::optional<uint64_t> found;
+    while (!found) {
+      auto cp = index_->store().FloorByRank(bound);
+      uint64_t from = cp ? cp->rank : 0;
+      VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(from));
+      for (uint64_t r = from; r <= bound && reader->Next(&ev); ++r) {
+        if (matches(r, ev)) found = r;
+      }
+      if (found || from == 0) break;
+      bound = from - 1;
+    }
+    if (!found) return page;
+    start = *found;
+  }
+
+  page.low_index = start;
+  VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(start));
+  uint64_t end = std::min<uint64_t>(size, start + q.count);
+  for (uint64_t r = start; r < end && reader->Next(&ev); ++r) {
+    TableLine line;
+    line.index = r;
+    line.cells.reserve(page.column_ids.size());
+    for (int64_t col : page.column_ids) line.cells.push_back(Cell(col, r, ev));
+    if (matches(r, ev)) line.tags = kHighlightTag;
+    page.lines.push_back(std::move(line));
+  }
+  return page;
+}
+
+}  // namespace vmtrace::index

@@ -1,0 +1,87 @@
+// EventsTable: the experiment's events as a virtual table (TSP TABLE output).
+//
+// Lines are events in rank order; a page is served by restoring the nearest
+// checkpoint and decoding at most one checkpoint interval plus the page, so
+// its cost does not depend on where the page is. Columns have stable ids;
+// TID, PID and Process appear only when some event class carries those
+// contexts. Thread-safe: Fetch() keeps no state between calls.
+#ifndef VMTRACE_ANALYSES_INDEX_EVENTS_TABLE_H_
+#define VMTRACE_ANALYSES_INDEX_EVENTS_TABLE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "analyses/index/experiment_index.h"
+#include "base/status.h"
+
+namespace vmtrace::index {
+
+struct TableColumn {
+  int64_t id;
+  std::string name;
+  std::string description;
+  std::string type;  // TSP DataType: "STRING", "NUMBER", ...
+};
+
+struct TableQuery {
+  enum class Direction { kNone, kNext, kPrevious };
+  std::optional<uint64_t> index;  // first rank wanted
+  std::optional<int64_t> time;    // else: first event with ts >= time
+  uint64_t count = 0;
+  std::vector<int64_t> column_ids;  // empty: all columns
+  std::map<int64_t, std::string> search;  // column id -> regex
+  Direction direction = Direction::kNone;
+};
+
+struct TableLine {
+  uint64_t index = 0;
+  std::vector<std::string> cells;  // in TablePage::column_ids order
+  int tags = 0;                    // 8 (HIGHLIGHT) when the search matches
+};
+
+struct TablePage {
+  uint64_t low_index = 0;
+  uint64_t size = 0;  // events indexed so far
+  std::vector<int64_t> column_ids;
+  std::vector<TableLine> lines;
+};
+
+class EventsTable {
+ public:
+  static constexpr int64_t kTimestamp = 0, kTimestampNs = 1, kEventType = 2,
+                           kCpu = 3, kTid = 4, kPid = 5, kProcess = 6,
+                           kContents = 7, kTrace = 8;
+  static constexpr int kHighlightTag = 8;
+
+  // `index` must outlive the table.
+  explicit EventsTable(const ExperimentIndex* index,
+                       std::vector<std::string> trace_names);
+
+  const std::vector<TableColumn>& columns() const { return columns_; }
+
+  // InvalidArgument for an unknown search column or a bad regex. Unknown
+  // requested column ids are dropped (none left: no lines).
+  StatusOr<TablePage> Fetch(const TableQuery& query) const;
+
+ private:
+  struct ClassFields {
+    int tid = -1, pid = -1, procname = -1;
+  };
+  std::string Cell(int64_t column, uint64_t rank, const ctf::Event& ev) const;
+
+  const ExperimentIndex* index_;
+  std::vector<std::string> trace_names_;
+  std::vector<TableColumn> columns_;
+  std::unordered_map<const ctf::EventClass*, ClassFields> class_fields_;
+};
+
+// "2019-03-05 19:12:02.123456789" (UTC).
+std::string FormatTimestamp(int64_t ns);
+
+}  // namespace vmtrace::index
+
+#endif  // VMTRACE_ANALYSES_INDEX_EVENTS_TABLE_H_

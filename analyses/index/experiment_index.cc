@@ -1,0 +1,295 @@
+#include "analyses/index/experiment_index.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "base/log.h"
+#include "base/uuid.h"
+
+namespace vmtrace::index {
+namespace fs = std::filesystem;
+
+std::string FingerprintTraces(const std::vector<std::string>& dirs) {
+  std::string text;
+  for (const auto& dir : dirs) {
+    std::vector<std::string> lines;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      auto mtime = it->last_write_time(ec).time_since_epoch().count();
+      lines.push_back(it->path().string() + "|" +
+                      std::to_string(it->file_size(ec)) + "|" +
+                      std::to_string(mtime));
+    }
+    std::sort(lines.begin(), lines.end());
+    for (const auto& l : lines) text += l + "\n";
+  }
+  text += "format=" + std::to_string(storage::IndexMeta::kFormatVersion);
+  return NameUuidFromBytes(text);
+}
+
+StatusOr<std::unique_ptr<ExperimentIndex>> ExperimentIndex::Open(
+    std::vector<std::vector<std::string>> traces, std::string store_dir,
+    IndexOptions options) {
+  std::unique_ptr<ExperimentIndex> idx(new ExperimentIndex());
+  idx->options_ = std::move(options);
+  if (idx->options_.checkpoint_interval == 0) {
+    idx->options_.checkpoint_interval = 1;
+  }
+  idx->trace_count_ = traces.size();
+  std::vector<std::string> all_dirs;
+  for (size_t i = 0; i < traces.size(); ++i) {
+    for (const auto& dir : traces[i]) {
+      VMTRACE_ASSIGN_OR_RETURN(auto trace, ctf::Trace::Open(dir));
+      idx->ctf_traces_.push_back(std::move(trace));
+      idx->ctf_to_trace_.push_back(i);
+      all_dirs.push_back(dir);
+    }
+  }
+  idx->fingerprint_ = FingerprintTraces(all_dirs);
+  VMTRACE_ASSIGN_OR_RETURN(idx->store_, storage::IndexStore::Open(store_dir));
+  idx->traces_.resize(traces.size());
+
+  auto meta = idx->store_->ReadMeta();
+  if (meta && meta->complete && meta->fingerprint == idx->fingerprint_ &&
+      meta->format_version == storage::IndexMeta::kFormatVersion &&
+      meta->checkpoint_interval == idx->options_.checkpoint_interval &&
+      meta->traces.size() == traces.size()) {
+    idx->nb_events_ = meta->nb_events;
+    idx->start_ = meta->start;
+    idx->end_ = meta->end;
+    idx->traces_ = meta->traces;
+    idx->properties_ = meta->properties;
+    idx->state_ = IndexState::kCompleted;
+    idx->loaded_from_store_ = true;
+    return idx;
+  }
+  if (meta) {
+    VMTRACE_LOG(kInfo, "index in %s is %s: rebuilding", store_dir.c_str(),
+                meta->complete ? "stale" : "incomplete (interrupted)");
+  }
+  storage::IndexMeta begin;
+  begin.fingerprint = idx->fingerprint_;
+  begin.checkpoint_interval = idx->options_.checkpoint_interval;
+  VMTRACE_RETURN_IF_ERROR(idx->store_->BeginBuild(begin));
+  ExperimentIndex* raw = idx.get();
+  idx->thread_ = std::jthread([raw](std::stop_token st) { raw->Run(st); });
+  return idx;
+}
+
+ExperimentIndex::~ExperimentIndex() { Cancel(); }
+
+void ExperimentIndex::Cancel() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    thread_.join();
+  }
+}
+
+void ExperimentIndex::WaitUntilDone() const {
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [this] { return state_ != IndexState::kRunning; });
+}
+
+IndexSnapshot ExperimentIndex::Snapshot() const {
+  IndexSnapshot s;
+  std::lock_guard<std::mutex> lock(mu_);
+  s.state = state_;
+  s.nb_events = nb_events_;
+  s.start = start_;
+  s.end = end_;
+  s.traces = traces_;
+  s.properties = properties_;
+  s.message = message_;
+  return s;
+}
+
+void ExperimentIndex::Fail(const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_ = IndexState::kFailed;
+  message_ = message;
+  properties_["indexing.error"] = message;
+  done_cv_.notify_all();
+}
+
+void ExperimentIndex::Run(std::stop_token stop) {
+  auto reader_or = ctf::EventReader::Open(ctf_traces_);
+  if (!reader_or.ok()) {
+    Fail("cannot read the trace: " + reader_or.status().message());
+    return;
+  }
+  auto reader = std::move(reader_or).value();
+  const uint64_t interval = options_.checkpoint_interval;
+  std::vector<storage::TraceSummary> traces(trace_count_);
+  std::vector<uint64_t> counts(trace_count_, 0);
+  std::vector<storage::Checkpoint> batch;
+  batch.reserve(options_.batch_size);
+  uint64_t rank = 0;
+  ctf::Event ev;
+  // The position must be taken before Next() consumes the event it points
+  // at, so it is saved every `interval` events ahead of the read.
+  std::string position = reader->SavePosition();
+  Status write_status;
+  while (reader->Next(&ev)) {
+    if (rank % interval == 0) {
+      batch.push_back({rank, ev.timestamp, counts, std::move(position)});
+      if (batch.size() >= options_.batch_size || rank == 0) {
+        write_status = store_->Append(batch);
+        if (!write_status.ok()) break;
+        batch.clear();
+      }
+      // Publish per-trace progress at checkpoint granularity.
+      std::lock_guard<std::mutex> lock(mu_);
+      traces_ = traces;
+      if (stop.stop_requested()) break;
+    }
+    size_t t = ctf_to_trace_[ev.trace_index];
+    if (traces[t].nb_events == 0) traces[t].start = ev.timestamp;
+    traces[t].end = ev.timestamp;
+    ++traces[t].nb_events;
+    ++counts[t];
+    for (auto& obs : options_.observers) obs(rank, ev);
+    if (rank == 0) start_ = ev.timestamp;
+    end_ = ev.timestamp;
+    ++rank;
+    nb_events_.store(rank, std::memory_order_release);
+    if (rank % interval == 0) position = reader->SavePosition();
+  }
+  if (stop.stop_requested()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_ = IndexState::kCancelled;
+    done_cv_.notify_all();
+    return;
+  }
+  if (write_status.ok() && !batch.empty()) write_status = store_->Append(batch);
+  if (!write_status.ok()) {
+    Fail("cannot write the index: " + write_status.message());
+    return;
+  }
+
+  const ctf::ReaderStats& st = reader->stats();
+  std::map<std::string, std::string> props;
+  auto note = [&props](const char* key, uint64_t v) {
+    if (v) props[std::string("reader.") + key] = std::to_string(v);
+  };
+  note("overlapping_packets", st.overlapping_packets);
+  note("truncated_packets", st.truncated_packets);
+  note("decode_errors", st.decode_errors);
+  note("discarded_events", st.discarded_events);
+  note("unordered_events", st.unordered_events);
+  std::string message;
+  for (const auto& m : st.messages) message += (message.empty() ? "" : "; ") + m;
+  if (st.truncated_packets || st.decode_errors) {
+    props["indexing.partial"] =
+        "true: every event before the damage was indexed";
+  }
+  if (!message.empty()) props["reader.messages"] = message;
+
+  storage::IndexMeta meta;
+  meta.fingerprint = fingerprint_;
+  meta.complete = true;
+  meta.nb_events = rank;
+  meta.start = start_;
+  meta.end = end_;
+  meta.checkpoint_interval = interval;
+  meta.traces = traces;
+  meta.properties = props;
+  Status fin = store_->Finish(meta);
+  std::lock_guard<std::mutex> lock(mu_);
+  traces_ = traces;
+  properties_ = props;
+  message_ = message;
+  if (!fin.ok()) {
+    state_ = IndexState::kFailed;
+    message_ = "cannot finish the index: " + fin.message();
+  } else {
+    state_ = IndexState::kCompleted;
+  }
+  done_cv_.notify_all();
+}
+
+StatusOr<std::unique_ptr<ctf::EventReader>> ExperimentIndex::ReaderFrom(
+    const storage::Checkpoint& cp) const {
+  VMTRACE_ASSIGN_OR_RETURN(auto reader, ctf::EventReader::Open(ctf_traces_));
+  VMTRACE_RETURN_IF_ERROR(reader->RestorePosition(cp.position));
+  return reader;
+}
+
+StatusOr<std::unique_ptr<ctf::EventReader>> ExperimentIndex::ReaderAt(
+    uint64_t rank) const {
+  if (rank >= nb_events_.load(std::memory_order_acquire)) {
+    return InvalidArgument("rank " + std::to_string(rank) +
+                           " is past the indexed events");
+  }
+  auto cp = store_->FloorByRank(rank);
+  if (!cp) return Internal("no checkpoint at or before rank 0");
+  VMTRACE_ASSIGN_OR_RETURN(auto reader, ReaderFrom(*cp));
+  ctf::Event ev;
+  for (uint64_t r = cp->rank; r < rank; ++r) {
+    if (!reader->Next(&ev)) return DataLoss("trace shorter than its index");
+  }
+  return reader;
+}
+
+StatusOr<uint64_t> ExperimentIndex::RankAtTime(int64_t t) const {
+  std::vector<std::vector<uint64_t>> counts;
+  VMTRACE_RETURN_IF_ERROR(CountsBefore({t}, &counts));
+  uint64_t total = 0;
+  for (uint64_t c : counts[0]) total += c;
+  return total;
+}
+
+Status ExperimentIndex::CountsBefore(
+    const std::vector<int64_t>& times,
+    std::vector<std::vector<uint64_t>>* out) const {
+  const uint64_t limit = nb_events_.load(std::memory_order_acquire);
+  out->assign(times.size(), std::vector<uint64_t>(trace_count_, 0));
+  // A cursor decoding forward; restored from a checkpoint only when the next
+  // boundary is further than the next checkpoint, so dense boundaries cost
+  // one sequential read and sparse ones one checkpoint each.
+  std::unique_ptr<ctf::EventReader> reader;
+  uint64_t rank = 0;
+  std::vector<uint64_t> counts(trace_count_, 0);
+  bool have_next = false;
+  int64_t next_ts = 0;
+  uint32_t next_trace = 0;
+  ctf::Event ev;
+  for (size_t i = 0; i < times.size(); ++i) {
+    int64_t t = times[i];
+    if (limit == 0) continue;
+    auto cp = store_->LastBeforeTime(t);
+    bool restore = !reader || (cp && cp->rank > rank);
+    if (restore) {
+      if (!cp) cp = store_->FloorByRank(0);
+      if (!cp) return Internal("index has no first checkpoint");
+      if (cp->rank >= limit) cp = store_->FloorByRank(limit - 1);
+      if (reader) {
+        // Reuse the open reader: a restore is a few seeks, an open is not.
+        VMTRACE_RETURN_IF_ERROR(reader->RestorePosition(cp->position));
+      } else {
+        VMTRACE_ASSIGN_OR_RETURN(reader, ReaderFrom(*cp));
+      }
+      rank = cp->rank;
+      counts = cp->trace_counts;
+      counts.resize(trace_count_, 0);
+      have_next = false;
+    }
+    while (rank < limit) {
+      if (!have_next) {
+        if (!reader->Next(&ev)) break;
+        have_next = true;
+        next_ts = ev.timestamp;
+        next_trace = ev.trace_index;
+      }
+      if (next_ts >= t) break;
+      ++counts[ctf_to_trace_[next_trace]];
+      ++rank;
+      have_next = false;
+    }
+    (*out)[i] = counts;
+  }
+  return Status::Ok();
+}
+
+}  // namespace vmtrace::index

@@ -1,0 +1,134 @@
+#include "tsp/http_server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <regex>
+
+#include "base/log.h"
+
+namespace vmtrace::tsp {
+namespace {
+
+constexpr char kPrefix[] = "/tsp/api";
+
+// "/traces/{uuid}" -> "/tsp/api/traces/([^/]+)"
+std::string TemplateToRegex(const std::string& tmpl) {
+  static const std::regex kParam(R"(\{[^}]+\})");
+  return kPrefix + std::regex_replace(tmpl, kParam, "([^/]+)");
+}
+
+thread_local std::chrono::steady_clock::time_point t_request_start;
+
+}  // namespace
+
+HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
+    : routes_(std::move(routes)),
+      options_(std::move(options)),
+      server_(std::make_unique<httplib::Server>()) {
+  httplib::Server& svr = *server_;
+  const int threads = std::max(1, options_.threads);
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Without TCP_NODELAY, small keep-alive replies wait ~40 ms for delayed
+  // ACKs (anchors.md B.5: 286 vs 34,900 requests/s).
+  svr.set_tcp_nodelay(true);
+  svr.set_payload_max_length(64 << 20);
+  svr.set_default_headers(
+      {{"Access-Control-Allow-Origin", "*"},
+       {"Access-Control-Allow-Headers",
+        "origin, content-type, accept, authorization"},
+       {"Access-Control-Allow-Methods",
+        "GET, POST, PUT, DELETE, OPTIONS, HEAD"}});
+
+  svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    t_request_start = std::chrono::steady_clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - t_request_start)
+                  .count();
+    VMTRACE_LOG(kInfo, "%s %s %d %.3f ms", req.method.c_str(),
+                req.path.c_str(), res.status, us / 1000.0);
+  });
+
+  for (const Route& route : routes_) {
+    ApiHandler handler = route.handler;
+    auto bound = [handler](const httplib::Request& req,
+                           httplib::Response& res) {
+      ApiRequest ar;
+      for (size_t i = 1; i < req.matches.size(); ++i) {
+        ar.params.push_back(req.matches[i].str());
+      }
+      for (const auto& [k, v] : req.params) ar.query[k] = v;
+      ar.body = req.body;
+      ApiResponse out;
+      try {
+        out = handler(ar);
+      } catch (const std::exception& e) {
+        out = ErrorResponse(500, "Internal server error", e.what());
+      }
+      res.status = out.status;
+      res.set_content(out.body, out.content_type.c_str());
+    };
+    std::string pattern = TemplateToRegex(route.path_template);
+    if (route.method == "GET") svr.Get(pattern, bound);
+    else if (route.method == "POST") svr.Post(pattern, bound);
+    else if (route.method == "DELETE") svr.Delete(pattern, bound);
+    else if (route.method == "PUT") svr.Put(pattern, bound);
+  }
+  svr.Options(R"(.*)", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 200;
+  });
+
+  // Unrouted requests: 405 if the path exists with another method, else
+  // 404; both with a TSP error body.
+  std::vector<std::regex> known;
+  for (const Route& route : routes_) {
+    known.emplace_back(TemplateToRegex(route.path_template));
+  }
+  svr.set_error_handler(httplib::Server::HandlerWithResponse(
+      [known](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    ApiResponse out;
+    if (res.status == 404) {
+      bool other_method = std::any_of(
+          known.begin(), known.end(),
+          [&req](const std::regex& re) { return std::regex_match(req.path, re); });
+      out = other_method ? ErrorResponse(405, "Method not allowed",
+                                         req.method + " " + req.path)
+                         : ErrorResponse(404, "Not found", req.path);
+    } else {
+      out = ErrorResponse(res.status, "HTTP error " + std::to_string(res.status));
+    }
+    res.status = out.status;
+    res.set_content(out.body, "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+StatusOr<int> HttpServer::Bind() {
+  int port;
+  if (options_.port == 0) {
+    port = server_->bind_to_any_port(options_.host);
+  } else {
+    port = server_->bind_to_port(options_.host, options_.port)
+               ? options_.port
+               : -1;
+  }
+  if (port <= 0) {
+    return IoError("cannot listen on " + options_.host + ":" +
+                   std::to_string(options_.port));
+  }
+  return port;
+}
+
+void HttpServer::Serve() { server_->listen_after_bind(); }
+
+void HttpServer::Stop() {
+  if (server_) server_->stop();
+}
+
+}  // namespace vmtrace::tsp

@@ -1,0 +1,148 @@
+// vmtrace-server: the TSP server binary.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "base/log.h"
+#include "tsp/api.h"
+#include "tsp/http_server.h"
+#include "tsp/openapi_yaml.h"
+#include "tsp/trace_service.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: vmtrace-server [options]\n"
+    "Serves LTTng kernel traces over the Trace Server Protocol (TSP 0.6.0)\n"
+    "at http://HOST:PORT/tsp/api.\n\n"
+    "  --host HOST        address to listen on (default 127.0.0.1)\n"
+    "  --port PORT        port (default 8080; 0 picks a free one)\n"
+    "  --data-dir DIR     registry and indexes (default\n"
+    "                     $XDG_DATA_HOME/vmtrace or ~/.local/share/vmtrace)\n"
+    "  --log-level LEVEL  debug, info, warning, error or off (default info)\n"
+    "  --threads N        HTTP worker threads (default 8)\n"
+    "  --open PATH        register PATH as a trace and an experiment of the\n"
+    "                     same name at start (repeatable)\n"
+    "  --help             this text\n"
+    "  --version          the version\n";
+
+std::string DefaultDataDir() {
+  if (const char* x = getenv("XDG_DATA_HOME"); x && *x) {
+    return std::string(x) + "/vmtrace";
+  }
+  if (const char* h = getenv("HOME"); h && *h) {
+    return std::string(h) + "/.local/share/vmtrace";
+  }
+  return ".vmtrace";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace vmtrace;
+  tsp::HttpOptions http;
+  tsp::ServiceOptions svc_options;
+  svc_options.data_dir = DefaultDataDir();
+  std::vector<std::string> open_paths;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char* name) -> std::string {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "vmtrace-server: %s needs a value\n%s", name, kUsage);
+        exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--version") {
+      printf("vmtrace-server %s (TSP 0.6.0)\n", VMTRACE_VERSION);
+      return 0;
+    } else if (a == "--host") {
+      http.host = value("--host");
+    } else if (a == "--port") {
+      http.port = atoi(value("--port").c_str());
+    } else if (a == "--data-dir") {
+      svc_options.data_dir = value("--data-dir");
+    } else if (a == "--threads") {
+      http.threads = atoi(value("--threads").c_str());
+    } else if (a == "--open") {
+      open_paths.push_back(value("--open"));
+    } else if (a == "--log-level") {
+      LogLevel level;
+      std::string v = value("--log-level");
+      if (!ParseLogLevel(v, &level)) {
+        fprintf(stderr, "vmtrace-server: unknown log level '%s'\n", v.c_str());
+        return 2;
+      }
+      SetLogLevel(level);
+    } else {
+      fprintf(stderr, "vmtrace-server: unknown option '%s'\n%s", a.c_str(),
+              kUsage);
+      return 2;
+    }
+  }
+
+  // Block the stop signals in every thread; one thread waits for them so the
+  // shutdown runs outside a signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto service = tsp::TraceService::Open(svc_options);
+  if (!service.ok()) {
+    fprintf(stderr, "vmtrace-server: %s\n",
+            service.status().ToString().c_str());
+    return 1;
+  }
+  for (const auto& path : open_paths) {
+    auto t = (*service)->AddTrace(path, std::nullopt, nullptr);
+    if (!t.ok()) {
+      fprintf(stderr, "vmtrace-server: cannot open %s: %s\n", path.c_str(),
+              t.status().ToString().c_str());
+      return 1;
+    }
+    auto e = (*service)->AddExperiment(t->record.name, {t->record.uuid},
+                                       nullptr);
+    if (!e.ok()) {
+      fprintf(stderr, "vmtrace-server: cannot open experiment %s: %s\n",
+              path.c_str(), e.status().ToString().c_str());
+      return 1;
+    }
+  }
+
+  tsp::ServerInfo info{VMTRACE_VERSION, __DATE__ " " __TIME__,
+                       tsp::kOpenApiYaml};
+  tsp::HttpServer server(tsp::BuildRoutes(service->get(), info), http);
+  auto port = server.Bind();
+  if (!port.ok()) {
+    fprintf(stderr, "vmtrace-server: %s\n", port.status().ToString().c_str());
+    return 1;
+  }
+  printf("vmtrace-server listening on http://%s:%d/tsp/api (data in %s)\n",
+         http.host.c_str(), *port, svc_options.data_dir.c_str());
+  fflush(stdout);
+
+  std::thread waiter([&server, stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    VMTRACE_LOG(kInfo, "signal %d: shutting down", sig);
+    server.Stop();
+  });
+  server.Serve();
+  // Serve() also returns if the listener fails; wake the waiter either way.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  (*service)->Shutdown();
+  VMTRACE_LOG(kInfo, "stopped");
+  return 0;
+}

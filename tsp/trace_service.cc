@@ -1,0 +1,246 @@
+#include "tsp/trace_service.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "analyses/ctf/reader.h"
+#include "base/log.h"
+#include "base/uuid.h"
+
+namespace vmtrace::tsp {
+namespace fs = std::filesystem;
+
+TraceService::TraceService(ServiceOptions options)
+    : options_(std::move(options)) {}
+
+TraceService::~TraceService() { Shutdown(); }
+
+StatusOr<std::unique_ptr<TraceService>> TraceService::Open(
+    ServiceOptions options) {
+  std::unique_ptr<TraceService> s(new TraceService(std::move(options)));
+  VMTRACE_ASSIGN_OR_RETURN(
+      s->registry_, storage::Registry::Open(s->options_.data_dir + "/registry"));
+  return s;
+}
+
+void TraceService::Shutdown() {
+  std::map<std::string, std::shared_ptr<Experiment>> open;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    open = open_;
+  }
+  for (auto& [uuid, exp] : open) exp->index->Cancel();
+}
+
+std::string TraceService::IndexDir(const std::string& uuid) const {
+  return options_.data_dir + "/experiments/" + uuid + "/index";
+}
+
+TraceInfo TraceService::Describe(const storage::TraceRecord& r) const {
+  TraceInfo info{r, {}};
+  auto dirs = ctf::FindTraces(r.path);
+  if (!dirs.ok()) {
+    info.properties["error"] = dirs.status().message();
+    return info;
+  }
+  if (dirs->size() > 1) {
+    info.properties["ctf.traces"] = std::to_string(dirs->size());
+  }
+  if (auto t = ctf::Trace::Open(dirs->front()); t.ok()) {
+    for (const auto& [k, v] : (*t)->info().env) info.properties[k] = v;
+  }
+  return info;
+}
+
+StatusOr<TraceInfo> TraceService::AddTrace(const std::string& uri,
+                                           std::optional<std::string> name,
+                                           TraceInfo* existing) {
+  std::error_code ec;
+  if (uri.empty() || !fs::exists(uri, ec)) {
+    return NotFound("No trace at " + uri);
+  }
+  std::string path = fs::weakly_canonical(fs::absolute(uri, ec), ec).string();
+  VMTRACE_ASSIGN_OR_RETURN(auto dirs, ctf::FindTraces(path));
+  for (const auto& d : dirs) {
+    // Parse the metadata now so an unreadable trace is refused at once
+    // rather than failing later during indexing.
+    auto t = ctf::Trace::Open(d);
+    if (!t.ok()) return t.status();
+  }
+  std::string n = name && !name->empty()
+                      ? *name
+                      : fs::path(path).filename().string();
+  storage::TraceRecord rec{NameUuidFromBytes(path + "/" + n), n, path};
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& other : registry_->ListTraces()) {
+    if (other.name != n) continue;
+    if (other.path == path) return Describe(other);
+    if (existing) *existing = Describe(other);
+    return AlreadyExists("The trace (" + n + ") already exists and both differ");
+  }
+  VMTRACE_RETURN_IF_ERROR(registry_->PutTrace(rec));
+  return Describe(rec);
+}
+
+std::vector<TraceInfo> TraceService::ListTraces() const {
+  std::vector<TraceInfo> out;
+  for (const auto& r : registry_->ListTraces()) out.push_back(Describe(r));
+  return out;
+}
+
+StatusOr<TraceInfo> TraceService::GetTrace(const std::string& uuid) const {
+  auto r = registry_->GetTrace(uuid);
+  if (!r) return NotFound("No trace found with uuid " + uuid);
+  return Describe(*r);
+}
+
+StatusOr<TraceInfo> TraceService::DeleteTrace(const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto r = registry_->GetTrace(uuid);
+  if (!r) return NotFound("No trace found with uuid " + uuid);
+  for (const auto& e : registry_->ListExperiments()) {
+    if (std::find(e.trace_uuids.begin(), e.trace_uuids.end(), uuid) !=
+        e.trace_uuids.end()) {
+      return FailedPrecondition(
+          "The trace is in use by at least one experiment thus cannot be "
+          "deleted.");
+    }
+  }
+  TraceInfo info = Describe(*r);
+  VMTRACE_RETURN_IF_ERROR(registry_->DeleteTrace(uuid));
+  return info;
+}
+
+StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
+    const storage::ExperimentRecord& rec) {
+  if (auto it = open_.find(rec.uuid); it != open_.end()) return it->second;
+  auto exp = std::make_shared<Experiment>();
+  exp->record = rec;
+  std::vector<std::vector<std::string>> dirs;
+  std::vector<std::string> names;
+  for (const auto& tu : rec.trace_uuids) {
+    auto tr = registry_->GetTrace(tu);
+    if (!tr) return NotFound("No trace found with UUID " + tu);
+    VMTRACE_ASSIGN_OR_RETURN(auto d, ctf::FindTraces(tr->path));
+    dirs.push_back(std::move(d));
+    names.push_back(tr->name);
+    exp->traces.push_back(Describe(*tr));
+  }
+  VMTRACE_ASSIGN_OR_RETURN(
+      exp->index, index::ExperimentIndex::Open(dirs, IndexDir(rec.uuid),
+                                               options_.index));
+  exp->table = std::make_unique<index::EventsTable>(exp->index.get(), names);
+  exp->histogram =
+      std::make_unique<index::Histogram>(exp->index.get(), rec.name, names);
+  VMTRACE_LOG(kInfo, "experiment %s (%s): %s", rec.name.c_str(),
+              rec.uuid.c_str(),
+              exp->index->loaded_from_store() ? "index loaded from store"
+                                              : "indexing started");
+  open_[rec.uuid] = exp;
+  return exp;
+}
+
+ExperimentView TraceService::ViewLocked(
+    const storage::ExperimentRecord& rec) const {
+  ExperimentView v;
+  v.record = rec;
+  if (auto it = open_.find(rec.uuid); it != open_.end()) {
+    v.open = it->second;
+    v.traces = it->second->traces;
+    return v;
+  }
+  for (const auto& tu : rec.trace_uuids) {
+    if (auto tr = registry_->GetTrace(tu)) v.traces.push_back(Describe(*tr));
+  }
+  return v;
+}
+
+StatusOr<ExperimentView> TraceService::AddExperiment(
+    const std::string& name, const std::vector<std::string>& traces,
+    ExperimentView* existing) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& tu : traces) {
+    if (!registry_->GetTrace(tu)) {
+      return NotFound("No trace found with UUID " + tu);
+    }
+  }
+  storage::ExperimentRecord rec{NameUuidFromBytes(name), name, traces};
+  if (auto old = registry_->GetExperiment(rec.uuid)) {
+    auto a = old->trace_uuids, b = traces;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    if (a != b) {
+      if (existing) *existing = ViewLocked(*old);
+      return AlreadyExists("The experiment (" + name +
+                           ") already exists and both differ.");
+    }
+    rec = *old;
+  } else {
+    VMTRACE_RETURN_IF_ERROR(registry_->PutExperiment(rec));
+  }
+  auto opened = OpenLocked(rec);
+  if (!opened.ok()) {
+    // Nothing half-made stays behind: a failed first open forgets the record.
+    if (!registry_->GetExperiment(rec.uuid) || rec.trace_uuids == traces) {
+      (void)registry_->DeleteExperiment(rec.uuid);
+    }
+    return opened.status();
+  }
+  return ViewLocked(rec);
+}
+
+std::vector<ExperimentView> TraceService::ListExperiments() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ExperimentView> out;
+  for (const auto& r : registry_->ListExperiments()) {
+    out.push_back(ViewLocked(r));
+  }
+  return out;
+}
+
+StatusOr<ExperimentView> TraceService::GetExperiment(const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto rec = registry_->GetExperiment(uuid);
+  if (!rec) return NotFound("No experiment found with uuid " + uuid);
+  auto opened = OpenLocked(*rec);
+  ExperimentView v = ViewLocked(*rec);
+  if (!opened.ok()) {
+    // Known but unreadable now (files moved, metadata damaged): say why
+    // instead of pretending it is closed.
+    for (auto& t : v.traces) t.properties["indexing.error"] = opened.status().message();
+  }
+  return v;
+}
+
+StatusOr<std::shared_ptr<Experiment>> TraceService::OpenExperiment(
+    const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto rec = registry_->GetExperiment(uuid);
+  if (!rec) return NotFound("No such trace");
+  return OpenLocked(*rec);
+}
+
+StatusOr<ExperimentView> TraceService::DeleteExperiment(
+    const std::string& uuid) {
+  std::shared_ptr<Experiment> exp;
+  ExperimentView view;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto rec = registry_->GetExperiment(uuid);
+    if (!rec) return NotFound("No experiment found with uuid " + uuid);
+    view = ViewLocked(*rec);
+    VMTRACE_RETURN_IF_ERROR(registry_->DeleteExperiment(uuid));
+    if (auto it = open_.find(uuid); it != open_.end()) {
+      exp = it->second;
+      open_.erase(it);
+    }
+  }
+  if (exp) exp->index->Cancel();
+  std::error_code ec;
+  // Requests still holding `exp` keep its store open; LevelDB tolerates
+  // the directory being unlinked underneath on Linux.
+  fs::remove_all(options_.data_dir + "/experiments/" + uuid, ec);
+  return view;
+}
+
+}  // namespace vmtrace::tsp

@@ -1,0 +1,102 @@
+// TraceService: traces and experiments as the protocol sees them.
+//
+// Owns the registry and the open experiments. Every method is thread-safe.
+// Experiments are shared_ptr so a request that holds one keeps it alive
+// while another request deletes it. No HTTP here: errors are Status codes
+// that the route layer maps (NotFound 404, AlreadyExists 409, ...).
+#ifndef VMTRACE_TSP_TRACE_SERVICE_H_
+#define VMTRACE_TSP_TRACE_SERVICE_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analyses/index/events_table.h"
+#include "analyses/index/experiment_index.h"
+#include "analyses/index/histogram.h"
+#include "base/status.h"
+#include "storage/registry.h"
+
+namespace vmtrace::tsp {
+
+struct ServiceOptions {
+  std::string data_dir;
+  index::IndexOptions index;
+};
+
+struct TraceInfo {
+  storage::TraceRecord record;
+  std::map<std::string, std::string> properties;  // CTF env and layout
+};
+
+// An experiment that has been opened (indexing started or loaded).
+class Experiment {
+ public:
+  storage::ExperimentRecord record;
+  std::vector<TraceInfo> traces;
+  std::unique_ptr<index::ExperimentIndex> index;
+  std::unique_ptr<index::EventsTable> table;
+  std::unique_ptr<index::Histogram> histogram;
+};
+
+// What GET /experiments shows for one experiment: live if open, CLOSED with
+// zeros otherwise (the reference server's behaviour after a restart).
+struct ExperimentView {
+  storage::ExperimentRecord record;
+  std::vector<TraceInfo> traces;
+  std::shared_ptr<Experiment> open;  // null when closed
+};
+
+class TraceService {
+ public:
+  static StatusOr<std::unique_ptr<TraceService>> Open(ServiceOptions options);
+  ~TraceService();
+
+  // NotFound "No trace at <path>"; Unimplemented when the path holds no
+  // trace we read; AlreadyExists when `name` is taken by another path (then
+  // *existing is set). Re-adding the same name and path returns the record.
+  StatusOr<TraceInfo> AddTrace(const std::string& uri,
+                               std::optional<std::string> name,
+                               TraceInfo* existing);
+  std::vector<TraceInfo> ListTraces() const;
+  StatusOr<TraceInfo> GetTrace(const std::string& uuid) const;
+  // FailedPrecondition if an experiment uses it.
+  StatusOr<TraceInfo> DeleteTrace(const std::string& uuid);
+
+  // NotFound "No trace found with UUID <uuid>"; AlreadyExists if the name
+  // is taken with other traces (*existing set). Opens the experiment.
+  StatusOr<ExperimentView> AddExperiment(const std::string& name,
+                                         const std::vector<std::string>& traces,
+                                         ExperimentView* existing);
+  std::vector<ExperimentView> ListExperiments() const;
+  // Opens a known but closed experiment (reloading a complete index or
+  // re-indexing). NotFound if unknown.
+  StatusOr<ExperimentView> GetExperiment(const std::string& uuid);
+  // The open experiment, opening it if needed. NotFound if unknown.
+  StatusOr<std::shared_ptr<Experiment>> OpenExperiment(const std::string& uuid);
+  // Cancels indexing, deletes its stored index; the traces stay.
+  StatusOr<ExperimentView> DeleteExperiment(const std::string& uuid);
+
+  // Cancels every running pass (shutdown).
+  void Shutdown();
+
+ private:
+  explicit TraceService(ServiceOptions options);
+  TraceInfo Describe(const storage::TraceRecord& r) const;
+  StatusOr<std::shared_ptr<Experiment>> OpenLocked(
+      const storage::ExperimentRecord& rec);
+  ExperimentView ViewLocked(const storage::ExperimentRecord& rec) const;
+  std::string IndexDir(const std::string& uuid) const;
+
+  ServiceOptions options_;
+  std::unique_ptr<storage::Registry> registry_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Experiment>> open_;  // by uuid
+};
+
+}  // namespace vmtrace::tsp
+
+#endif  // VMTRACE_TSP_TRACE_SERVICE_H_
