@@ -55,8 +55,9 @@ int main(int argc, char** argv) {
                   ev.cls->name().c_str(), ev.FormatPayload().c_str());
     }
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                              start).count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   const auto& st = (*reader)->stats();
   std::fprintf(stderr,
                "%llu events in %.3f s: %.2f M events/s (traces %zu, "

@@ -22,8 +22,10 @@ bool IsTextByte(const TypeNode& t) {
 }
 
 uint8_t IntFlags(const TypeNode& t, ByteOrder trace_order) {
-  ByteOrder bo = t.byte_order == ByteOrder::kDefault ? trace_order : t.byte_order;
-  return (t.is_signed ? kOpSigned : 0) | (bo == ByteOrder::kBig ? kOpBigEndian : 0);
+  ByteOrder bo =
+      t.byte_order == ByteOrder::kDefault ? trace_order : t.byte_order;
+  return (t.is_signed ? kOpSigned : 0) |
+         (bo == ByteOrder::kBig ? kOpBigEndian : 0);
 }
 
 class Compiler {
@@ -51,8 +53,13 @@ class Compiler {
     switch (t.kind) {
       case TypeNode::kInt:
       case TypeNode::kEnum: {
-        Op op{OpKind::kInt, uint8_t(t.size), IntFlags(t, bo), t.align,
-              NewSlot(f.name), 0, &t};
+        Op op{OpKind::kInt,
+              uint8_t(t.size),
+              IntFlags(t, bo),
+              t.align,
+              NewSlot(f.name),
+              0,
+              &t};
         if (header_ && !t.clock.empty()) op.flags |= kOpClock;
         if (header_ && f.name == "id") op.flags |= kOpRoleId;
         Emit(op);
@@ -341,9 +348,9 @@ struct Generic {
           return Fail("variant tag not found");
         }
         // The tag is an enum; its label names the option.
-        const std::string* label =
-            tag_type && tag_type->kind == TypeNode::kEnum ? tag_type->Label(tag)
-                                                          : nullptr;
+        const std::string* label = tag_type && tag_type->kind == TypeNode::kEnum
+                                       ? tag_type->Label(tag)
+                                       : nullptr;
         for (const auto& f : t.fields) {
           if (label && (f.name == *label || f.name == "_" + *label ||
                         "_" + f.name == *label)) {
@@ -424,9 +431,11 @@ bool RunProgram(const Program& prog, BitReader& r, RunState* st) {
         out.kind = (op.flags & kOpSigned) ? Value::kSigned : Value::kUnsigned;
         out.u = v;
         out.hex = op.type->base == 16;
+        // Slots are reused across event classes: always reset the label.
+        out.enum_label = std::string_view();
         if (op.type->kind == TypeNode::kEnum) {
           const std::string* l = op.type->Label(v);
-          out.enum_label = l ? std::string_view(*l) : std::string_view();
+          if (l) out.enum_label = *l;
         }
         if (op.flags & kOpClock) {
           if (op.size >= 64) {
@@ -452,6 +461,8 @@ bool RunProgram(const Program& prog, BitReader& r, RunState* st) {
         }
         Value& out = values[op.slot];
         out.kind = Value::kDouble;
+        out.hex = false;
+        out.enum_label = std::string_view();
         if (op.size == 32) {
           float f;
           uint32_t b = uint32_t(v);
@@ -465,6 +476,8 @@ bool RunProgram(const Program& prog, BitReader& r, RunState* st) {
       case OpKind::kString: {
         Value& out = values[op.slot];
         out.kind = Value::kString;
+        out.hex = false;
+        out.enum_label = std::string_view();
         if (!ReadString(r, &out.s)) {
           st->error = "unterminated string";
           return false;
@@ -473,11 +486,12 @@ bool RunProgram(const Program& prog, BitReader& r, RunState* st) {
       }
       case OpKind::kCharArray:
       case OpKind::kCharSeq: {
-        uint64_t len = op.kind == OpKind::kCharArray
-                           ? uint64_t(op.arg)
-                           : values[op.arg].u;
+        uint64_t len =
+            op.kind == OpKind::kCharArray ? uint64_t(op.arg) : values[op.arg].u;
         Value& out = values[op.slot];
         out.kind = Value::kString;
+        out.hex = false;
+        out.enum_label = std::string_view();
         if (!ReadChars(r, len, op.align, &out.s)) {
           st->error = "text past the end of the packet";
           return false;
@@ -493,6 +507,8 @@ bool RunProgram(const Program& prog, BitReader& r, RunState* st) {
           return false;
         }
         Value& out = values[op.slot];
+        out.hex = false;
+        out.enum_label = std::string_view();
         out.kind = Value::kArray;  // pre-formatted, quotes included
         out.u = start;
         out.s = std::string_view(nullptr, st->scratch->size() - start);

@@ -23,12 +23,22 @@ struct BitReader {
 };
 
 enum class OpKind : uint8_t {
-  kAlign, kInt, kFloat, kString, kCharArray, kCharSeq, kCompound, kVariant,
+  kAlign,
+  kInt,
+  kFloat,
+  kString,
+  kCharArray,
+  kCharSeq,
+  kCompound,
+  kVariant,
   kJump
 };
 
 enum OpFlags : uint8_t {
-  kOpSigned = 1, kOpBigEndian = 2, kOpClock = 4, kOpRoleId = 8
+  kOpSigned = 1,
+  kOpBigEndian = 2,
+  kOpClock = 4,
+  kOpRoleId = 8
 };
 
 struct Op {
@@ -58,7 +68,7 @@ struct VariantTable {
 struct Program {
   std::vector<Op> ops;
   std::vector<VariantTable> variants;
-  std::vector<std::string> slot_names;  // raw TSDL names, one per slot
+  std::vector<std::string> slot_names;        // raw TSDL names, one per slot
   ByteOrder byte_order = ByteOrder::kLittle;  // the trace's
 
   // Slot of the last leaf with this name, -1 if none.
@@ -83,7 +93,7 @@ struct RunState {
   // Slots whose text lives in *scratch: Value::u holds the offset until the
   // run ends, because scratch may move while it grows.
   std::vector<int32_t>* fixups = nullptr;
-  const char* error = nullptr;     // set when Run returns false
+  const char* error = nullptr;  // set when Run returns false
 };
 
 // Decodes from r.pos on. False (state->error set) if the data ends early or

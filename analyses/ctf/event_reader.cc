@@ -49,9 +49,9 @@ class MergedReader : public EventReader {
       for (const StreamFiles& s : traces_[t]->streams()) {
         h = Fnv1a(h, s.key);
         h = Fnv1a(h, std::to_string(s.paths.size()));
-        cursors_.push_back(std::make_unique<StreamCursor>(
-            traces_[t].get(), &s, uint32_t(t), uint32_t(cursors_.size()),
-            &stats_));
+        cursors_.push_back(
+            std::make_unique<StreamCursor>(traces_[t].get(), &s, uint32_t(t),
+                                           uint32_t(cursors_.size()), &stats_));
       }
     }
     fingerprint_ = h;
@@ -105,14 +105,15 @@ class MergedReader : public EventReader {
   }
 
   Status RestorePosition(std::string_view blob) override {
-    if (blob.size() < 5 || blob.substr(0, 4) != std::string_view(kBlobMagic, 4) ||
+    if (blob.size() < 5 ||
+        blob.substr(0, 4) != std::string_view(kBlobMagic, 4) ||
         uint8_t(blob[4]) != kBlobVersion) {
       return InvalidArgument("not a saved reader position");
     }
     blob.remove_prefix(5);
     uint64_t fp, n;
-    if (!GetVarint(&blob, &fp) || !GetVarint(&blob, &n) ||
-        fp != fingerprint_ || n != cursors_.size()) {
+    if (!GetVarint(&blob, &fp) || !GetVarint(&blob, &n) || fp != fingerprint_ ||
+        n != cursors_.size()) {
       return InvalidArgument("saved position belongs to another trace set");
     }
     std::vector<StreamPos> pos(cursors_.size());

@@ -49,8 +49,8 @@ StatusOr<std::string> ReadMetadataText(const std::string& path) {
   if (size > kMaxMetadataBytes) return DataLoss("metadata too large: " + path);
   std::fseek(f.get(), 0, SEEK_SET);
   std::string data(size_t(size), '\0');
-  if (size > 0 && std::fread(data.data(), 1, data.size(), f.get()) !=
-                      data.size()) {
+  if (size > 0 &&
+      std::fread(data.data(), 1, data.size(), f.get()) != data.size()) {
     return IoError("cannot read " + path);
   }
   if (data.size() >= 4) {

@@ -24,8 +24,7 @@ struct StreamPos {
 class StreamCursor {
  public:
   StreamCursor(const TraceImpl* trace, const StreamFiles* files,
-               uint32_t trace_index, uint32_t stream_index,
-               ReaderStats* stats);
+               uint32_t trace_index, uint32_t stream_index, ReaderStats* stats);
   ~StreamCursor();
   StreamCursor(const StreamCursor&) = delete;
   StreamCursor& operator=(const StreamCursor&) = delete;

@@ -87,7 +87,8 @@ Status TraceImpl::Compile() {
     }
     stream_classes_.push_back(std::move(sc));
   }
-  bool perf = md_.env.count("tracer_name") && md_.env.at("tracer_name") == "perf";
+  bool perf =
+      md_.env.count("tracer_name") && md_.env.at("tracer_name") == "perf";
   for (const EventDecl& ed : md_.events) {
     StreamClass* sc = nullptr;
     for (auto& s : stream_classes_) {
@@ -331,7 +332,7 @@ StatusOr<std::vector<std::string>> FindTraces(const std::string& path) {
   }
   std::vector<std::string> out;
   std::function<void(const fs::path&, int)> walk = [&](const fs::path& dir,
-                                                      int depth) {
+                                                       int depth) {
     fs::path meta = dir / "metadata";
     std::error_code e;
     if (fs::is_regular_file(meta, e) && IsCtfMetadataFile(meta.string())) {

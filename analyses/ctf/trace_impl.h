@@ -61,7 +61,8 @@ struct PacketInfo {
 
 class TraceImpl : public Trace {
  public:
-  static StatusOr<std::shared_ptr<const TraceImpl>> Load(const std::string& dir);
+  static StatusOr<std::shared_ptr<const TraceImpl>> Load(
+      const std::string& dir);
 
   const TraceInfo& info() const override { return info_; }
   std::vector<const EventClass*> event_classes() const override;

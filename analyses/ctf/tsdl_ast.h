@@ -29,17 +29,24 @@ struct FieldDecl {
 
 struct TypeNode {
   enum Kind : uint8_t {
-    kInt, kEnum, kFloat, kString, kStruct, kVariant, kArray, kSequence
+    kInt,
+    kEnum,
+    kFloat,
+    kString,
+    kStruct,
+    kVariant,
+    kArray,
+    kSequence
   };
   Kind kind = kInt;
   // kInt / kEnum (the container) / kFloat.
-  uint32_t size = 0;  // bits; kFloat: exp_dig + mant_dig
+  uint32_t size = 0;   // bits; kFloat: exp_dig + mant_dig
   uint32_t align = 1;  // bits; kStruct: the explicit align() minimum
   bool is_signed = false;
   bool text = false;  // integer with encoding UTF8/ASCII: arrays are strings
   uint8_t base = 10;
   ByteOrder byte_order = ByteOrder::kDefault;
-  std::string clock;  // "map = clock.X.value": X
+  std::string clock;               // "map = clock.X.value": X
   std::vector<EnumEntry> entries;  // kEnum
   std::vector<FieldDecl> fields;   // kStruct, kVariant options
   std::string tag;                 // kVariant: the tag field path

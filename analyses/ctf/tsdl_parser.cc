@@ -11,12 +11,15 @@ namespace vmtrace::ctf {
 
 uint32_t TypeNode::Alignment() const {
   switch (kind) {
-    case kStruct:
-    case kVariant: {
-      uint32_t a = kind == kStruct ? align : 1;
+    case kStruct: {
+      uint32_t a = align;
       for (const auto& f : fields) a = std::max(a, f.type->Alignment());
       return a;
     }
+    case kVariant:
+      // The selected option aligns itself; the variant adds nothing (this
+      // is how babeltrace reads LTTng's 32-bit "large" event headers).
+      return 1;
     case kArray:
     case kSequence:
       return elem->Alignment();
@@ -347,7 +350,8 @@ class Parser {
       } else if (key == "map") {
         // clock.<name>.value
         size_t a = v.find('.'), b = v.rfind('.');
-        if (a != std::string::npos && b > a) n->clock = v.substr(a + 1, b - a - 1);
+        if (a != std::string::npos && b > a)
+          n->clock = v.substr(a + 1, b - a - 1);
       } else if (key == "exp_dig" && is_int) {
         exp = uint32_t(num);
       } else if (key == "mant_dig" && is_int) {
