@@ -1,0 +1,615 @@
+#include "tools/gen/ctf_writer.h"
+
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "base/uuid.h"
+
+namespace vmtrace::gen {
+namespace {
+
+enum EventId : uint32_t {
+  kSchedSwitch = 0,
+  kSchedWaking,
+  kSchedWakeup,
+  kSchedTtwu,
+  kStatedumpStart,
+  kStatedumpEnd,
+  kStatedumpProcess,
+  kSyscallEntryPwritev,
+  kSyscallExitPwritev,
+  kSyscallEntryPreadv,
+  kSyscallExitPreadv,
+  kIrqHandlerEntry,
+  kIrqHandlerExit,
+  kSoftirqRaise,
+  kSoftirqEntry,
+  kSoftirqExit,
+  kHrtimerEntry,
+  kHrtimerExit,
+  kBlockRqIssue,
+  kBlockRqComplete,
+  kNetDevQueue,
+  kNetIfReceiveSkb,
+  kKvmEntry,
+  kKvmExit,
+  kKvmInjVirq,
+  kKvmApicAcceptIrq,
+  kVcpuEnterGuest,
+};
+
+constexpr size_t kHeaderBytes = 32;   // magic, uuid, stream_id, instance id
+constexpr size_t kContextBytes = 52;  // see the packet_context struct
+constexpr size_t kMaxEventBytes = 256;
+
+// Little-endian stores on a byte cursor. x86 and arm64 are little-endian; the
+// memcpy keeps the stores alignment-safe.
+template <typename T>
+inline uint8_t* Put(uint8_t* p, T v) {
+  std::memcpy(p, &v, sizeof(T));
+  return p + sizeof(T);
+}
+inline uint8_t* PutBe16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+  return p + 2;
+}
+inline uint8_t* PutBe32(uint8_t* p, uint32_t v) {
+  p = PutBe16(p, static_cast<uint16_t>(v >> 16));
+  return PutBe16(p, static_cast<uint16_t>(v));
+}
+inline uint8_t* PutComm(uint8_t* p, const std::array<char, 16>& comm) {
+  std::memcpy(p, comm.data(), 16);
+  return p + 16;
+}
+inline uint8_t* PutString(uint8_t* p, const char* s) {
+  size_t n = std::strlen(s);
+  if (n > 63) n = 63;
+  std::memcpy(p, s, n);
+  p[n] = 0;
+  return p + n + 1;
+}
+
+const char kTypes[] =
+    R"(typealias integer { size = 8; align = 8; signed = false; } := uint8_t;
+typealias integer { size = 16; align = 8; signed = false; } := uint16_t;
+typealias integer { size = 32; align = 8; signed = false; } := uint32_t;
+typealias integer { size = 64; align = 8; signed = false; } := uint64_t;
+typealias integer { size = 32; align = 8; signed = true; } := int32_t;
+typealias integer { size = 64; align = 8; signed = true; } := int64_t;
+typealias integer { size = 64; align = 8; signed = false; base = 16; } := xuint64_t;
+typealias integer { size = 8; align = 8; signed = false; encoding = UTF8; } := char_t;
+typealias integer { size = 8; align = 8; signed = false; byte_order = be; } := be8_t;
+typealias integer { size = 16; align = 8; signed = false; byte_order = be; } := be16_t;
+typealias integer { size = 16; align = 8; signed = false; byte_order = be; base = 16; } := xbe16_t;
+typealias integer { size = 32; align = 8; signed = false; byte_order = be; } := be32_t;
+)";
+
+// The IPv4/TCP part of lttng-modules 2.13's net_dev_queue and
+// net_if_receive_skb (IPv6 is left out: the generator never emits it).
+const char kNetFields[] = R"(
+		xuint64_t _skbaddr;
+		uint32_t _len;
+		string _name;
+		enum : uint8_t { "_unknown" = 0, "_ipv4" = 1 } _network_header_type;
+		variant <_network_header_type> {
+			struct { } _unknown;
+			struct {
+				integer { size = 4; align = 4; signed = false; byte_order = be; } _version;
+				integer { size = 4; align = 4; signed = false; byte_order = be; } _ihl;
+				be8_t _tos;
+				be16_t _tot_len;
+				xbe16_t _id;
+				be16_t _frag_off;
+				be8_t _ttl;
+				enum : be8_t { "_unknown" = 0 ... 5, "_tcp" = 6, "_unknown" = 7 ... 255 } _protocol;
+				xbe16_t _checksum;
+				be8_t _saddr[4];
+				be8_t _daddr[4];
+				enum : uint8_t { "_unknown" = 0, "_tcp" = 1 } _transport_header_type;
+				variant <_transport_header_type> {
+					struct { } _unknown;
+					struct {
+						be16_t _source_port;
+						be16_t _dest_port;
+						be32_t _seq;
+						be32_t _ack_seq;
+						integer { size = 4; align = 4; signed = false; byte_order = be; } _data_offset;
+						integer { size = 3; align = 1; signed = false; byte_order = be; } _reserved;
+						integer { size = 9; align = 1; signed = false; byte_order = be; base = 16; } _flags;
+						be16_t _window_size;
+						xbe16_t _checksum;
+						be16_t _urg_ptr;
+					} _tcp;
+				} _transport_header;
+			} _ipv4;
+		} _network_header;
+)";
+
+}  // namespace
+
+std::array<char, 16> MakeComm(const std::string& name) {
+  std::array<char, 16> c{};
+  std::memcpy(c.data(), name.data(), std::min<size_t>(name.size(), 15));
+  return c;
+}
+
+StatusOr<std::unique_ptr<CtfWriter>> CtfWriter::Create(
+    const std::string& dir, const std::string& hostname, int num_cpus,
+    const std::string& uuid_seed, const CtfOptions& options) {
+  std::unique_ptr<CtfWriter> w(new CtfWriter());
+  w->dir_ = dir;
+  w->hostname_ = hostname;
+  w->options_ = options;
+  w->uuid_ = Md5(uuid_seed);
+  w->uuid_[6] = (w->uuid_[6] & 0x0f) | 0x30;  // version 3, as NameUuid does
+  w->uuid_[8] = (w->uuid_[8] & 0x3f) | 0x80;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError("cannot create " + dir + ": " + ec.message());
+  w->streams_.resize(num_cpus);
+  for (int cpu = 0; cpu < num_cpus; ++cpu) {
+    Stream& s = w->streams_[cpu];
+    std::string path = dir + "/channel0_" + std::to_string(cpu);
+    s.file = std::fopen(path.c_str(), "wb");
+    if (s.file == nullptr) return IoError("cannot create " + path);
+    s.buf.assign(options.packet_bytes, 0);
+    s.used = kHeaderBytes + kContextBytes;
+  }
+  return w;
+}
+
+CtfWriter::~CtfWriter() {
+  for (Stream& s : streams_) {
+    if (s.file != nullptr) std::fclose(s.file);
+  }
+}
+
+uint8_t* CtfWriter::Begin(int cpu, uint32_t id, uint64_t* ts,
+                          const EventContext& c) {
+  Stream& s = streams_[cpu];
+  if (*ts < s.last_ts) *ts = s.last_ts;
+  if (s.used + kMaxEventBytes > s.buf.size()) {
+    Status st = FlushPacket(cpu);
+    if (!st.ok() && io_status_.ok()) io_status_ = st;
+  }
+  if (!s.has_events) {
+    s.first_ts = *ts;
+    s.has_events = true;
+  }
+  s.last_ts = *ts;
+  uint8_t* p = s.buf.data() + s.used;
+  p = Put<uint32_t>(p, id);
+  p = Put<uint64_t>(p, *ts + options_.ts_base);
+  p = Put<int32_t>(p, c.pid);
+  p = Put<int32_t>(p, c.tid);
+  return PutComm(p, c.comm);
+}
+
+void CtfWriter::End(int cpu, uint8_t* p) {
+  Stream& s = streams_[cpu];
+  s.used = static_cast<size_t>(p - s.buf.data());
+  ++events_;
+}
+
+Status CtfWriter::FlushPacket(int cpu) {
+  Stream& s = streams_[cpu];
+  if (!s.has_events) return Status::Ok();
+  uint8_t* p = s.buf.data();
+  p = Put<uint32_t>(p, 0xC1FC1FC1u);
+  std::memcpy(p, uuid_.data(), 16);
+  p += 16;
+  p = Put<uint32_t>(p, 0);                           // stream_id
+  p = Put<uint64_t>(p, static_cast<uint64_t>(cpu));  // stream_instance_id
+  p = Put<uint64_t>(p, s.first_ts + options_.ts_base);
+  p = Put<uint64_t>(p, s.last_ts + options_.ts_base);
+  p = Put<uint64_t>(p, s.used * 8);  // content_size, bits
+  p = Put<uint64_t>(p, s.used * 8);  // packet_size, bits
+  p = Put<uint64_t>(p, s.seq++);
+  p = Put<uint64_t>(p, 0);  // events_discarded
+  Put<uint32_t>(p, static_cast<uint32_t>(cpu));
+  if (std::fwrite(s.buf.data(), 1, s.used, s.file) != s.used) {
+    return IoError("write failed in " + dir_);
+  }
+  bytes_ += s.used;
+  s.used = kHeaderBytes + kContextBytes;
+  s.has_events = false;
+  return Status::Ok();
+}
+
+Status CtfWriter::Close() {
+  for (size_t cpu = 0; cpu < streams_.size(); ++cpu) {
+    VMTRACE_RETURN_IF_ERROR(FlushPacket(static_cast<int>(cpu)));
+    if (std::fclose(streams_[cpu].file) != 0) {
+      streams_[cpu].file = nullptr;
+      return IoError("close failed in " + dir_);
+    }
+    streams_[cpu].file = nullptr;
+  }
+  VMTRACE_RETURN_IF_ERROR(io_status_);
+  std::string text = Metadata();
+  std::string path = dir_ + "/metadata";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return IoError("cannot create " + path);
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) return IoError("cannot write " + path);
+  bytes_ += text.size();
+  return Status::Ok();
+}
+
+std::string CtfWriter::Metadata() const {
+  static const char kHex[] = "0123456789abcdef";
+  std::string uuid;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) uuid += '-';
+    uuid += kHex[uuid_[i] >> 4];
+    uuid += kHex[uuid_[i] & 15];
+  }
+  const std::string kvm = options_.old_kvm_names ? "kvm_" : "kvm_x86_";
+  std::ostringstream m;
+  m << "/* CTF 1.8 */\n\n" << kTypes;
+  m << "\ntrace {\n\tmajor = 1;\n\tminor = 8;\n\tuuid = \"" << uuid
+    << "\";\n\tbyte_order = le;\n\tpacket.header := struct {\n"
+       "\t\tuint32_t magic;\n\t\tuint8_t uuid[16];\n\t\tuint32_t stream_id;\n"
+       "\t\tuint64_t stream_instance_id;\n\t};\n};\n\n";
+  m << "env {\n\thostname = \"" << hostname_
+    << "\";\n\tdomain = \"kernel\";\n\tsysname = \"Linux\";\n"
+       "\tkernel_release = \"6.1.0-vmtrace-gen\";\n"
+       "\tkernel_version = \"#1 SMP PREEMPT_DYNAMIC\";\n"
+       "\ttracer_name = \"lttng-modules\";\n\ttracer_major = "
+    << options_.tracer_major << ";\n\ttracer_minor = " << options_.tracer_minor
+    << ";\n\ttracer_patchlevel = 0;\n"
+       "\ttrace_buffering_scheme = \"global\";\n"
+       "\ttrace_name = \"vmtrace-gen\";\n};\n\n";
+  m << "clock {\n\tname = \"monotonic\";\n\tuuid = \"" << uuid
+    << "\";\n\tdescription = \"Monotonic Clock\";\n\tfreq = 1000000000;\n"
+       "\tprecision = 0;\n\toffset_s = "
+    << options_.clock_offset_s
+    << ";\n\toffset = 0;\n\tabsolute = false;\n};\n\n";
+  m << "typealias integer { size = 64; align = 8; signed = false; map = "
+       "clock.monotonic.value; } := uint64_clock_monotonic_t;\n\n";
+  m << "stream {\n\tid = 0;\n\tevent.header := struct {\n\t\tuint32_t id;\n"
+       "\t\tuint64_clock_monotonic_t timestamp;\n\t};\n"
+       "\tpacket.context := struct {\n"
+       "\t\tuint64_clock_monotonic_t timestamp_begin;\n"
+       "\t\tuint64_clock_monotonic_t timestamp_end;\n"
+       "\t\tuint64_t content_size;\n\t\tuint64_t packet_size;\n"
+       "\t\tuint64_t packet_seq_num;\n\t\tuint64_t events_discarded;\n"
+       "\t\tuint32_t cpu_id;\n\t};\n"
+       "\tevent.context := struct {\n\t\tint32_t _pid;\n\t\tint32_t _tid;\n"
+       "\t\tchar_t _procname[16];\n\t};\n};\n\n";
+  auto ev = [&m](uint32_t id, const std::string& name,
+                 const std::string& fields) {
+    m << "event {\n\tname = \"" << name << "\";\n\tid = " << id
+      << ";\n\tstream_id = 0;\n\tfields := struct {" << fields << "};\n};\n\n";
+  };
+  const std::string waking =
+      "\n\t\tchar_t _comm[16];\n\t\tint32_t _tid;\n\t\tint32_t _prio;\n"
+      "\t\tint32_t _target_cpu;\n\t";
+  ev(kSchedSwitch, "sched_switch",
+     "\n\t\tchar_t _prev_comm[16];\n\t\tint32_t _prev_tid;\n"
+     "\t\tint32_t _prev_prio;\n\t\tint64_t _prev_state;\n"
+     "\t\tchar_t _next_comm[16];\n\t\tint32_t _next_tid;\n"
+     "\t\tint32_t _next_prio;\n\t");
+  ev(kSchedWaking, "sched_waking", waking);
+  ev(kSchedWakeup, "sched_wakeup", waking);
+  ev(kSchedTtwu, "sched_ttwu", " int32_t _tid; ");
+  ev(kStatedumpStart, "lttng_statedump_start", " ");
+  ev(kStatedumpEnd, "lttng_statedump_end", " ");
+  ev(kStatedumpProcess, "lttng_statedump_process_state",
+     "\n\t\tint32_t _tid;\n\t\tint32_t _vtid;\n\t\tint32_t _pid;\n"
+     "\t\tint32_t _vpid;\n\t\tint32_t _ppid;\n\t\tint32_t _vppid;\n"
+     "\t\tchar_t _name[16];\n\t\tint32_t _type;\n\t\tint32_t _mode;\n"
+     "\t\tint32_t _submode;\n\t\tint32_t _status;\n\t\tint32_t _cpu;\n\t");
+  const std::string rw_entry =
+      "\n\t\tuint64_t _fd;\n\t\txuint64_t _vec;\n\t\tuint64_t _vlen;\n"
+      "\t\tuint64_t _pos_l;\n\t\tuint64_t _pos_h;\n\t";
+  ev(kSyscallEntryPwritev, "syscall_entry_pwritev", rw_entry);
+  ev(kSyscallExitPwritev, "syscall_exit_pwritev", " int64_t _ret; ");
+  ev(kSyscallEntryPreadv, "syscall_entry_preadv", rw_entry);
+  ev(kSyscallExitPreadv, "syscall_exit_preadv", " int64_t _ret; ");
+  ev(kIrqHandlerEntry, "irq_handler_entry", " int32_t _irq; string _name; ");
+  ev(kIrqHandlerExit, "irq_handler_exit", " int32_t _irq; int32_t _ret; ");
+  ev(kSoftirqRaise, "irq_softirq_raise", " uint32_t _vec; ");
+  ev(kSoftirqEntry, "irq_softirq_entry", " uint32_t _vec; ");
+  ev(kSoftirqExit, "irq_softirq_exit", " uint32_t _vec; ");
+  ev(kHrtimerEntry, "timer_hrtimer_expire_entry",
+     " xuint64_t _hrtimer; int64_t _now; xuint64_t _function; ");
+  ev(kHrtimerExit, "timer_hrtimer_expire_exit", " xuint64_t _hrtimer; ");
+  ev(kBlockRqIssue, "block_rq_issue",
+     "\n\t\tuint32_t _dev;\n\t\tuint64_t _sector;\n\t\tuint32_t _nr_sector;\n"
+     "\t\tuint32_t _bytes;\n\t\tint32_t _tid;\n\t\tuint32_t _rwbs;\n"
+     "\t\tchar_t _comm[16];\n\t");
+  ev(kBlockRqComplete, "block_rq_complete",
+     "\n\t\tuint32_t _dev;\n\t\tuint64_t _sector;\n\t\tuint32_t _nr_sector;\n"
+     "\t\tint32_t _error;\n\t\tuint32_t _rwbs;\n\t");
+  ev(kNetDevQueue, "net_dev_queue", kNetFields);
+  ev(kNetIfReceiveSkb, "net_if_receive_skb", kNetFields);
+  ev(kKvmEntry, kvm + "entry", " uint32_t _vcpu_id; ");
+  std::string exit_fields =
+      "\n\t\tuint32_t _exit_reason;\n\t\txuint64_t _guest_rip;\n"
+      "\t\tuint32_t _isa;\n\t\txuint64_t _info1;\n\t\txuint64_t _info2;\n";
+  if (!options_.old_kvm_names) {
+    exit_fields +=
+        "\t\tuint32_t _intr_info;\n\t\tuint32_t _error_code;\n"
+        "\t\tuint32_t _vcpu_id;\n";
+  }
+  ev(kKvmExit, kvm + "exit", exit_fields + "\t");
+  ev(kKvmInjVirq, kvm + "inj_virq", " uint32_t _irq; ");
+  ev(kKvmApicAcceptIrq, kvm + "apic_accept_irq",
+     " uint32_t _apicid; uint16_t _dm; uint8_t _tm; uint8_t _vec; "
+     "uint8_t _coalesced; ");
+  ev(kVcpuEnterGuest, "addons_vcpu_enter_guest",
+     "\n\t\tuint32_t _vcpuID;\n\t\txuint64_t _cr3tmp;\n\t\txuint64_t _sptmp;\n"
+     "\t\txuint64_t _iptmp;\n\t\tuint32_t _accessed;\n\t");
+  return m.str();
+}
+
+uint64_t CtfWriter::SchedSwitch(int cpu, uint64_t ts, const EventContext& c,
+                                const EventContext& prev, int prev_prio,
+                                int64_t prev_state, const EventContext& next,
+                                int next_prio) {
+  uint8_t* p = Begin(cpu, kSchedSwitch, &ts, c);
+  p = PutComm(p, prev.comm);
+  p = Put<int32_t>(p, prev.tid);
+  p = Put<int32_t>(p, prev_prio);
+  p = Put<int64_t>(p, prev_state);
+  p = PutComm(p, next.comm);
+  p = Put<int32_t>(p, next.tid);
+  p = Put<int32_t>(p, next_prio);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::SchedWaking(int cpu, uint64_t ts, const EventContext& c,
+                                const EventContext& wakee, int prio,
+                                int target_cpu) {
+  uint8_t* p = Begin(cpu, kSchedWaking, &ts, c);
+  p = PutComm(p, wakee.comm);
+  p = Put<int32_t>(p, wakee.tid);
+  p = Put<int32_t>(p, prio);
+  p = Put<int32_t>(p, target_cpu);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::SchedWakeup(int cpu, uint64_t ts, const EventContext& c,
+                                const EventContext& wakee, int prio,
+                                int target_cpu) {
+  uint8_t* p = Begin(cpu, kSchedWakeup, &ts, c);
+  p = PutComm(p, wakee.comm);
+  p = Put<int32_t>(p, wakee.tid);
+  p = Put<int32_t>(p, prio);
+  p = Put<int32_t>(p, target_cpu);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::SchedTtwu(int cpu, uint64_t ts, const EventContext& c,
+                              int tid) {
+  uint8_t* p = Begin(cpu, kSchedTtwu, &ts, c);
+  p = Put<int32_t>(p, tid);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::StatedumpStart(int cpu, uint64_t ts,
+                                   const EventContext& c) {
+  End(cpu, Begin(cpu, kStatedumpStart, &ts, c));
+  return ts;
+}
+
+uint64_t CtfWriter::StatedumpEnd(int cpu, uint64_t ts, const EventContext& c) {
+  End(cpu, Begin(cpu, kStatedumpEnd, &ts, c));
+  return ts;
+}
+
+uint64_t CtfWriter::StatedumpProcess(int cpu, uint64_t ts,
+                                     const EventContext& c,
+                                     const EventContext& t, int ppid, int type,
+                                     int status, int on_cpu) {
+  uint8_t* p = Begin(cpu, kStatedumpProcess, &ts, c);
+  p = Put<int32_t>(p, t.tid);
+  p = Put<int32_t>(p, t.tid);
+  p = Put<int32_t>(p, t.pid);
+  p = Put<int32_t>(p, t.pid);
+  p = Put<int32_t>(p, ppid);
+  p = Put<int32_t>(p, ppid);
+  p = PutComm(p, t.comm);
+  p = Put<int32_t>(p, type);
+  p = Put<int32_t>(p, 5);  // mode: unknown (user/kernel not dumped)
+  p = Put<int32_t>(p, 0);
+  p = Put<int32_t>(p, status);
+  p = Put<int32_t>(p, on_cpu);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::SyscallEntryRw(int cpu, uint64_t ts, const EventContext& c,
+                                   bool write, uint64_t fd, uint64_t pos) {
+  uint8_t* p =
+      Begin(cpu, write ? kSyscallEntryPwritev : kSyscallEntryPreadv, &ts, c);
+  p = Put<uint64_t>(p, fd);
+  p = Put<uint64_t>(p, 0x7f0000001000ull);
+  p = Put<uint64_t>(p, 1);
+  p = Put<uint64_t>(p, pos);
+  p = Put<uint64_t>(p, 0);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::SyscallExitRw(int cpu, uint64_t ts, const EventContext& c,
+                                  bool write, int64_t ret) {
+  uint8_t* p =
+      Begin(cpu, write ? kSyscallExitPwritev : kSyscallExitPreadv, &ts, c);
+  p = Put<int64_t>(p, ret);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::IrqHandlerEntry(int cpu, uint64_t ts, const EventContext& c,
+                                    int irq, const char* name) {
+  uint8_t* p = Begin(cpu, kIrqHandlerEntry, &ts, c);
+  p = Put<int32_t>(p, irq);
+  p = PutString(p, name);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::IrqHandlerExit(int cpu, uint64_t ts, const EventContext& c,
+                                   int irq) {
+  uint8_t* p = Begin(cpu, kIrqHandlerExit, &ts, c);
+  p = Put<int32_t>(p, irq);
+  p = Put<int32_t>(p, 1);  // IRQ_HANDLED
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::Softirq(int cpu, uint64_t ts, const EventContext& c,
+                            int which, uint32_t vec) {
+  uint8_t* p = Begin(cpu, kSoftirqRaise + which, &ts, c);
+  p = Put<uint32_t>(p, vec);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::HrtimerExpireEntry(int cpu, uint64_t ts,
+                                       const EventContext& c, uint64_t hrtimer,
+                                       uint64_t function) {
+  uint8_t* p = Begin(cpu, kHrtimerEntry, &ts, c);
+  p = Put<uint64_t>(p, hrtimer);
+  p = Put<int64_t>(p, static_cast<int64_t>(ts));
+  p = Put<uint64_t>(p, function);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::HrtimerExpireExit(int cpu, uint64_t ts,
+                                      const EventContext& c, uint64_t hrtimer) {
+  uint8_t* p = Begin(cpu, kHrtimerExit, &ts, c);
+  p = Put<uint64_t>(p, hrtimer);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::BlockRqIssue(int cpu, uint64_t ts, const EventContext& c,
+                                 uint64_t sector, uint32_t nr_sector,
+                                 bool write) {
+  uint8_t* p = Begin(cpu, kBlockRqIssue, &ts, c);
+  p = Put<uint32_t>(p, 0x10300000u);  // dev 259:0 (nvme0n1)
+  p = Put<uint64_t>(p, sector);
+  p = Put<uint32_t>(p, nr_sector);
+  p = Put<uint32_t>(p, nr_sector * 512);
+  p = Put<int32_t>(p, c.tid);
+  p = Put<uint32_t>(p, write ? 2u : 1u);  // RWBS_FLAG_WRITE / READ
+  p = PutComm(p, c.comm);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::BlockRqComplete(int cpu, uint64_t ts, const EventContext& c,
+                                    uint64_t sector, uint32_t nr_sector,
+                                    bool write) {
+  uint8_t* p = Begin(cpu, kBlockRqComplete, &ts, c);
+  p = Put<uint32_t>(p, 0x10300000u);
+  p = Put<uint64_t>(p, sector);
+  p = Put<uint32_t>(p, nr_sector);
+  p = Put<int32_t>(p, 0);
+  p = Put<uint32_t>(p, write ? 2u : 1u);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::NetPacket(int cpu, uint64_t ts, const EventContext& c,
+                              bool receive, const char* dev,
+                              const TcpPacket& t) {
+  uint8_t* p = Begin(cpu, receive ? kNetIfReceiveSkb : kNetDevQueue, &ts, c);
+  p = Put<uint64_t>(p, t.skbaddr);
+  p = Put<uint32_t>(p, t.len);
+  p = PutString(p, dev);
+  p = Put<uint8_t>(p, 1);     // ipv4
+  p = Put<uint8_t>(p, 0x45);  // version 4, ihl 5
+  p = Put<uint8_t>(p, 0);     // tos
+  p = PutBe16(p, static_cast<uint16_t>(t.len));
+  p = PutBe16(p, static_cast<uint16_t>(t.seq));  // id
+  p = PutBe16(p, 0x4000);                        // DF
+  p = Put<uint8_t>(p, 64);                       // ttl
+  p = Put<uint8_t>(p, 6);                        // tcp
+  p = PutBe16(p, 0);                             // checksum
+  p = PutBe32(p, t.saddr);
+  p = PutBe32(p, t.daddr);
+  p = Put<uint8_t>(p, 1);  // tcp header follows
+  p = PutBe16(p, t.sport);
+  p = PutBe16(p, t.dport);
+  p = PutBe32(p, t.seq);
+  p = PutBe32(p, t.ack_seq);
+  p = PutBe16(p, static_cast<uint16_t>((5u << 12) | (t.flags & 0x1ff)));
+  p = PutBe16(p, 502);  // window
+  p = PutBe16(p, 0);    // checksum
+  p = PutBe16(p, 0);    // urg_ptr
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::KvmEntry(int cpu, uint64_t ts, const EventContext& c,
+                             uint32_t vcpu) {
+  uint8_t* p = Begin(cpu, kKvmEntry, &ts, c);
+  p = Put<uint32_t>(p, vcpu);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::KvmExit(int cpu, uint64_t ts, const EventContext& c,
+                            uint32_t reason, uint64_t rip, uint32_t vcpu) {
+  uint8_t* p = Begin(cpu, kKvmExit, &ts, c);
+  p = Put<uint32_t>(p, reason);
+  p = Put<uint64_t>(p, rip);
+  p = Put<uint32_t>(p, 1);  // isa: VMX
+  p = Put<uint64_t>(p, 0);
+  p = Put<uint64_t>(p, 0);
+  if (!options_.old_kvm_names) {
+    p = Put<uint32_t>(p, 0);
+    p = Put<uint32_t>(p, 0);
+    p = Put<uint32_t>(p, vcpu);
+  }
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::KvmInjVirq(int cpu, uint64_t ts, const EventContext& c,
+                               uint32_t irq) {
+  uint8_t* p = Begin(cpu, kKvmInjVirq, &ts, c);
+  p = Put<uint32_t>(p, irq);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::KvmApicAcceptIrq(int cpu, uint64_t ts,
+                                     const EventContext& c, uint32_t apicid,
+                                     uint8_t vec) {
+  uint8_t* p = Begin(cpu, kKvmApicAcceptIrq, &ts, c);
+  p = Put<uint32_t>(p, apicid);
+  p = Put<uint16_t>(p, 0);  // fixed delivery
+  p = Put<uint8_t>(p, 0);   // edge
+  p = Put<uint8_t>(p, vec);
+  p = Put<uint8_t>(p, 0);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::VcpuEnterGuest(int cpu, uint64_t ts, const EventContext& c,
+                                   uint32_t vcpu, uint64_t cr3, uint64_t sp,
+                                   uint64_t ip) {
+  uint8_t* p = Begin(cpu, kVcpuEnterGuest, &ts, c);
+  p = Put<uint32_t>(p, vcpu);
+  p = Put<uint64_t>(p, cr3);
+  p = Put<uint64_t>(p, sp);
+  p = Put<uint64_t>(p, ip);
+  p = Put<uint32_t>(p, 0);
+  End(cpu, p);
+  return ts;
+}
+
+}  // namespace vmtrace::gen
