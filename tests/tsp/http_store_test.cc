@@ -1,0 +1,192 @@
+// Persistence and robustness over HTTP: a restart reuses the finished index,
+// an interrupted or corrupt index is rebuilt, a truncated stream ends
+// indexing with the anomaly reported while the server keeps serving.
+#include "storage/index_store.h"
+#include "tests/tsp/http_fixture.h"
+
+namespace vmtrace::tsp::testing {
+namespace {
+
+// The answers a restart must not change.
+struct Answers {
+  Json lines_first, lines_middle, lines_last, lines_by_time, xy, tree;
+  bool operator==(const Answers&) const = default;
+};
+
+class HttpStoreTest : public HttpTest {
+ protected:
+  Answers Collect(const Json& exp) {
+    const std::string uuid = exp["UUID"];
+    const uint64_t n = exp["nbEvents"];
+    const int64_t start = exp["start"], end = exp["end"];
+    Answers a;
+    a.lines_first = Lines(
+        uuid, {{"requested_table_index", 0}, {"requested_table_count", 100}});
+    a.lines_middle = Lines(uuid, {{"requested_table_index", n / 2},
+                                  {"requested_table_count", 100}});
+    a.lines_last = Lines(uuid, {{"requested_table_index", n - 1},
+                                {"requested_table_count", 100}});
+    a.lines_by_time =
+        Lines(uuid, {{"requested_times", {start + (end - start) / 3}},
+                     {"requested_table_count", 10}});
+    a.xy = XyModel(uuid, {{"requested_timerange",
+                           {{"start", start}, {"end", end}, {"nbTimes", 200}}},
+                          {"requested_items", {1, 2}}});
+    a.tree = Body(Post(Xy(uuid, "tree"), Json{{"parameters", Json::object()}}));
+    return a;
+  }
+  bool LoadedFromStore(const std::string& uuid) {
+    auto e = service()->OpenExperiment(uuid);
+    EXPECT_TRUE(e.ok());
+    return e.ok() && (*e)->index->loaded_from_store();
+  }
+  std::string IndexDir(const std::string& uuid) {
+    return (data_dir_ / "experiments" / uuid / "index").string();
+  }
+};
+
+TEST_F(HttpStoreTest, RestartKeepsRegistryAndDoesNotReindex) {
+  Json exp = OpenIndexed("tracevizlab-simple-kernel-8cpu", "simple-kernel");
+  ASSERT_TRUE(exp.is_object());
+  const std::string uuid = exp["UUID"];
+  Answers before = Collect(exp);
+  Json traces_before = Body(Get("/traces"));
+
+  StopServer();
+  StartServer();
+
+  EXPECT_EQ(Body(Get("/traces")), traces_before);
+  Json list = Body(Get("/experiments"));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["UUID"], uuid);
+  EXPECT_EQ(list[0]["name"], "simple-kernel");
+  EXPECT_EQ(list[0]["indexingStatus"], "CLOSED");  // not opened yet
+
+  // Opening it again answers at once from the stored index.
+  Json reopened = Body(Get("/experiments/" + uuid));
+  EXPECT_EQ(reopened["indexingStatus"], "COMPLETED");
+  EXPECT_EQ(reopened["nbEvents"], exp["nbEvents"]);
+  EXPECT_EQ(reopened["start"], exp["start"]);
+  EXPECT_EQ(reopened["end"], exp["end"]);
+  EXPECT_TRUE(LoadedFromStore(uuid));
+  EXPECT_TRUE(Collect(reopened) == before);
+}
+
+TEST_F(HttpStoreTest, IncompleteStoredIndexIsRebuilt) {
+  Json exp = OpenIndexed("tracevizlab-simple-kernel-8cpu", "simple-kernel");
+  ASSERT_TRUE(exp.is_object());
+  const std::string uuid = exp["UUID"];
+  Answers before = Collect(exp);
+  StopServer();
+
+  {  // What a crash between BeginBuild() and Finish() leaves behind.
+    auto store = storage::IndexStore::Open(IndexDir(uuid));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto meta = (*store)->ReadMeta();
+    ASSERT_TRUE(meta.has_value());
+    ASSERT_TRUE(meta->complete);
+    meta->complete = false;
+    ASSERT_TRUE((*store)->Finish(*meta).ok());
+  }
+
+  StartServer();
+  Json reopened = Body(Get("/experiments/" + uuid));
+  EXPECT_FALSE(LoadedFromStore(uuid));
+  Json done = WaitIndexed(uuid);
+  EXPECT_EQ(done["indexingStatus"], "COMPLETED");
+  EXPECT_EQ(done["nbEvents"], exp["nbEvents"]);
+  EXPECT_TRUE(Collect(done) == before);
+}
+
+TEST_F(HttpStoreTest, IndexInterruptedByShutdownIsRebuilt) {
+  // The biggest test trace, so that indexing is still running when the
+  // server goes away right after the POST.
+  Json t = AddTrace(TestData("lttng-synctraces-scp"), "scp");
+  Json e = AddExperiment("scp", {t["UUID"].get<std::string>()});
+  ASSERT_TRUE(e.is_object());
+  const std::string uuid = e["UUID"];
+  const bool was_running = e["indexingStatus"] == "RUNNING";
+  StopServer();
+
+  StartServer();
+  Json first = Body(Get("/experiments/" + uuid));
+  ASSERT_TRUE(first.is_object());
+  if (was_running) {
+    EXPECT_FALSE(LoadedFromStore(uuid));
+  }
+  Json done = WaitIndexed(uuid);
+  EXPECT_EQ(done["indexingStatus"], "COMPLETED");
+  EXPECT_EQ(done["nbEvents"], 110771 + 85729);  // tests/data README
+  Answers rebuilt = Collect(done);
+
+  // The rebuilt index is complete: the next start loads it, same answers.
+  StopServer();
+  StartServer();
+  Json again = Body(Get("/experiments/" + uuid));
+  EXPECT_EQ(again["indexingStatus"], "COMPLETED");
+  EXPECT_TRUE(LoadedFromStore(uuid));
+  EXPECT_EQ(again["nbEvents"], done["nbEvents"]);
+  EXPECT_TRUE(Collect(again) == rebuilt);
+}
+
+TEST_F(HttpStoreTest, TruncatedStreamEndsIndexingAndIsReported) {
+  const fs::path copy = data_dir_ / "traces" / "truncated";
+  fs::create_directories(copy.parent_path());
+  fs::copy(TestData("tracevizlab-simple-kernel-8cpu"), copy,
+           fs::copy_options::recursive);
+  // Cut the biggest stream file in the middle of a packet.
+  fs::path victim;
+  for (const auto& f : fs::directory_iterator(copy)) {
+    if (f.is_regular_file() && f.path().filename() != "metadata" &&
+        (victim.empty() || f.file_size() > fs::file_size(victim))) {
+      victim = f.path();
+    }
+  }
+  ASSERT_FALSE(victim.empty());
+  const auto size = fs::file_size(victim);
+  fs::resize_file(victim, size / 2 + 1001);
+
+  Json t = AddTrace(copy.string(), "truncated");
+  ASSERT_TRUE(t.is_object());
+  Json e = AddExperiment("truncated", {t["UUID"].get<std::string>()});
+  ASSERT_TRUE(e.is_object());
+  const std::string uuid = e["UUID"];
+  Json done = WaitIndexed(uuid);  // finishes, never hangs
+  ASSERT_TRUE(done.is_object());
+  EXPECT_NE(done["indexingStatus"], "RUNNING");
+  EXPECT_GT(done["nbEvents"].get<uint64_t>(), 0u);
+  EXPECT_LT(done["nbEvents"].get<uint64_t>(), 11980u);
+  bool reported = false;
+  for (const auto& [k, v] : done["properties"].items()) {
+    reported |= k.rfind("reader.", 0) == 0 || k.rfind("indexing.", 0) == 0;
+  }
+  EXPECT_TRUE(reported) << done.dump();
+
+  // The server keeps serving, this experiment included.
+  auto h = Get("/health");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  const uint64_t n = done["nbEvents"];
+  Json first = Lines(
+      uuid, {{"requested_table_index", 0}, {"requested_table_count", 10}});
+  EXPECT_EQ(first["lines"].size(), 10u);
+  Json last = Lines(
+      uuid, {{"requested_table_index", n - 1}, {"requested_table_count", 10}});
+  EXPECT_EQ(last["lines"].size(), 1u);
+  EXPECT_EQ(last["size"], n);
+  Json xy = XyModel(
+      uuid,
+      {{"requested_timerange",
+        {{"start", done["start"]}, {"end", done["end"]}, {"nbTimes", 20}}},
+       {"requested_items", {1}}});
+  ASSERT_EQ(xy["series"].size(), 1u);
+  double sum = 0;
+  for (const auto& y : xy["series"][0]["yValues"]) sum += y.get<double>();
+  EXPECT_EQ(sum, double(n));
+  // Other experiments still work.
+  Json ok = OpenIndexed("perf-kvm-tinyguest-2cpu", "perf");
+  EXPECT_EQ(ok["nbEvents"], 3612);
+}
+
+}  // namespace
+}  // namespace vmtrace::tsp::testing
