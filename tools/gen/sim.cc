@@ -55,6 +55,7 @@ Status Simulator::Build(const std::string& out_dir) {
     Host& h = *host;
     h.index = static_cast<uint32_t>(hi);
     h.spec = &hs;
+    h.truth.set_enabled(opt_.write_truth);
     CtfOptions co = opt_.ctf;
     co.ts_base = kClockBase + hs.clock_offset_ns;
     VMTRACE_ASSIGN_OR_RETURN(

@@ -197,7 +197,7 @@ void Simulator::BlockProc(Host& h, int proc, Wait kind, AState actual,
   p.blocked = true;
   p.waiting = kind;
   p.block_info = -1;
-  if (kind == Wait::kTask || kind == Wait::kReply) {
+  if (h.truth.enabled() && (kind == Wait::kTask || kind == Wait::kReply)) {
     BlockInfo bi;
     if (waker_gid >= 0) {
       bi.waker_host = waker_gid >> 16;

@@ -182,6 +182,7 @@ int TruthRecorder::AddProc(ProcTruth p) {
 
 void TruthRecorder::Begin(uint64_t ts) {
   begin_ = ts;
+  if (!enabled_) return;
   for (VmTruth& vm : vms_) {
     for (VcpuTruth& v : vm.vcpus) v.row.Set(ts, U(VState::kUnknown));
   }
@@ -265,6 +266,7 @@ void TruthRecorder::LabelWait(VcpuTruth& v, WaitReason r) {
 }
 
 void TruthRecorder::SwitchIn(int vm, int vcpu, uint64_t ts) {
+  if (!enabled_) return;
   VcpuTruth& v = vms_[vm].vcpus[vcpu];
   if (v.waiting) {
     v.waiting = false;
@@ -275,6 +277,7 @@ void TruthRecorder::SwitchIn(int vm, int vcpu, uint64_t ts) {
 
 void TruthRecorder::SwitchOut(int vm, int vcpu, uint64_t ts, bool runnable,
                               bool next_is_vcpu, int next_tid) {
+  if (!enabled_) return;
   VcpuTruth& v = vms_[vm].vcpus[vcpu];
   if (runnable) {
     SetRow(v, vm, ts,
@@ -298,6 +301,7 @@ void TruthRecorder::SwitchOut(int vm, int vcpu, uint64_t ts, bool runnable,
 }
 
 void TruthRecorder::EnterGuest(int vm, int vcpu, uint64_t ts, uint64_t cr3) {
+  if (!enabled_) return;
   VcpuTruth& v = vms_[vm].vcpus[vcpu];
   const VmTruth& m = vms_[vm];
   v.cr3 = cr3;
@@ -322,6 +326,7 @@ void TruthRecorder::EnterGuest(int vm, int vcpu, uint64_t ts, uint64_t cr3) {
 }
 
 void TruthRecorder::Entry(int vm, int vcpu, uint64_t ts) {
+  if (!enabled_) return;
   VcpuTruth& v = vms_[vm].vcpus[vcpu];
   if (v.awaiting_vector) {
     LabelWait(v, WaitReason::kUnknown);
@@ -340,6 +345,7 @@ void TruthRecorder::Entry(int vm, int vcpu, uint64_t ts) {
 }
 
 void TruthRecorder::Exit(int vm, int vcpu, uint64_t ts, int reason) {
+  if (!enabled_) return;
   VcpuTruth& v = vms_[vm].vcpus[vcpu];
   const VmTruth& m = vms_[vm];
   SetRow(v, vm, ts, VState::kHypervisor, reason);
@@ -355,6 +361,7 @@ void TruthRecorder::Exit(int vm, int vcpu, uint64_t ts, int reason) {
 }
 
 void TruthRecorder::Inject(int vm, int vcpu, uint64_t ts, int vector) {
+  if (!enabled_) return;
   VcpuTruth& v = vms_[vm].vcpus[vcpu];
   if (!v.awaiting_vector) return;
   const VmTruth& m = vms_[vm];

@@ -154,6 +154,10 @@ struct VmTruth {
 // Per host. All timestamps given to it are simulation ns.
 class TruthRecorder {
  public:
+  // A disabled recorder ignores every input (used with --no-truth, so that
+  // 100M-event traces need no memory for intervals).
+  void set_enabled(bool on) { enabled_ = on; }
+  bool enabled() const { return enabled_; }
   int AddVm(const VmTruth& vm);
   int AddProc(ProcTruth p);
   std::vector<ProcTruth>& procs() { return procs_; }
@@ -171,7 +175,7 @@ class TruthRecorder {
   void Inject(int vm, int vcpu, uint64_t ts, int vector);
   // Actual inputs.
   void Actual(int proc, uint64_t ts, AState s, int32_t info = -1) {
-    procs_[proc].actual.Set(ts, static_cast<uint8_t>(s), info);
+    if (enabled_) procs_[proc].actual.Set(ts, static_cast<uint8_t>(s), info);
   }
   void Finish(uint64_t end);
 
@@ -200,6 +204,7 @@ class TruthRecorder {
   std::vector<BlockInfo> blocks_;
   uint64_t begin_ = 0;
   uint64_t end_ = 0;
+  bool enabled_ = true;
 };
 
 }  // namespace vmtrace::gen
