@@ -1,0 +1,631 @@
+#include "storage/leveldb_state_history.h"
+
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace vmtrace::storage {
+namespace {
+
+constexpr uint64_t kSignBit = uint64_t(1) << 63;
+
+void PutBe32(std::string* out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out->push_back(char(v >> (8 * i)));
+}
+void PutBe64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(char(v >> (8 * i)));
+}
+uint32_t GetBe32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | uint8_t(p[i]);
+  return v;
+}
+uint64_t GetBe64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | uint8_t(p[i]);
+  return v;
+}
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(char(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(char(v));
+}
+
+// Hot in every read: the one-byte case is inlined first.
+inline bool GetVarint(const char** p, const char* end, uint64_t* v) {
+  if (*p < end && !(uint8_t(**p) & 0x80)) {
+    *v = uint8_t(*(*p)++);
+    return true;
+  }
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = uint8_t(*(*p)++);
+    r |= uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t ZigZag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
+int64_t UnZigZag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
+
+std::string IntervalKey(Quark q, int64_t t) {
+  std::string k = "i";
+  PutBe32(&k, q);
+  PutBe64(&k, uint64_t(t) ^ kSignBit);
+  return k;
+}
+
+bool IsIntervalKey(const leveldb::Slice& k, Quark q) {
+  return k.size() == 13 && k[0] == 'i' && GetBe32(k.data() + 1) == q;
+}
+
+std::string PrefixKey(char tag, uint32_t id) {
+  std::string k(1, tag);
+  PutBe32(&k, id);
+  return k;
+}
+
+StatusOr<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir,
+                                              leveldb::Cache* cache) {
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.block_cache = cache;
+  // Larger memtables mean fewer level-0 files to merge while the pass
+  // writes, at a bounded memory cost.
+  options.write_buffer_size = 16 << 20;
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(options, dir, &db);
+  if (!s.ok()) {
+    // A damaged store is disposable: it is only a cache of the trace.
+    leveldb::DestroyDB(dir, options);
+    s = leveldb::DB::Open(options, dir, &db);
+    if (!s.ok()) return IoError("cannot open state store: " + s.ToString());
+  }
+  return std::unique_ptr<leveldb::DB>(db);
+}
+
+}  // namespace
+
+// Decodes the blocks of one quark forward; positions on the first interval
+// ending at or after a non-decreasing sequence of times.
+class LevelDbStateHistory::Reader {
+ public:
+  explicit Reader(leveldb::Iterator* it) : it_(it) {}
+
+  void Reset(Quark q) {
+    q_ = q;
+    have_block_ = false;
+    have_iv_ = false;
+  }
+
+  // True when an interval of the quark ends at or after t (then start/end/
+  // code/big describe the first such one). Times must not decrease between
+  // calls after Reset().
+  bool SeekEnd(int64_t t) {
+    if (have_iv_ && end >= t) return true;
+    if (have_block_) {
+      while (NextInBlock()) {
+        if (end >= t) return true;
+      }
+      // The next block is usually the one we need: a Next() is much cheaper
+      // than a Seek(), which merges every LevelDB level again.
+      it_->Next();
+      if (it_->Valid() && IsIntervalKey(it_->key(), q_) && KeyEnd() >= t) {
+        return LoadAndFind(t);
+      }
+    }
+    it_->Seek(IntervalKey(q_, t));
+    if (!it_->Valid() || !IsIntervalKey(it_->key(), q_)) {
+      have_block_ = have_iv_ = false;
+      return false;
+    }
+    return LoadAndFind(t);
+  }
+
+  int64_t start = 0;
+  int64_t end = 0;
+  uint64_t code = 0;
+  uint64_t big = 0;
+
+ private:
+  int64_t KeyEnd() const {
+    return int64_t(GetBe64(it_->key().data() + 5) ^ kSignBit);
+  }
+
+  bool LoadAndFind(int64_t t) {
+    leveldb::Slice v = it_->value();
+    p_ = v.data();
+    e_ = p_ + v.size();
+    uint64_t span = 0;
+    have_iv_ = false;
+    have_block_ = GetVarint(&p_, e_, &span);
+    // Unsigned arithmetic: wrapping is well defined at the extremes.
+    prev_end_ = uint64_t(KeyEnd()) - span - 1;
+    while (have_block_ && NextInBlock()) {
+      if (end >= t) return true;
+    }
+    have_block_ = false;
+    return false;  // only on a corrupt block: its key promised end >= t
+  }
+
+  bool NextInBlock() {
+    uint64_t d = 0, gap = 0;
+    if (p_ >= e_ || !GetVarint(&p_, e_, &d) ||
+        ((d & 1) && !GetVarint(&p_, e_, &gap)) || !GetVarint(&p_, e_, &code) ||
+        (code == 3 && !GetVarint(&p_, e_, &big))) {
+      have_iv_ = false;
+      return false;
+    }
+    uint64_t s = prev_end_ + 1 + gap;
+    start = int64_t(s);
+    end = int64_t(s + (d >> 1));
+    prev_end_ = uint64_t(end);
+    have_iv_ = true;
+    return true;
+  }
+
+  leveldb::Iterator* it_;
+  Quark q_ = 0;
+  bool have_block_ = false;
+  bool have_iv_ = false;
+  const char* p_ = nullptr;
+  const char* e_ = nullptr;
+  uint64_t prev_end_ = 0;
+};
+
+LevelDbStateHistory::LevelDbStateHistory(StateStoreOptions opts,
+                                         std::unique_ptr<leveldb::DB> db,
+                                         std::shared_ptr<leveldb::Cache> cache)
+    : opts_(std::move(opts)),
+      cache_(std::move(cache)),
+      db_(std::move(db)),
+      batch_(std::make_unique<leveldb::WriteBatch>()) {}
+
+LevelDbStateHistory::~LevelDbStateHistory() {
+  // Snapshots must go before the DB; the meta stays as it is, so a history
+  // that was not closed is rebuilt on next open.
+  snapshot_.reset();
+  db_.reset();
+}
+
+StatusOr<std::unique_ptr<LevelDbStateHistory>> LevelDbStateHistory::Open(
+    const StateStoreOptions& opts) {
+  std::error_code ec;
+  std::filesystem::create_directories(opts.dir, ec);
+  if (ec) return IoError("cannot create " + opts.dir + ": " + ec.message());
+  std::shared_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(32 << 20));
+  VMTRACE_ASSIGN_OR_RETURN(auto db, OpenDb(opts.dir, cache.get()));
+  std::unique_ptr<LevelDbStateHistory> h(
+      new LevelDbStateHistory(opts, std::move(db), std::move(cache)));
+  if (h->Load().ok()) return h;
+  VMTRACE_RETURN_IF_ERROR(h->BeginBuild());
+  return h;
+}
+
+Status LevelDbStateHistory::Load() {
+  std::string v;
+  if (!db_->Get(leveldb::ReadOptions(), "m", &v).ok()) {
+    return NotFound("no meta");
+  }
+  auto j = nlohmann::json::parse(v, nullptr, false);
+  if (!j.is_object()) return DataLoss("unreadable meta");
+  try {
+    if (j.at("formatVersion").get<int>() != kFormatVersion ||
+        j.at("analysisId").get<std::string>() != opts_.analysis_id ||
+        j.at("analysisVersion").get<int>() != opts_.analysis_version ||
+        j.at("fingerprint").get<std::string>() != opts_.fingerprint ||
+        !j.at("complete").get<bool>()) {
+      return FailedPrecondition("stale or incomplete store");
+    }
+    start_ = j.at("startTime").get<int64_t>();
+    flushed_ = j.at("endTime").get<int64_t>();
+    intervals_ = j.at("intervals").get<uint64_t>();
+    clamped_sets_ = j.at("clamped").get<uint64_t>();
+  } catch (const nlohmann::json::exception&) {
+    return DataLoss("unreadable meta");
+  }
+  std::unique_ptr<leveldb::Iterator> it(
+      db_->NewIterator(leveldb::ReadOptions()));
+  for (it->Seek("a"); it->Valid() && it->key()[0] == 'a'; it->Next()) {
+    leveldb::Slice k = it->key(), val = it->value();
+    const char* p = val.data();
+    uint64_t parent;
+    if (k.size() != 5 || !GetVarint(&p, val.data() + val.size(), &parent) ||
+        !tree_.Load(GetBe32(k.data() + 1), Quark(parent),
+                    std::string(p, val.data() + val.size()))) {
+      return DataLoss("corrupt attribute tree");
+    }
+  }
+  for (it->Seek("s"); it->Valid() && it->key()[0] == 's'; it->Next()) {
+    if (it->key().size() != 5 ||
+        GetBe32(it->key().data() + 1) != strings_.size()) {
+      return DataLoss("corrupt string table");
+    }
+    strings_.push_back(it->value().ToString());
+  }
+  has_start_ = has_flushed_ = complete_ = true;
+  needs_build_ = false;
+  return Status::Ok();
+}
+
+std::string LevelDbStateHistory::MetaJson(bool complete) const {
+  return nlohmann::json{{"formatVersion", kFormatVersion},
+                        {"analysisId", opts_.analysis_id},
+                        {"analysisVersion", opts_.analysis_version},
+                        {"fingerprint", opts_.fingerprint},
+                        {"complete", complete},
+                        {"startTime", start_time()},
+                        {"endTime", flushed_until()},
+                        {"intervals", intervals_.load()},
+                        {"clamped", clamped_sets_}}
+      .dump();
+}
+
+Status LevelDbStateHistory::BeginBuild() {
+  // Nobody else holds this DB yet, so destroying it is the fastest wipe.
+  db_.reset();
+  leveldb::Options options;
+  leveldb::DestroyDB(opts_.dir, options);
+  VMTRACE_ASSIGN_OR_RETURN(db_, OpenDb(opts_.dir, cache_.get()));
+  tree_ = AttributeTree();
+  strings_.clear();
+  has_start_ = has_flushed_ = complete_ = false;
+  intervals_ = 0;
+  clamped_sets_ = 0;
+  needs_build_ = true;
+  leveldb::WriteOptions wo;
+  wo.sync = true;
+  leveldb::Status s = db_->Put(wo, "m", MetaJson(false));
+  return s.ok() ? Status::Ok() : IoError("state store begin: " + s.ToString());
+}
+
+uint64_t LevelDbStateHistory::ApproximateSize() const {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(opts_.dir, ec)) {
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  }
+  return total;
+}
+
+// --- tree ---
+
+std::optional<Quark> LevelDbStateHistory::Find(
+    const std::vector<std::string>& path) const {
+  std::shared_lock lock(tree_mu_);
+  return tree_.Find(path);
+}
+std::optional<Quark> LevelDbStateHistory::Child(Quark parent,
+                                                std::string_view name) const {
+  std::shared_lock lock(tree_mu_);
+  return tree_.Child(parent, name);
+}
+std::vector<Quark> LevelDbStateHistory::Children(Quark parent) const {
+  std::shared_lock lock(tree_mu_);
+  return tree_.Children(parent);
+}
+std::string LevelDbStateHistory::Name(Quark q) const {
+  std::shared_lock lock(tree_mu_);
+  return tree_.Name(q);
+}
+Quark LevelDbStateHistory::Parent(Quark q) const {
+  std::shared_lock lock(tree_mu_);
+  return tree_.Parent(q);
+}
+Quark LevelDbStateHistory::AttributeCount() const {
+  std::shared_lock lock(tree_mu_);
+  return tree_.size();
+}
+
+int64_t LevelDbStateHistory::start_time() const {
+  return has_start_.load() ? start_.load() : 0;
+}
+int64_t LevelDbStateHistory::flushed_until() const {
+  return has_flushed_.load() ? flushed_.load() : start_time() - 1;
+}
+
+// --- reads ---
+
+std::shared_ptr<const leveldb::Snapshot> LevelDbStateHistory::ReadSnapshot(
+    bool* ok) const {
+  std::lock_guard lock(snap_mu_);
+  // A loaded store has no snapshot and needs none: nothing writes to it.
+  *ok = snapshot_ != nullptr || (complete_.load() && !needs_build_);
+  return snapshot_;
+}
+
+void LevelDbStateHistory::PublishSnapshot() {
+  leveldb::DB* db = db_.get();
+  std::shared_ptr<const leveldb::Snapshot> snap(
+      db->GetSnapshot(),
+      [db](const leveldb::Snapshot* s) { db->ReleaseSnapshot(s); });
+  std::lock_guard lock(snap_mu_);
+  snapshot_ = std::move(snap);
+}
+
+StateValue LevelDbStateHistory::DecodeValue(uint64_t code, uint64_t big) const {
+  switch (code & 3) {
+    case 1:
+      return StateValue::Int(UnZigZag(code >> 2));
+    case 2:
+      return (code >> 2) < strings_.size()
+                 ? StateValue::Str(strings_[code >> 2])
+                 : StateValue::Str("");
+    case 3:
+      return StateValue::Int(UnZigZag(big));
+    default:
+      return StateValue::Null();
+  }
+}
+
+StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QueryAt(
+    int64_t t, Quark root) const {
+  std::vector<StateInterval> out;
+  bool ok;
+  auto snap = ReadSnapshot(&ok);
+  if (!ok) return out;
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  Reader r(it.get());
+  std::shared_lock lock(tree_mu_);
+  for (Quark q : tree_.Subtree(root)) {
+    r.Reset(q);
+    if (r.SeekEnd(t) && r.start <= t) {
+      out.push_back({q, r.start, r.end, DecodeValue(r.code, r.big)});
+    }
+  }
+  if (!it->status().ok())
+    return IoError("state query: " + it->status().ToString());
+  return out;
+}
+
+StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QuerySampled(
+    const std::vector<Quark>& quarks, const std::vector<int64_t>& times) const {
+  std::vector<StateInterval> out;
+  bool ok;
+  auto snap = ReadSnapshot(&ok);
+  if (!ok || times.empty()) return out;
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  Reader r(it.get());
+  std::shared_lock lock(tree_mu_);
+  for (Quark q : quarks) {
+    if (q >= tree_.size()) continue;
+    r.Reset(q);
+    size_t i = 0;
+    while (i < times.size()) {
+      if (!r.SeekEnd(times[i])) break;
+      if (r.start <= times[i]) {
+        out.push_back({q, r.start, r.end, DecodeValue(r.code, r.big)});
+        i = SkipSamples(times, i, r.end);
+      } else {
+        // No interval holds times[i]; resume at the first sample this
+        // interval can hold.
+        i = size_t(std::lower_bound(times.begin() + i, times.end(), r.start) -
+                   times.begin());
+      }
+    }
+  }
+  if (!it->status().ok())
+    return IoError("state query: " + it->status().ToString());
+  return out;
+}
+
+StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QueryRange(
+    Quark q, int64_t t1, int64_t t2) const {
+  std::vector<StateInterval> out;
+  bool ok;
+  auto snap = ReadSnapshot(&ok);
+  if (!ok || t1 > t2) return out;
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  Reader r(it.get());
+  std::shared_lock lock(tree_mu_);
+  r.Reset(q);
+  for (int64_t t = t1; r.SeekEnd(t) && r.start <= t2; t = r.end + 1) {
+    out.push_back({q, r.start, r.end, DecodeValue(r.code, r.big)});
+    if (r.end >= t2) break;  // also keeps r.end + 1 from overflowing
+  }
+  if (!it->status().ok())
+    return IoError("state query: " + it->status().ToString());
+  return out;
+}
+
+// --- writes ---
+
+Quark LevelDbStateHistory::GetOrAdd(Quark parent, std::string_view name) {
+  {
+    std::shared_lock lock(tree_mu_);
+    if (auto c = tree_.Child(parent, name)) return *c;
+  }
+  bool added = false;
+  Quark q;
+  {
+    std::unique_lock lock(tree_mu_);
+    q = tree_.GetOrAdd(parent, name, &added);
+    parent = tree_.Parent(q);
+  }
+  if (added && needs_build_) {
+    std::string v;
+    PutVarint(&v, parent);
+    v.append(name);
+    batch_->Put(PrefixKey('a', q), v);
+  }
+  return q;
+}
+
+uint64_t LevelDbStateHistory::InternString(const std::string& s) {
+  auto it = string_ids_.find(s);
+  if (it != string_ids_.end()) return it->second;
+  uint64_t id;
+  {
+    std::unique_lock lock(tree_mu_);
+    id = strings_.size();
+    strings_.push_back(s);
+  }
+  string_ids_.emplace(s, id);
+  batch_->Put(PrefixKey('s', uint32_t(id)), s);
+  return id;
+}
+
+void LevelDbStateHistory::CloseInterval(Quark q, int64_t end) {
+  WriterQuark& w = writer_[q];
+  uint64_t prev_end;
+  if (w.n == 0) {
+    w.first_start = w.start;
+    prev_end = uint64_t(w.start) - 1;
+    dirty_.push_back(q);
+  } else {
+    prev_end = uint64_t(w.last_end);
+  }
+  uint64_t gap = uint64_t(w.start) - prev_end - 1;
+  uint64_t dur = uint64_t(end) - uint64_t(w.start);
+  PutVarint(&w.body, (dur << 1) | (gap != 0));
+  if (gap != 0) PutVarint(&w.body, gap);
+  switch (w.value.kind) {
+    case StateValue::kNull:
+      PutVarint(&w.body, 0);
+      break;
+    case StateValue::kInt: {
+      uint64_t z = ZigZag(w.value.i);
+      if (z < (uint64_t(1) << 62)) {
+        PutVarint(&w.body, (z << 2) | 1);
+      } else {
+        PutVarint(&w.body, 3);
+        PutVarint(&w.body, z);
+      }
+      break;
+    }
+    case StateValue::kString:
+      PutVarint(&w.body, (InternString(w.value.s) << 2) | 2);
+      break;
+  }
+  w.last_end = end;
+  ++w.n;
+  ++buffered_count_;
+  intervals_.fetch_add(1, std::memory_order_relaxed);
+  w.open = false;
+  w.value = StateValue();
+  if (w.n >= kBlockIntervals) CutBlock(q);
+  // Bound the memory of partial blocks when many quarks are active.
+  if (buffered_count_ > 8 * std::max<size_t>(opts_.batch_intervals, 1024)) {
+    for (Quark d : dirty_) CutBlock(d);
+    dirty_.clear();
+  }
+}
+
+void LevelDbStateHistory::CutBlock(Quark q) {
+  WriterQuark& w = writer_[q];
+  if (w.n == 0) return;
+  std::string v;
+  v.reserve(w.body.size() + 10);
+  PutVarint(&v, uint64_t(w.last_end) - uint64_t(w.first_start));
+  v += w.body;
+  batch_->Put(IntervalKey(q, w.last_end), v);
+  batch_count_ += w.n;
+  buffered_count_ -= w.n;
+  w.body.clear();
+  w.n = 0;
+  if (batch_count_ >= opts_.batch_intervals) {
+    // Not synced: an interrupted build is detected by its meta.
+    Status s = WriteBatch(false);
+    if (!s.ok() && write_status_.ok()) write_status_ = s;
+  }
+}
+
+Status LevelDbStateHistory::WriteBatch(bool sync) {
+  leveldb::WriteOptions wo;
+  wo.sync = sync;
+  leveldb::Status s = db_->Write(wo, batch_.get());
+  batch_->Clear();
+  batch_count_ = 0;
+  return s.ok() ? Status::Ok() : IoError("state store write: " + s.ToString());
+}
+
+void LevelDbStateHistory::Set(int64_t t, Quark q, StateValue value) {
+  if (!needs_build_ || complete_.load()) return;
+  if (q >= writer_.size()) {
+    std::shared_lock lock(tree_mu_);
+    if (q >= tree_.size()) return;  // unknown quark: ignore
+    writer_.resize(tree_.size());
+  }
+  WriterQuark& w = writer_[q];
+  if (w.open) {
+    if (w.value == value) return;
+    if (t < w.start) {
+      t = w.start;
+      ++clamped_sets_;
+    }
+    if (t == w.start) {
+      w.value = std::move(value);  // the old value lasted no time
+      return;
+    }
+    CloseInterval(q, t - 1);
+  }
+  w.open = true;
+  w.start = t;
+  w.value = std::move(value);
+  if (!has_start_.load() || t < start_.load()) {
+    start_.store(t);
+    has_start_.store(true);
+  }
+}
+
+const StateValue& LevelDbStateHistory::Current(Quark q) const {
+  static const StateValue kNullValue;
+  return q < writer_.size() && writer_[q].open ? writer_[q].value : kNullValue;
+}
+
+Status LevelDbStateHistory::Flush(int64_t now) {
+  if (!needs_build_ || complete_.load()) {
+    return FailedPrecondition("state history is complete");
+  }
+  for (Quark q : dirty_) CutBlock(q);
+  dirty_.clear();
+  VMTRACE_RETURN_IF_ERROR(WriteBatch(false));
+  VMTRACE_RETURN_IF_ERROR(write_status_);
+  // The snapshot is taken after the write: readers see every block cut so
+  // far and nothing the writer adds later.
+  PublishSnapshot();
+  if (!has_flushed_.load() || now > flushed_.load()) flushed_.store(now);
+  has_flushed_.store(true);
+  return Status::Ok();
+}
+
+Status LevelDbStateHistory::Close(int64_t end_time) {
+  if (!needs_build_ || complete_.load()) {
+    return FailedPrecondition("state history is complete");
+  }
+  for (Quark q = 0; q < writer_.size(); ++q) {
+    if (writer_[q].open) CloseInterval(q, std::max(end_time, writer_[q].start));
+  }
+  for (Quark q : dirty_) CutBlock(q);
+  dirty_.clear();
+  VMTRACE_RETURN_IF_ERROR(write_status_);
+  if (!has_flushed_.load() || end_time > flushed_.load()) {
+    flushed_.store(end_time);
+  }
+  has_flushed_.store(true);
+  // One synced write: the meta saying "complete" lands with the last blocks.
+  batch_->Put("m", MetaJson(true));
+  VMTRACE_RETURN_IF_ERROR(WriteBatch(true));
+  PublishSnapshot();
+  complete_.store(true);
+  return Status::Ok();
+}
+
+}  // namespace vmtrace::storage
