@@ -259,14 +259,14 @@ Status LevelDbStateHistory::Load() {
   return Status::Ok();
 }
 
-std::string LevelDbStateHistory::MetaJson(bool complete) const {
+std::string LevelDbStateHistory::MetaJson(bool complete, int64_t end) const {
   return nlohmann::json{{"formatVersion", kFormatVersion},
                         {"analysisId", opts_.analysis_id},
                         {"analysisVersion", opts_.analysis_version},
                         {"fingerprint", opts_.fingerprint},
                         {"complete", complete},
                         {"startTime", start_time()},
-                        {"endTime", flushed_until()},
+                        {"endTime", end},
                         {"intervals", intervals_.load()},
                         {"clamped", clamped_sets_}}
       .dump();
@@ -286,7 +286,7 @@ Status LevelDbStateHistory::BeginBuild() {
   needs_build_ = true;
   leveldb::WriteOptions wo;
   wo.sync = true;
-  leveldb::Status s = db_->Put(wo, "m", MetaJson(false));
+  leveldb::Status s = db_->Put(wo, "m", MetaJson(false, 0));
   return s.ok() ? Status::Ok() : IoError("state store begin: " + s.ToString());
 }
 
@@ -616,14 +616,16 @@ Status LevelDbStateHistory::Close(int64_t end_time) {
   for (Quark q : dirty_) CutBlock(q);
   dirty_.clear();
   VMTRACE_RETURN_IF_ERROR(write_status_);
-  if (!has_flushed_.load() || end_time > flushed_.load()) {
-    flushed_.store(end_time);
-  }
-  has_flushed_.store(true);
+  int64_t end =
+      has_flushed_.load() ? std::max(end_time, flushed_.load()) : end_time;
   // One synced write: the meta saying "complete" lands with the last blocks.
-  batch_->Put("m", MetaJson(true));
+  batch_->Put("m", MetaJson(true, end));
   VMTRACE_RETURN_IF_ERROR(WriteBatch(true));
+  // Snapshot first, bound second: a reader that sees the new bound also
+  // sees every interval it promises.
   PublishSnapshot();
+  flushed_.store(end);
+  has_flushed_.store(true);
   complete_.store(true);
   return Status::Ok();
 }

@@ -139,7 +139,7 @@ class LevelDbStateHistory : public StateHistory, public StateWriter {
                       std::shared_ptr<leveldb::Cache> cache);
   Status Load();        // reads meta, tree and strings of a complete store
   Status BeginBuild();  // wipes and writes the incomplete meta
-  std::string MetaJson(bool complete) const;
+  std::string MetaJson(bool complete, int64_t end) const;
   void CloseInterval(Quark q, int64_t end);
   void CutBlock(Quark q);
   uint64_t InternString(const std::string& s);
