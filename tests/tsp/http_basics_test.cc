@@ -108,6 +108,12 @@ TEST_F(HttpBasicsTest, WrongMethodOnExistingPathIs405) {
               405);
 }
 
+TEST(HttpOptionsTest, DefaultsToLoopbackPort8080) {
+  HttpOptions defaults;
+  EXPECT_EQ(defaults.port, 8080);
+  EXPECT_EQ(defaults.host, "127.0.0.1");
+}
+
 TEST_F(HttpBasicsTest, Identifier) {
   auto r = Get("/identifier");
   ASSERT_TRUE(r);

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "tsp/api.h"
@@ -21,6 +23,51 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+void ExpectWireNumbers(const Json& j, const std::string& where) {
+  static const std::set<std::string> kTimes = {"start", "end", "time",
+                                               "duration"};
+  static const std::set<std::string> kSafe = {
+      "id",       "parentId", "entryId", "seriesId", "index",
+      "lowIndex", "size",     "tags",    "nbEvents"};
+  constexpr int64_t kMaxSafe = (int64_t(1) << 53) - 1;
+  auto safe = [&](const Json& v, const std::string& at) {
+    if (v.is_string()) return;  // OutputDescriptor id/parentId are strings
+    EXPECT_TRUE(v.is_number_integer()) << at << " = " << v.dump();
+    if (v.is_number_unsigned()) {
+      EXPECT_LE(v.get<uint64_t>(), uint64_t(kMaxSafe)) << at;
+    } else if (v.is_number_integer()) {
+      EXPECT_LE(std::abs(v.get<int64_t>()), kMaxSafe) << at;
+    }
+  };
+  if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) {
+      ExpectWireNumbers(j[i], where + "[" + std::to_string(i) + "]");
+    }
+    return;
+  }
+  if (!j.is_object()) return;
+  for (const auto& [k, v] : j.items()) {
+    const std::string at = where + "." + k;
+    if (kTimes.count(k) && !v.is_object()) {
+      EXPECT_TRUE(v.is_number_integer()) << at << " = " << v.dump();
+    } else if (kSafe.count(k)) {
+      safe(v, at);
+    } else if (k == "columnIds" && v.is_array()) {
+      for (const auto& x : v) safe(x, at + "[]");
+    } else if (k == "xValues" && v.is_array()) {
+      for (const auto& x : v) {
+        EXPECT_TRUE(x.is_number_integer()) << at << "[] = " << x.dump();
+      }
+    } else if (k == "yValues" && v.is_array()) {
+      for (const auto& x : v) {
+        EXPECT_TRUE(x.is_number()) << at << "[] = " << x.dump();
+      }
+    } else {
+      ExpectWireNumbers(v, at);
+    }
+  }
 }
 
 TspServer::TspServer(const std::string& data_dir) {
@@ -123,6 +170,7 @@ Json HttpTest::Body(const httplib::Result& r) {
     ADD_FAILURE() << "not JSON: " << r->body.substr(0, 300);
     return nullptr;
   }
+  ExpectWireNumbers(j);
   return j;
 }
 

@@ -30,6 +30,13 @@ inline constexpr char kApi[] = "/tsp/api";
 std::string TestData(const std::string& name);  // VMTRACE_TEST_DATA/name
 std::string ReadFile(const std::string& path);
 
+// Checks the wire rules for numbers anywhere in `j` (tsp.md section 0, items
+// 3 and 4): time fields (start, end, time, duration, xValues[]) are JSON
+// integers; ids, indexes, counts and tags (id, parentId, entryId, seriesId,
+// index, lowIndex, size, columnIds[], tags, nbEvents) are integers within
+// +-(2^53 - 1); yValues[] are numbers.
+void ExpectWireNumbers(const Json& j, const std::string& where = "");
+
 // A server and its service on `data_dir`, serving on a thread.
 class TspServer {
  public:

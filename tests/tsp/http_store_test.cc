@@ -1,6 +1,9 @@
 // Persistence and robustness over HTTP: a restart reuses the finished index,
 // an interrupted or corrupt index is rebuilt, a truncated stream ends
 // indexing with the anomaly reported while the server keeps serving.
+#include <atomic>
+#include <thread>
+
 #include "storage/index_store.h"
 #include "tests/tsp/http_fixture.h"
 
@@ -186,6 +189,117 @@ TEST_F(HttpStoreTest, TruncatedStreamEndsIndexingAndIsReported) {
   // Other experiments still work.
   Json ok = OpenIndexed("perf-kvm-tinyguest-2cpu", "perf");
   EXPECT_EQ(ok["nbEvents"], 3612);
+}
+
+TEST_F(HttpStoreTest, DeleteWhileIndexingThenRecreate) {
+  Json t = AddTrace(TestData("lttng-synctraces-scp"), "scp");
+  const std::string tu = t["UUID"];
+  Json e = AddExperiment("scp", {tu});
+  const std::string uuid = e["UUID"];
+  auto del = Delete("/experiments/" + uuid);
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200);
+  EXPECT_EQ(Body(del)["UUID"], uuid);
+  ExpectError(Get("/experiments/" + uuid), 404);
+  EXPECT_EQ(Body(Get("/experiments")), Json::array());
+  EXPECT_FALSE(fs::exists(data_dir_ / "experiments" / uuid));
+
+  Json again = AddExperiment("scp", {tu});
+  EXPECT_EQ(again["UUID"], uuid);
+  Json done = WaitIndexed(uuid);
+  EXPECT_EQ(done["indexingStatus"], "COMPLETED");
+  EXPECT_EQ(done["nbEvents"], 110771 + 85729);
+}
+
+TEST_F(HttpStoreTest, ConcurrentRequestsWhileIndexing) {
+  Json t = AddTrace(TestData("lttng-synctraces-scp"), "scp");
+  Json e = AddExperiment("scp", {t["UUID"].get<std::string>()});
+  const std::string uuid = e["UUID"];
+  const int port = server_->port();
+  std::atomic<int> failures{0};
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(120, 0);
+      const std::string api = kApi;
+      for (int i = 0; i < 2000 && (!done || i < 3); ++i) {
+        auto request = [&]() -> httplib::Result {
+          switch ((i + k) % 4) {
+            case 0:
+              return c.Get(api + "/experiments/" + uuid);
+            case 1:
+              return c.Post(api + Table(uuid, "lines"),
+                            R"({"parameters":{"requested_table_index":0,)"
+                            R"("requested_table_count":50}})",
+                            "application/json");
+            case 2:
+              return c.Post(api + Xy(uuid, "tree"), "{}", "application/json");
+            default:
+              return c.Post(api + Xy(uuid, "xy"),
+                            R"({"parameters":{"requested_timerange":)"
+                            R"({"start":1361214076525090092,)"
+                            R"("end":1361214099530082855,"nbTimes":100},)"
+                            R"("requested_items":[1,2]}})",
+                            "application/json");
+          }
+        };
+        httplib::Result r = request();
+        if (!r || r->status != 200 ||
+            Json::parse(r->body, nullptr, false).is_discarded()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  Json finished = WaitIndexed(uuid);
+  done = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(finished["nbEvents"], 110771 + 85729);
+  // Once indexed, everything is COMPLETED and the table size is final.
+  Json tree = Body(Post(Xy(uuid, "tree"), std::string("{}")));
+  EXPECT_EQ(tree["status"], "COMPLETED");
+  Json page =
+      Lines(uuid, {{"requested_table_index", 0}, {"requested_table_count", 1}});
+  EXPECT_EQ(page["size"], finished["nbEvents"]);
+}
+
+TEST_F(HttpStoreTest, TraceFilesGoneAfterRestart) {
+  const fs::path copy = data_dir_ / "traces" / "perf";
+  fs::create_directories(copy.parent_path());
+  fs::copy(TestData("perf-kvm-tinyguest-2cpu"), copy,
+           fs::copy_options::recursive);
+  Json t = AddTrace(copy.string(), "perf");
+  Json e = AddExperiment("perf", {t["UUID"].get<std::string>()});
+  const std::string uuid = e["UUID"];
+  WaitIndexed(uuid);
+  StopServer();
+  fs::remove_all(copy);
+  StartServer();
+
+  Json list = Body(Get("/experiments"));
+  ASSERT_EQ(list.size(), 1u);
+  auto r = Get("/experiments/" + uuid);
+  ASSERT_TRUE(r);
+  // Still listed and described, with the reason it cannot be opened.
+  EXPECT_EQ(r->status, 200) << r->body;
+  Json e2 = Body(r);
+  EXPECT_EQ(e2["indexingStatus"], "CLOSED");
+  ASSERT_EQ(e2["traces"].size(), 1u);
+  EXPECT_TRUE(e2["traces"][0]["properties"].contains("indexing.error"))
+      << r->body;
+  // Its outputs are unavailable: 404 with a TSP body.
+  ExpectError(
+      Post(Table(uuid, "lines"), Json{{"parameters",
+                                       {{"requested_table_index", 0},
+                                        {"requested_table_count", 1}}}}),
+      404);
+  EXPECT_EQ(Get("/health")->status, 200);
+  // The trace can still be forgotten once its experiment is.
+  EXPECT_EQ(Delete("/experiments/" + uuid)->status, 200);
+  EXPECT_EQ(Delete("/traces/" + t["UUID"].get<std::string>())->status, 200);
 }
 
 }  // namespace

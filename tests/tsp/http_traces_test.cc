@@ -55,6 +55,9 @@ TEST_F(HttpTracesTest, PostGetListDelete) {
   Json again = AddTrace(path, "t");
   EXPECT_EQ(again["UUID"], uuid);
   EXPECT_EQ(again, t);
+  // The same directory spelled differently is the same trace.
+  Json slash = AddTrace(path + "/", "t");
+  EXPECT_EQ(slash["UUID"], uuid);
 
   // Name defaults to the last path segment.
   Json unnamed = Body(Post("/traces", Json{{"parameters", {{"uri", path}}}}));
@@ -76,7 +79,8 @@ TEST_F(HttpTracesTest, PostGetListDelete) {
   }
   EXPECT_TRUE(found);
 
-  auto del = Delete("/traces/" + uuid);
+  // The viewers append these; they are accepted (and ignored).
+  auto del = Delete("/traces/" + uuid + "?deleteTrace=true&removeCache=true");
   ASSERT_TRUE(del);
   EXPECT_EQ(del->status, 200);
   EXPECT_EQ(Body(del)["UUID"], uuid);
@@ -94,6 +98,7 @@ TEST_F(HttpTracesTest, SameNameOtherPathIs409ThenRetryWithSuffix) {
             {{"uri", TestData("perf-kvm-tinyguest-2cpu")}, {"name", "t"}}}});
   Json e = ExpectError(r, 409);
   ASSERT_TRUE(e.is_object());
+  EXPECT_EQ(e["title"], "The trace (t) already exists and both differ");
   ASSERT_TRUE(e.contains("trace"));
   EXPECT_EQ(e["trace"]["UUID"], t["UUID"]);
   EXPECT_EQ(e["trace"]["path"], t["path"]);
