@@ -1,91 +1,48 @@
-// Routes under /experiments/{expUUID}/outputs: the outputs list, the events
-// table, the histogram, and the per-output styles/annotations/config types.
+// Routes under /experiments/{expUUID}/outputs: the outputs list, XY
+// outputs (the histogram and the analyses' XY charts), the events table,
+// and the per-output styles/annotations/config types.
 #include <algorithm>
 #include <limits>
 
 #include "analyses/index/events_table.h"
 #include "analyses/index/histogram.h"
 #include "tsp/api.h"
+#include "tsp/output_routing.h"
 #include "tsp/query.h"
 #include "tsp/trace_service.h"
 
 namespace vmtrace::tsp {
 namespace {
 
-// The ids both viewers look for (tsp.md section 0, item 15).
-constexpr char kHistogramId[] =
-    "org.eclipse.tracecompass.internal.tmf.core.histogram.HistogramDataProvider";
-constexpr char kEventsTableId[] =
-    "org.eclipse.tracecompass.internal.provisional.tmf.core.model.events."
-    "TmfEventTableDataProvider";
-
-struct OutputDesc {
-  const char* id;
-  const char* name;
-  const char* description;
-  const char* type;
-};
-
-// Sorted by name, as the reference server lists them.
-const std::vector<OutputDesc>& Outputs() {
-  static const std::vector<OutputDesc> kOutputs = {
-      {kEventsTableId, "Events Table",
-       "Every event of the experiment with its time, type, CPU, thread and "
-       "payload",
-       "TABLE"},
-      {kHistogramId, "Histogram", "Number of events over time, per trace",
-       "TREE_TIME_XY"},
-  };
-  return kOutputs;
-}
-
-const OutputDesc* FindOutput(const std::string& id) {
-  for (const auto& o : Outputs()) {
-    if (id == o.id) return &o;
-  }
-  return nullptr;
-}
-
-Json DescJson(const OutputDesc& o) {
-  return Json{{"id", o.id},
-              {"name", o.name},
-              {"description", o.description},
-              {"type", o.type}};
-}
-
-// Check order of the reference server for data endpoints: body, then the
-// experiment (404), then the output (405), then the parameters (400).
-struct Resolved {
-  std::shared_ptr<Experiment> exp;
-  const OutputDesc* output = nullptr;
-  Json params;
-};
-
-StatusOr<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
-                           const char* want_type, ApiResponse* error) {
-  Resolved res;
-  auto params = ParseParameters(r.body);
-  if (!params.ok()) {
-    *error = FromStatus(params.status());
-    return params.status();
-  }
-  res.params = std::move(params).value();
-  auto exp = svc->OpenExperiment(r.params[0]);
-  if (!exp.ok()) {
-    *error = ErrorResponse(404, "No such trace");
-    return exp.status();
-  }
-  res.exp = *exp;
-  res.output = FindOutput(r.params[1]);
-  if (!res.output || (want_type && std::string(res.output->type) != want_type)) {
-    *error = ErrorResponse(405, "Analysis cannot run");
-    return NotFound("no such output");
-  }
-  return res;
-}
+const OutputDescriptor kTable{
+    kEventsTableId, "Events Table",
+    "Every event of the experiment with its time, type, CPU, thread and "
+    "payload",
+    "TABLE"};
+const OutputDescriptor kHistogram{kHistogramId, "Histogram",
+                                  "Number of events over time, per trace",
+                                  "TREE_TIME_XY"};
 
 bool Running(const Experiment& e) {
   return e.index->Snapshot().state == index::IndexState::kRunning;
+}
+
+Json XyModelJson(const XyModel& m, const std::vector<int64_t>& times,
+                 const char* series_type) {
+  Json out = Json::array();
+  for (const auto& s : m.series) {
+    out.push_back(Json{
+        {"seriesId", s.id},
+        {"seriesName", s.name},
+        {"style", {{"values", {{"series-type", series_type}}}}},
+        {"xValues", times},
+        {"yValues", s.y},
+        {"xValuesDescription",
+         {{"label", "Time"}, {"unit", "ns"}, {"dataType", "TIMESTAMP"}}},
+        {"yValuesDescription",
+         {{"label", m.y_label}, {"unit", m.y_unit}, {"dataType", "NUMBER"}}}});
+  }
+  return Json{{"title", m.title}, {"series", out}};
 }
 
 ApiResponse XyTree(TraceService* svc, const ApiRequest& r) {
@@ -96,26 +53,28 @@ ApiResponse XyTree(TraceService* svc, const ApiRequest& r) {
   if (!range.ok()) return FromStatus(range.status());
   ApiResponse err;
   auto res = Resolve(svc, r, "TREE_TIME_XY", &err);
-  if (!res.ok()) return err;
-  Json entries = Json::array();
-  for (const auto& e : res->exp->histogram->Entries()) {
-    Json j{{"id", e.id},
-           {"parentId", e.parent_id},
-           {"labels", {e.name}},
-           {"isDefault", e.is_default}};
-    if (e.has_data) j["hasData"] = true;
-    entries.push_back(std::move(j));
+  if (!res) return err;
+  const auto snap = res->exp->index->Snapshot();
+  int64_t start = *range ? (*range)->start : snap.start;
+  int64_t end = *range ? (*range)->end : snap.end;
+  if (res->xy) {
+    auto tree = res->xy->Tree(start, end);
+    if (!tree.ok()) return FromStatus(tree.status());
+    return Envelope(TreeJson(*tree, false), tree->running);
   }
-  Json model{{"headers", {{{"name", "Name"}, {"tooltip", ""}}}},
-             {"entries", entries},
-             {"autoExpandLevel", -1}};
-  return Envelope(std::move(model), Running(*res->exp));
+  TreeModel m;
+  m.headers = {"Name"};
+  for (const auto& e : res->exp->histogram->Entries()) {
+    m.entries.push_back({e.id, e.parent_id, {e.name}, e.has_data, e.is_default,
+                         start, end});
+  }
+  return Envelope(TreeJson(m, false), Running(*res->exp));
 }
 
 ApiResponse XyFetch(TraceService* svc, const ApiRequest& r) {
   ApiResponse err;
   auto res = Resolve(svc, r, "TREE_TIME_XY", &err);
-  if (!res.ok()) return err;
+  if (!res) return err;
   auto range = GetTimeRange(res->params);
   if (!range.ok()) return FromStatus(range.status());
   if (!*range) return FromStatus(Missing("requested_timerange"));
@@ -123,29 +82,24 @@ ApiResponse XyFetch(TraceService* svc, const ApiRequest& r) {
   if (!items.ok()) return FromStatus(items.status());
   auto times = SampleTimes(**range);
   if (!times.ok()) return FromStatus(times.status());
+  if (res->xy) {
+    auto m = res->xy->Fetch(*times, *items);
+    if (!m.ok()) return FromStatus(m.status());
+    return Envelope(XyModelJson(*m, *times, "line"), m->running);
+  }
   auto series = res->exp->histogram->Fetch(*times, *items);
   if (!series.ok()) return FromStatus(series.status());
-  Json out = Json::array();
-  for (const auto& s : *series) {
-    out.push_back(Json{
-        {"seriesId", s.id},
-        {"seriesName", s.name},
-        {"style", {{"values", {{"series-type", "bar"}}}}},
-        {"xValues", *times},
-        {"yValues", s.y},
-        {"xValuesDescription",
-         {{"label", "Time"}, {"unit", "ns"}, {"dataType", "TIMESTAMP"}}},
-        {"yValuesDescription",
-         {{"label", "Events"}, {"unit", ""}, {"dataType", "NUMBER"}}}});
-  }
-  return Envelope(Json{{"title", "Histogram"}, {"series", out}},
-                  Running(*res->exp));
+  XyModel m;
+  m.title = "Histogram";
+  m.y_label = "Events";
+  for (auto& s : *series) m.series.push_back({s.id, s.name, std::move(s.y)});
+  return Envelope(XyModelJson(m, *times, "bar"), Running(*res->exp));
 }
 
 ApiResponse TableColumns(TraceService* svc, const ApiRequest& r) {
   ApiResponse err;
   auto res = Resolve(svc, r, "TABLE", &err);
-  if (!res.ok()) return err;
+  if (!res) return err;
   Json cols = Json::array();
   for (const auto& c : res->exp->table->columns()) {
     cols.push_back(Json{{"id", c.id},
@@ -205,7 +159,7 @@ StatusOr<index::TableQuery> ParseTableQuery(const Json& p) {
 ApiResponse TableLines(TraceService* svc, const ApiRequest& r) {
   ApiResponse err;
   auto res = Resolve(svc, r, "TABLE", &err);
-  if (!res.ok()) return err;
+  if (!res) return err;
   auto q = ParseTableQuery(res->params);
   if (!q.ok()) return FromStatus(q.status());
   auto page = res->exp->table->Fetch(*q);
@@ -227,6 +181,78 @@ ApiResponse TableLines(TraceService* svc, const ApiRequest& r) {
 
 }  // namespace
 
+std::vector<OutputDescriptor> ExperimentOutputs(const Experiment& exp) {
+  std::vector<OutputDescriptor> out = {kTable, kHistogram};
+  for (const auto& p : exp.time_graphs) out.push_back(p->descriptor());
+  for (const auto& p : exp.xys) out.push_back(p->descriptor());
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+Json DescriptorJson(const OutputDescriptor& d) {
+  return Json{{"id", d.id},
+              {"name", d.name},
+              {"description", d.description},
+              {"type", d.type}};
+}
+
+std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
+                                const char* want_type, ApiResponse* error) {
+  Resolved res;
+  auto params = ParseParameters(r.body);
+  if (!params.ok()) {
+    *error = FromStatus(params.status());
+    return std::nullopt;
+  }
+  res.params = std::move(params).value();
+  auto exp = svc->OpenExperiment(r.params[0]);
+  if (!exp.ok()) {
+    *error = ErrorResponse(404, "No such trace");
+    return std::nullopt;
+  }
+  res.exp = *exp;
+  const std::string& id = r.params[1];
+  bool found = false;
+  for (const auto& d : ExperimentOutputs(*res.exp)) {
+    if (d.id == id) {
+      res.output = d;
+      found = true;
+    }
+  }
+  for (const auto& p : res.exp->time_graphs) {
+    if (p->descriptor().id == id) res.time_graph = p.get();
+  }
+  for (const auto& p : res.exp->xys) {
+    if (p->descriptor().id == id) res.xy = p.get();
+  }
+  if (!found || (want_type && res.output.type != want_type)) {
+    *error = ErrorResponse(405, "Analysis cannot run");
+    return std::nullopt;
+  }
+  return res;
+}
+
+Json TreeJson(const TreeModel& m, bool time_graph) {
+  Json headers = Json::array();
+  for (const auto& h : m.headers) {
+    headers.push_back(Json{{"name", h}, {"tooltip", ""}});
+  }
+  Json entries = Json::array();
+  for (const auto& e : m.entries) {
+    Json j{{"id", e.id}, {"parentId", e.parent_id}, {"labels", e.labels}};
+    if (e.has_data) j["hasData"] = true;
+    if (time_graph) {
+      j["start"] = e.start;
+      j["end"] = e.end;
+    } else {
+      j["isDefault"] = e.is_default;
+    }
+    entries.push_back(std::move(j));
+  }
+  return Json{{"headers", headers}, {"entries", entries}, {"autoExpandLevel", -1}};
+}
+
 void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
   auto add = [routes](std::string m, std::string p, ApiHandler h) {
     routes->push_back({std::move(m), std::move(p), std::move(h)});
@@ -234,11 +260,10 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
   const std::string base = "/experiments/{expUUID}/outputs";
 
   add("GET", base, [svc](const ApiRequest& r) {
-    if (!svc->OpenExperiment(r.params[0]).ok()) {
-      return ErrorResponse(404, "No such trace");
-    }
+    auto exp = svc->OpenExperiment(r.params[0]);
+    if (!exp.ok()) return ErrorResponse(404, "No such trace");
     Json a = Json::array();
-    for (const auto& o : Outputs()) a.push_back(DescJson(o));
+    for (const auto& o : ExperimentOutputs(**exp)) a.push_back(DescriptorJson(o));
     return JsonResponse(a);
   });
   add("GET", base + "/markerSets", [svc](const ApiRequest& r) {
@@ -248,47 +273,50 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
     return Envelope(Json::array(), false);
   });
   add("GET", base + "/{outputId}", [svc](const ApiRequest& r) {
-    if (!svc->OpenExperiment(r.params[0]).ok()) {
-      return ErrorResponse(404, "No such trace");
+    auto exp = svc->OpenExperiment(r.params[0]);
+    if (!exp.ok()) return ErrorResponse(404, "No such trace");
+    for (const auto& o : ExperimentOutputs(**exp)) {
+      if (o.id == r.params[1]) return JsonResponse(DescriptorJson(o));
     }
-    const OutputDesc* o = FindOutput(r.params[1]);
-    if (!o) return ErrorResponse(404, "Data provider doesn't exist");
-    return JsonResponse(DescJson(*o));
+    return ErrorResponse(404, "Data provider doesn't exist");
   });
 
-  // Styles, annotations and config types: none of our current outputs has
-  // any, so each answers a valid empty model (never model:null).
   add("POST", base + "/{outputId}/style", [svc](const ApiRequest& r) {
     ApiResponse err;
     auto res = Resolve(svc, r, nullptr, &err);
-    if (!res.ok()) return err;
-    return Envelope(Json{{"styles", Json::object()}}, false);
+    if (!res) return err;
+    Json styles = Json::object();
+    if (res->time_graph) {
+      for (const auto& [key, values] : res->time_graph->Styles()) {
+        styles[key] = Json{{"values", values}};
+      }
+    }
+    return Envelope(Json{{"styles", styles}}, false);
   });
+  // No output has annotations or marker sets yet: valid empty models.
   add("GET", base + "/{outputId}/annotations", [svc](const ApiRequest& r) {
     ApiRequest copy = r;
     copy.body = "{}";
     ApiResponse err;
-    auto res = Resolve(svc, copy, nullptr, &err);
-    if (!res.ok()) return err;
+    if (!Resolve(svc, copy, nullptr, &err)) return err;
     return Envelope(Json{{"annotationCategories", Json::array()}}, false);
   });
   add("POST", base + "/{outputId}/annotations", [svc](const ApiRequest& r) {
     ApiResponse err;
     auto res = Resolve(svc, r, nullptr, &err);
-    if (!res.ok()) return err;
+    if (!res) return err;
     auto range = GetTimeRange(res->params);
     if (!range.ok()) return FromStatus(range.status());
     if (!*range) return FromStatus(Missing("requested_timerange"));
     return Envelope(Json{{"annotations", Json::object()}}, false);
   });
   add("GET", base + "/{outputId}/configTypes", [svc](const ApiRequest& r) {
-    if (!svc->OpenExperiment(r.params[0]).ok()) {
-      return ErrorResponse(404, "No such trace");
+    auto exp = svc->OpenExperiment(r.params[0]);
+    if (!exp.ok()) return ErrorResponse(404, "No such trace");
+    for (const auto& o : ExperimentOutputs(**exp)) {
+      if (o.id == r.params[1]) return JsonResponse(Json::array());
     }
-    if (!FindOutput(r.params[1])) {
-      return ErrorResponse(404, "Data provider doesn't exist");
-    }
-    return JsonResponse(Json::array());
+    return ErrorResponse(404, "Data provider doesn't exist");
   });
   add("GET", base + "/{outputId}/configTypes/{typeId}",
       [](const ApiRequest&) {
@@ -304,18 +332,7 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
   add("POST", base + "/table/{outputId}/lines",
       [svc](const ApiRequest& r) { return TableLines(svc, r); });
 
-  // Time-graph and data-tree endpoints: no output of those types exists yet,
-  // so any output id is "Analysis cannot run" after the usual checks.
-  for (const char* p :
-       {"/timeGraph/{outputId}/tree", "/timeGraph/{outputId}/states",
-        "/timeGraph/{outputId}/arrows", "/timeGraph/{outputId}/tooltip",
-        "/data/{outputId}/tree"}) {
-    add("POST", base + p, [svc](const ApiRequest& r) {
-      ApiResponse err;
-      auto res = Resolve(svc, r, "TIME_GRAPH", &err);
-      return err;
-    });
-  }
+  AddTimeGraphRoutes(svc, routes);
 }
 
 }  // namespace vmtrace::tsp

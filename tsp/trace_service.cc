@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "analyses/ctf/reader.h"
+#include "analyses/kernel/kernel_module.h"
+#include "tsp/kernel_providers.h"
 #include "base/log.h"
 #include "base/uuid.h"
 
@@ -126,9 +128,31 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
     names.push_back(tr->name);
     exp->traces.push_back(Describe(*tr));
   }
+  // Every analysis is fed by the experiment's one pass; each keeps its own
+  // store beside the index so it can be dropped and rebuilt alone.
+  index::IndexOptions iopt = options_.index;
+  std::vector<std::string> all_dirs;
+  for (const auto& d : dirs) all_dirs.insert(all_dirs.end(), d.begin(), d.end());
+  const std::string exp_dir = options_.data_dir + "/experiments/" + rec.uuid;
+  const std::string fingerprint = index::FingerprintTraces(all_dirs);
+  iopt.modules = [exp_dir, fingerprint](
+                     const std::vector<std::shared_ptr<const ctf::Trace>>& t)
+      -> StatusOr<std::vector<std::unique_ptr<index::AnalysisModule>>> {
+    std::vector<std::unique_ptr<index::AnalysisModule>> mods;
+    VMTRACE_ASSIGN_OR_RETURN(
+        auto k, kernel::KernelModule::Open(t, exp_dir + "/kernel", fingerprint));
+    mods.push_back(std::move(k));
+    return mods;
+  };
   VMTRACE_ASSIGN_OR_RETURN(
-      exp->index, index::ExperimentIndex::Open(dirs, IndexDir(rec.uuid),
-                                               options_.index));
+      exp->index, index::ExperimentIndex::Open(dirs, IndexDir(rec.uuid), iopt));
+  for (const auto& m : exp->index->modules()) {
+    if (auto* k = dynamic_cast<const kernel::KernelModule*>(m.get())) {
+      exp->time_graphs.push_back(MakeThreadStatusProvider(k));
+      exp->time_graphs.push_back(MakeResourcesProvider(k));
+      exp->xys.push_back(MakeCpuUsageProvider(k));
+    }
+  }
   exp->table = std::make_unique<index::EventsTable>(exp->index.get(), names);
   exp->histogram =
       std::make_unique<index::Histogram>(exp->index.get(), rec.name, names);

@@ -17,6 +17,7 @@
 #include "analyses/index/events_table.h"
 #include "analyses/index/experiment_index.h"
 #include "analyses/index/histogram.h"
+#include "tsp/providers.h"
 #include "base/status.h"
 #include "storage/registry.h"
 
@@ -40,6 +41,9 @@ class Experiment {
   std::unique_ptr<index::ExperimentIndex> index;
   std::unique_ptr<index::EventsTable> table;
   std::unique_ptr<index::Histogram> histogram;
+  // Outputs of the analyses fed by the pass (kernel model, ...).
+  std::vector<std::unique_ptr<TimeGraphProvider>> time_graphs;
+  std::vector<std::unique_ptr<XyProvider>> xys;
 };
 
 // What GET /experiments shows for one experiment: live if open, CLOSED with

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include "base/log.h"
 #include "base/uuid.h"
@@ -51,28 +52,45 @@ StatusOr<std::unique_ptr<ExperimentIndex>> ExperimentIndex::Open(
   VMTRACE_ASSIGN_OR_RETURN(idx->store_, storage::IndexStore::Open(store_dir));
   idx->traces_.resize(traces.size());
 
+  if (idx->options_.modules) {
+    VMTRACE_ASSIGN_OR_RETURN(idx->modules_,
+                             idx->options_.modules(idx->ctf_traces_));
+  }
+  bool modules_need_pass = false;
+  for (const auto& m : idx->modules_) modules_need_pass |= m->needs_pass();
+
   auto meta = idx->store_->ReadMeta();
   if (meta && meta->complete && meta->fingerprint == idx->fingerprint_ &&
       meta->format_version == storage::IndexMeta::kFormatVersion &&
       meta->checkpoint_interval == idx->options_.checkpoint_interval &&
       meta->traces.size() == traces.size()) {
+    idx->index_needs_pass_ = false;
     idx->nb_events_ = meta->nb_events;
     idx->start_ = meta->start;
     idx->end_ = meta->end;
     idx->traces_ = meta->traces;
     idx->properties_ = meta->properties;
+    // The reader's messages are the pass's message: restore it as it was.
+    if (auto m = meta->properties.find("reader.messages");
+        m != meta->properties.end()) {
+      idx->message_ = m->second;
+    }
     idx->state_ = IndexState::kCompleted;
+  } else {
+    if (meta) {
+      VMTRACE_LOG(kInfo, "index in %s is %s: rebuilding", store_dir.c_str(),
+                  meta->complete ? "stale" : "incomplete (interrupted)");
+    }
+    storage::IndexMeta begin;
+    begin.fingerprint = idx->fingerprint_;
+    begin.checkpoint_interval = idx->options_.checkpoint_interval;
+    VMTRACE_RETURN_IF_ERROR(idx->store_->BeginBuild(begin));
+  }
+  if (!idx->index_needs_pass_ && !modules_need_pass) {
     idx->loaded_from_store_ = true;
     return idx;
   }
-  if (meta) {
-    VMTRACE_LOG(kInfo, "index in %s is %s: rebuilding", store_dir.c_str(),
-                meta->complete ? "stale" : "incomplete (interrupted)");
-  }
-  storage::IndexMeta begin;
-  begin.fingerprint = idx->fingerprint_;
-  begin.checkpoint_interval = idx->options_.checkpoint_interval;
-  VMTRACE_RETURN_IF_ERROR(idx->store_->BeginBuild(begin));
+  idx->pass_running_ = true;
   ExperimentIndex* raw = idx.get();
   idx->thread_ = std::jthread([raw](std::stop_token st) { raw->Run(st); });
   return idx;
@@ -89,7 +107,9 @@ void ExperimentIndex::Cancel() {
 
 void ExperimentIndex::WaitUntilDone() const {
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return state_ != IndexState::kRunning; });
+  done_cv_.wait(lock, [this] {
+    return state_ != IndexState::kRunning && !pass_running_;
+  });
 }
 
 IndexSnapshot ExperimentIndex::Snapshot() const {
@@ -102,6 +122,7 @@ IndexSnapshot ExperimentIndex::Snapshot() const {
   s.traces = traces_;
   s.properties = properties_;
   s.message = message_;
+  s.analyses_running = pass_running_;
   return s;
 }
 
@@ -110,6 +131,7 @@ void ExperimentIndex::Fail(const std::string& message) {
   state_ = IndexState::kFailed;
   message_ = message;
   properties_["indexing.error"] = message;
+  pass_running_ = false;
   done_cv_.notify_all();
 }
 
@@ -120,19 +142,27 @@ void ExperimentIndex::Run(std::stop_token stop) {
     return;
   }
   auto reader = std::move(reader_or).value();
+  std::vector<AnalysisModule*> fed;
+  for (const auto& m : modules_) {
+    if (m->needs_pass()) fed.push_back(m.get());
+  }
+  const bool write_index = index_needs_pass_;
   const uint64_t interval = options_.checkpoint_interval;
+  const uint64_t publish = std::max<uint64_t>(1, options_.publish_interval);
   std::vector<storage::TraceSummary> traces(trace_count_);
   std::vector<uint64_t> counts(trace_count_, 0);
   std::vector<storage::Checkpoint> batch;
   batch.reserve(options_.batch_size);
   uint64_t rank = 0;
+  int64_t last_ts = 0;
   ctf::Event ev;
   // The position must be taken before Next() consumes the event it points
   // at, so it is saved every `interval` events ahead of the read.
-  std::string position = reader->SavePosition();
+  std::string position = write_index ? reader->SavePosition() : std::string();
   Status write_status;
+  bool stopped = false;
   while (reader->Next(&ev)) {
-    if (rank % interval == 0) {
+    if (write_index && rank % interval == 0) {
       batch.push_back({rank, ev.timestamp, counts, std::move(position)});
       if (batch.size() >= options_.batch_size || rank == 0) {
         write_status = store_->Append(batch);
@@ -142,29 +172,64 @@ void ExperimentIndex::Run(std::stop_token stop) {
       // Publish per-trace progress at checkpoint granularity.
       std::lock_guard<std::mutex> lock(mu_);
       traces_ = traces;
-      if (stop.stop_requested()) break;
     }
-    size_t t = ctf_to_trace_[ev.trace_index];
-    if (traces[t].nb_events == 0) traces[t].start = ev.timestamp;
-    traces[t].end = ev.timestamp;
-    ++traces[t].nb_events;
-    ++counts[t];
-    for (auto& obs : options_.observers) obs(rank, ev);
-    if (rank == 0) start_ = ev.timestamp;
-    end_ = ev.timestamp;
+    if (rank % publish == 0) {
+      if (stop.stop_requested()) {
+        stopped = true;
+        break;
+      }
+      if (rank > 0) {
+        for (AnalysisModule* m : fed) m->Publish(last_ts);
+      }
+    }
+    for (AnalysisModule* m : fed) m->OnEvent(ev);
+    last_ts = ev.timestamp;
+    if (write_index) {
+      size_t t = ctf_to_trace_[ev.trace_index];
+      if (traces[t].nb_events == 0) traces[t].start = ev.timestamp;
+      traces[t].end = ev.timestamp;
+      ++traces[t].nb_events;
+      ++counts[t];
+      if (rank == 0) start_ = ev.timestamp;
+      end_ = ev.timestamp;
+    }
     ++rank;
-    nb_events_.store(rank, std::memory_order_release);
-    if (rank % interval == 0) position = reader->SavePosition();
+    if (write_index) {
+      nb_events_.store(rank, std::memory_order_release);
+      if (rank % interval == 0) position = reader->SavePosition();
+    }
   }
-  if (stop.stop_requested()) {
+  if (stopped || stop.stop_requested()) {
     std::lock_guard<std::mutex> lock(mu_);
-    state_ = IndexState::kCancelled;
+    if (state_ == IndexState::kRunning) state_ = IndexState::kCancelled;
+    pass_running_ = false;
     done_cv_.notify_all();
     return;
   }
-  if (write_status.ok() && !batch.empty()) write_status = store_->Append(batch);
+  if (write_index && write_status.ok() && !batch.empty()) {
+    write_status = store_->Append(batch);
+  }
   if (!write_status.ok()) {
     Fail("cannot write the index: " + write_status.message());
+    return;
+  }
+
+  // Analyses end at the experiment's end, so every open state is closed
+  // there (the index may have been loaded, hence end_ rather than last_ts).
+  std::map<std::string, std::string> module_props;
+  for (AnalysisModule* m : fed) {
+    Status st = m->Finish(end_.load());
+    if (!st.ok()) module_props["analysis." + m->id() + ".error"] = st.message();
+  }
+  for (const auto& m : modules_) {
+    for (const auto& [k, v] : m->Stats()) module_props[m->id() + "." + k] = v;
+  }
+
+  if (!write_index) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [k, v] : module_props) properties_[k] = v;
+    pass_running_ = false;
+    done_cv_.notify_all();
     return;
   }
 
@@ -199,6 +264,7 @@ void ExperimentIndex::Run(std::stop_token stop) {
   std::lock_guard<std::mutex> lock(mu_);
   traces_ = traces;
   properties_ = props;
+  for (const auto& [k, v] : module_props) properties_[k] = v;
   message_ = message;
   if (!fin.ok()) {
     state_ = IndexState::kFailed;
@@ -206,6 +272,7 @@ void ExperimentIndex::Run(std::stop_token stop) {
   } else {
     state_ = IndexState::kCompleted;
   }
+  pass_running_ = false;
   done_cv_.notify_all();
 }
 

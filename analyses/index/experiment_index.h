@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "analyses/ctf/reader.h"
+#include "analyses/index/analysis_module.h"
 #include "base/status.h"
 #include "storage/index_store.h"
 
@@ -35,9 +36,10 @@ struct IndexOptions {
   uint64_t checkpoint_interval = 512;
   // Checkpoints per LevelDB write batch.
   size_t batch_size = 64;
-  // Called on the indexing thread for every event, in rank order (later
-  // analyses hook in here). May be empty.
-  std::vector<std::function<void(uint64_t rank, const ctf::Event&)>> observers;
+  // Makes the analyses fed by the same pass (may be empty).
+  ModuleFactory modules;
+  // Events between two AnalysisModule::Publish calls.
+  uint64_t publish_interval = 1 << 16;
 };
 
 enum class IndexState { kRunning, kCompleted, kFailed, kCancelled };
@@ -52,6 +54,9 @@ struct IndexSnapshot {
   // Anomalies and the reason of a failure ("reader.truncated_packets" ...).
   std::map<std::string, std::string> properties;
   std::string message;  // empty when all went well
+  // True while the pass still feeds analyses (also after the index itself
+  // was loaded complete from the store, when only an analysis is rebuilt).
+  bool analyses_running = false;
 };
 
 class ExperimentIndex {
@@ -69,9 +74,10 @@ class ExperimentIndex {
   IndexSnapshot Snapshot() const;
   // Stops the pass; the store stays incomplete (rebuilt on next open).
   void Cancel();
-  // Blocks until the pass is no longer running.
+  // Blocks until the pass (index and analyses) is no longer running.
   void WaitUntilDone() const;
-  // True if Open() found a complete index and did not read the trace.
+  // True if Open() found a complete index and complete analyses, and so
+  // did not read the trace.
   bool loaded_from_store() const { return loaded_from_store_; }
 
   // A reader whose next event has rank `rank`. InvalidArgument if `rank` is
@@ -93,6 +99,10 @@ class ExperimentIndex {
     return ctf_traces_;
   }
   const storage::IndexStore& store() const { return *store_; }
+  // The analyses fed by the pass, in factory order.
+  const std::vector<std::unique_ptr<AnalysisModule>>& modules() const {
+    return modules_;
+  }
 
  private:
   ExperimentIndex() = default;
@@ -105,6 +115,8 @@ class ExperimentIndex {
   std::vector<size_t> ctf_to_trace_;
   size_t trace_count_ = 0;
   std::unique_ptr<storage::IndexStore> store_;
+  std::vector<std::unique_ptr<AnalysisModule>> modules_;
+  bool index_needs_pass_ = true;
   IndexOptions options_;
   std::string fingerprint_;
   bool loaded_from_store_ = false;
@@ -115,6 +127,7 @@ class ExperimentIndex {
   mutable std::mutex mu_;
   mutable std::condition_variable done_cv_;
   IndexState state_ = IndexState::kRunning;  // guarded by mu_
+  bool pass_running_ = false;                // guarded by mu_
   std::vector<storage::TraceSummary> traces_;  // guarded by mu_
   std::map<std::string, std::string> properties_;  // guarded by mu_
   std::string message_;  // guarded by mu_
