@@ -399,6 +399,10 @@ StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QuerySampled(
   if (!ok || times.empty()) return out;
   leveldb::ReadOptions ro;
   ro.snapshot = snap.get();
+  // At most one interval per quark and sample: reserving the bound once
+  // avoids regrowing (and re-faulting) a large vector, the main cost of
+  // big replies. Untouched reserved pages cost nothing.
+  out.reserve(std::min<size_t>(quarks.size() * times.size(), size_t(1) << 22));
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
   Reader r(it.get());
   std::shared_lock lock(tree_mu_);

@@ -5,7 +5,9 @@
 // intervals, with the 10M/1M ratio.
 //
 // Usage: vmtrace-state-bench [--sizes=1000000,10000000] [--attrs=1000]
-//                            [--dir=/tmp] [--keep]
+//                            [--dir=/tmp] [--keep] [--reuse]
+// --keep leaves the stores in place; --reuse (implies --keep) queries a
+// complete store left by an earlier run instead of writing it again.
 // The history: `attrs` attributes under "Threads/<n>/Status"; each event
 // picks an attribute at random and gives it a new value (a small int, a
 // string one time in ten) at a time advancing by 1..200 ns, so durations
@@ -84,15 +86,23 @@ void MeasureQuery(const LevelDbStateHistory& h, const std::vector<Quark>& all,
   r->max_ms = ms.back();
 }
 
-Result Run(const std::string& dir, uint64_t n, int attrs) {
+Result Run(const std::string& dir, uint64_t n, int attrs, bool reuse) {
   Result r;
-  std::filesystem::remove_all(dir);
-  StateStoreOptions o{dir, "bench", 1, "synthetic-" + std::to_string(n)};
+  StateStoreOptions o{
+      dir, "bench", 1,
+      "synthetic-" + std::to_string(n) + "-" + std::to_string(attrs)};
+  if (!reuse) std::filesystem::remove_all(dir);
   auto h = OpenOrDie(o);
   std::vector<Quark> quarks;
   for (int a = 0; a < attrs; ++a) {
     quarks.push_back(
         h->GetOrAddPath({"Threads", std::to_string(1000 + a), "Status"}));
+  }
+  if (!h->needs_build()) {  // --reuse of a complete store: query only
+    r.intervals = h->interval_count();
+    r.bytes_closed = r.bytes_reopened = h->ApproximateSize();
+    MeasureQuery(*h, quarks, &r);
+    return r;
   }
   std::vector<std::string> names;
   for (int k = 0; k < 50; ++k) names.push_back("proc-" + std::to_string(k));
@@ -137,6 +147,7 @@ int main(int argc, char** argv) {
   int attrs = 1000;
   std::string base = "/tmp";
   bool keep = false;
+  bool reuse = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--sizes=", 0) == 0) {
@@ -153,9 +164,12 @@ int main(int argc, char** argv) {
       base = a.substr(6);
     } else if (a == "--keep") {
       keep = true;
+    } else if (a == "--reuse") {
+      keep = reuse = true;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--sizes=N,M] [--attrs=A] [--dir=D] [--keep]\n",
+                   "usage: %s [--sizes=N,M] [--attrs=A] [--dir=D] [--keep] "
+                   "[--reuse]\n",
                    argv[0]);
       return 2;
     }
@@ -166,7 +180,7 @@ int main(int argc, char** argv) {
   std::vector<Result> results;
   for (uint64_t n : sizes) {
     std::string dir = base + "/vmtrace-state-bench-" + std::to_string(n);
-    Result r = Run(dir, n, attrs);
+    Result r = Run(dir, n, attrs, reuse);
     results.push_back(r);
     std::printf("%12llu %10.2f %12.0f %10.2f %10.2f %10.2f %10.2f %9zu\n",
                 (unsigned long long)r.intervals, r.write_s,
