@@ -179,7 +179,8 @@ int main(int argc, char** argv) {
               "min_ms", "states");
   std::vector<Result> results;
   for (uint64_t n : sizes) {
-    std::string dir = base + "/vmtrace-state-bench-" + std::to_string(n);
+    std::string dir = base + "/vmtrace-state-bench-" + std::to_string(n) + "-" +
+                      std::to_string(attrs);
     Result r = Run(dir, n, attrs, reuse);
     results.push_back(r);
     std::printf("%12llu %10.2f %12.0f %10.2f %10.2f %10.2f %10.2f %9zu\n",
