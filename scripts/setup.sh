@@ -9,6 +9,7 @@ packages=(
   libbabeltrace2-dev babeltrace2
   libleveldb-dev libgtest-dev libbenchmark-dev
   curl python3
+  chromium
 )
 
 missing=()
@@ -17,6 +18,11 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js and npm for the real-client tests (tests/clients): checked by
+# command, since a NodeSource nodejs bundles npm and conflicts with Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
