@@ -43,6 +43,26 @@ class HttpStoreTest : public HttpTest {
     EXPECT_TRUE(e.ok());
     return e.ok() && (*e)->index->loaded_from_store();
   }
+  // A copy of simple-kernel whose biggest stream file is cut in the middle
+  // of a packet.
+  fs::path TruncatedCopy() {
+    const fs::path copy = data_dir_ / "traces" / "truncated";
+    fs::create_directories(copy.parent_path());
+    fs::copy(TestData("tracevizlab-simple-kernel-8cpu"), copy,
+             fs::copy_options::recursive);
+    // Cut the biggest stream file in the middle of a packet.
+    fs::path victim;
+    for (const auto& f : fs::directory_iterator(copy)) {
+      if (f.is_regular_file() && f.path().filename() != "metadata" &&
+          (victim.empty() || f.file_size() > fs::file_size(victim))) {
+        victim = f.path();
+      }
+    }
+    if (victim.empty()) return {};
+    const auto size = fs::file_size(victim);
+    fs::resize_file(victim, size / 2 + 1001);
+    return copy;
+  }
   std::string IndexDir(const std::string& uuid) {
     return (data_dir_ / "experiments" / uuid / "index").string();
   }
@@ -129,25 +149,13 @@ TEST_F(HttpStoreTest, IndexInterruptedByShutdownIsRebuilt) {
   EXPECT_EQ(again["indexingStatus"], "COMPLETED");
   EXPECT_TRUE(LoadedFromStore(uuid));
   EXPECT_EQ(again["nbEvents"], done["nbEvents"]);
+  EXPECT_EQ(again["properties"], done["properties"]);  // anomalies persist
   EXPECT_TRUE(Collect(again) == rebuilt);
 }
 
 TEST_F(HttpStoreTest, TruncatedStreamEndsIndexingAndIsReported) {
-  const fs::path copy = data_dir_ / "traces" / "truncated";
-  fs::create_directories(copy.parent_path());
-  fs::copy(TestData("tracevizlab-simple-kernel-8cpu"), copy,
-           fs::copy_options::recursive);
-  // Cut the biggest stream file in the middle of a packet.
-  fs::path victim;
-  for (const auto& f : fs::directory_iterator(copy)) {
-    if (f.is_regular_file() && f.path().filename() != "metadata" &&
-        (victim.empty() || f.file_size() > fs::file_size(victim))) {
-      victim = f.path();
-    }
-  }
-  ASSERT_FALSE(victim.empty());
-  const auto size = fs::file_size(victim);
-  fs::resize_file(victim, size / 2 + 1001);
+  const fs::path copy = TruncatedCopy();
+  ASSERT_FALSE(copy.empty());
 
   Json t = AddTrace(copy.string(), "truncated");
   ASSERT_TRUE(t.is_object());
@@ -189,6 +197,31 @@ TEST_F(HttpStoreTest, TruncatedStreamEndsIndexingAndIsReported) {
   // Other experiments still work.
   Json ok = OpenIndexed("perf-kvm-tinyguest-2cpu", "perf");
   EXPECT_EQ(ok["nbEvents"], 3612);
+}
+
+// Passes with the pending experiment_index.cc change that restores the
+// pass's message when a complete index is loaded; on HEAD the
+// `indexing.message` property is lost after a restart.
+TEST_F(HttpStoreTest, DISABLED_TruncatedReportSurvivesRestart) {
+  const fs::path copy = TruncatedCopy();
+  ASSERT_FALSE(copy.empty());
+  Json t = AddTrace(copy.string(), "truncated");
+  Json e = AddExperiment("truncated", {t["UUID"].get<std::string>()});
+  const std::string uuid = e["UUID"];
+  Json done = WaitIndexed(uuid);
+  const uint64_t n = done["nbEvents"];
+  Json last = Lines(
+      uuid, {{"requested_table_index", n - 1}, {"requested_table_count", 10}});
+  StopServer();
+  StartServer();
+  Json again = Body(Get("/experiments/" + uuid));
+  EXPECT_TRUE(LoadedFromStore(uuid));
+  EXPECT_EQ(again["indexingStatus"], done["indexingStatus"]);
+  EXPECT_EQ(again["nbEvents"], done["nbEvents"]);
+  EXPECT_EQ(again["properties"], done["properties"]);
+  EXPECT_EQ(Lines(uuid, {{"requested_table_index", n - 1},
+                         {"requested_table_count", 10}}),
+            last);
 }
 
 TEST_F(HttpStoreTest, DeleteWhileIndexingThenRecreate) {
