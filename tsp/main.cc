@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -28,6 +29,9 @@ constexpr char kUsage[] =
     "  --threads N        HTTP worker threads (default 8)\n"
     "  --open PATH        register PATH as a trace and an experiment of the\n"
     "                     same name at start (repeatable)\n"
+    "  -vmargs -Dtraceserver.port=N [-Dtraceserver.host=H]\n"
+    "                     the Java trace server's form, as Theia's trace\n"
+    "                     viewer launches it\n"
     "  --help             this text\n"
     "  --version          the version\n";
 
@@ -74,6 +78,13 @@ int main(int argc, char** argv) {
       http.threads = atoi(value("--threads").c_str());
     } else if (a == "--open") {
       open_paths.push_back(value("--open"));
+    } else if (a == "-vmargs") {
+      // Theia's trace viewer starts the configured trace server as
+      // `PATH -vmargs -Dtraceserver.port=N` (the Java server's form).
+    } else if (a.rfind("-Dtraceserver.port=", 0) == 0) {
+      http.port = atoi(a.c_str() + strlen("-Dtraceserver.port="));
+    } else if (a.rfind("-Dtraceserver.host=", 0) == 0) {
+      http.host = a.substr(strlen("-Dtraceserver.host="));
     } else if (a == "--log-level") {
       LogLevel level;
       std::string v = value("--log-level");

@@ -77,7 +77,7 @@ t=$(ms)
 status=0
 case "$mode" in
   conformance)
-    node "$here/conformance/run.js" "$url" "$trace" || status=$?
+    node "$here/conformance/selftest.js" && node "$here/conformance/run.js" "$url" "$trace" || status=$?
     ;;
   canvas)
     dist="$work/dist"

@@ -94,8 +94,9 @@ function checkTime(v, path, problems) {
 
 function checkId(v, path, problems) {
   if (v === null || v === undefined) return;
-  // Output descriptors have string ids (and parentIds); entries have numbers.
-  if (typeof v === 'string' && /\.(id|parentId)$/.test(path)) return;
+  // Output descriptors (the outputs list, one descriptor) have string ids
+  // and parentIds; everything deeper (entries, rows, series) has numbers.
+  if (typeof v === 'string' && /^\$(\[\d+\])?\.(id|parentId)$/.test(path)) return;
   if (!(v instanceof RawNumber) || !v.isInteger()) {
     problems.push(`${path} is ${v instanceof RawNumber ? v.text : JSON.stringify(v)}, not an integer`);
   } else {
