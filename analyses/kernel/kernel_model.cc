@@ -154,7 +154,10 @@ void KernelModel::Refresh(int64_t t, size_t host, int64_t cpu_id, Cpu& cpu) {
   } else if (cpu.softirq_depth > 0) {
     cs = kCpuSoftIrq;
   } else if (!th) {
-    return;  // nothing known about this CPU yet
+    // Thread not known yet (an IRQ before the CPU's first sched_switch):
+    // once the handler exits, the CPU's status is unknown again.
+    w_->Set(t, cpu.status, StateValue::Null());
+    return;
   } else if (cpu.current_tid == 0) {
     cs = kCpuIdle;
   } else {

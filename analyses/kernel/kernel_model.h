@@ -70,7 +70,7 @@ class KernelModel {
  public:
   // Bumped whenever what the model writes changes: stored states built by
   // another version are rebuilt.
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;
 
   // `traces` are the experiment's CTF traces (Event::trace_index indexes
   // them); `writer` must outlive the model.
