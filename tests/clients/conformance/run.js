@@ -342,7 +342,6 @@ async function timeGraph(exp, out) {
   }
 
   // Checklist (e) error paths of the time-graph routes.
-  const url = (x) => `${exp.UUID}/outputs/timeGraph/${id}/${x}`;
   await expectError(`${tag} states with {} is 400`, () => client.fetchTimeGraphStates(exp.UUID, id, QueryHelper.query()), 400, 'Missing query parameters: requested_timerange');
   await expectError(`${tag} states without requested_items is 400`, () => client.fetchTimeGraphStates(exp.UUID, id, QueryHelper.timeRangeQuery(S, E, 10)), 400, 'Missing query parameters: requested_items');
   await expectError(`${tag} states with requested_items 5 is 400`, () => client.fetchTimeGraphStates(exp.UUID, id, QueryHelper.timeRangeQuery(S, E, 10, { requested_items: 5 })), 400, 'Invalid query parameters: requested_items');
@@ -355,7 +354,6 @@ async function timeGraph(exp, out) {
   await call(`${tag} tree with no parameters is the full tree`, () => client.fetchTimeGraphTree(exp.UUID, id, QueryHelper.query()),
     (m) => { checkTree(m, { timeGraph: true }); need(m.model.entries.length === entries.length, `${m.model.entries.length} entries, full range gave ${entries.length}`); },
     { generic: true });
-  void url;
 }
 
 // ---- TREE_TIME_XY (d.6) and TREE_GENERIC_XY ---------------------------------
