@@ -80,7 +80,7 @@ struct StateStoreOptions {
 
 class LevelDbStateHistory : public StateHistory, public StateWriter {
  public:
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;
   static constexpr uint32_t kBlockIntervals = 64;
 
   // Opens (creating, or wiping as described above) the store in opts.dir.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "tsp/json_writer.h"
 #include "tsp/output_routing.h"
 
 namespace vmtrace::tsp {
@@ -74,14 +75,25 @@ ApiResponse TimeGraphStates(TraceService* svc, const ApiRequest& r) {
   if (!model.ok()) return FromStatus(model.status());
   // Filters match the state's style name and label (e.g. "Wait for CPU").
   StyleMap styles = res->time_graph->Styles();
-  Json rows = Json::array();
+  // Written without a DOM: this reply can hold 100,000+ states.
+  ApiResponse out;
+  std::string& body = out.body;
+  size_t n = 0;
+  for (const auto& row : model->rows) n += row.states.size();
+  body.reserve(64 + model->rows.size() * 32 + n * 96);
+  JsonWriter w(&body);
+  w.Raw("{\"model\":{\"rows\":[");
+  bool first_row = true;
   for (const auto& row : model->rows) {
-    Json states = Json::array();
+    if (!first_row) w.Raw(",");
+    first_row = false;
+    w.Raw("{\"entryId\":").Int(row.entry_id).Raw(",\"states\":[");
+    bool first = true;
     for (const auto& s : row.states) {
-      Json j{{"start", s.start},
-             {"end", s.end},
-             {"style", {{"parentKey", s.style}, {"values", Json::object()}}}};
-      if (!s.label.empty()) j["label"] = s.label;
+      if (!first) w.Raw(",");
+      first = false;
+      w.Raw("{\"start\":").Int(s.start).Raw(",\"end\":").Int(s.end);
+      if (!s.label.empty()) w.Raw(",\"label\":").Str(s.label);
       int tags = 0;
       if (!filters->empty()) {
         std::string text = s.label;
@@ -92,12 +104,17 @@ ApiResponse TimeGraphStates(TraceService* svc, const ApiRequest& r) {
           if (std::regex_search(text, f.re)) tags |= f.tag;
         }
       }
-      if (tags) j["tags"] = tags;
-      states.push_back(std::move(j));
+      if (tags) w.Raw(",\"tags\":").Int(tags);
+      w.Raw(",\"style\":{\"parentKey\":").Str(s.style).Raw(",\"values\":{}}}");
     }
-    rows.push_back(Json{{"entryId", row.entry_id}, {"states", states}});
+    w.Raw("]}");
   }
-  return Envelope(Json{{"rows", rows}}, model->running);
+  w.Raw("]},\"status\":")
+      .Str(model->running ? "RUNNING" : "COMPLETED")
+      .Raw(",\"statusMessage\":")
+      .Str(model->running ? "Running" : "Completed")
+      .Raw("}");
+  return out;
 }
 
 ApiResponse TimeGraphArrows(TraceService* svc, const ApiRequest& r) {

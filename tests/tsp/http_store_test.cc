@@ -202,7 +202,7 @@ TEST_F(HttpStoreTest, TruncatedStreamEndsIndexingAndIsReported) {
 // Passes with the pending experiment_index.cc change that restores the
 // pass's message when a complete index is loaded; on HEAD the
 // `indexing.message` property is lost after a restart.
-TEST_F(HttpStoreTest, DISABLED_TruncatedReportSurvivesRestart) {
+TEST_F(HttpStoreTest, TruncatedReportSurvivesRestart) {
   const fs::path copy = TruncatedCopy();
   ASSERT_FALSE(copy.empty());
   Json t = AddTrace(copy.string(), "truncated");
