@@ -109,10 +109,12 @@ EventLayout ResolveLayout(const ctf::EventClass& cls) {
              StartsWith(n, "sys_exit")) {
     // lttng-modules <= 2.5 has one "exit_syscall"; perf has sys_exit_<name>.
     l.kind = EventKind::kSyscallExit;
-  } else if (StartsWith(n, "sys_enter_")) {
+  } else if (StartsWith(n, "sys_enter")) {
+    // perf: syscalls:sys_enter_<name>, or raw_syscalls:sys_enter (no name;
+    // its sys_exit is already an exit above).
     l.kind = EventKind::kSyscallEntry;
-    l.syscall = n.substr(10);
-  } else if (StartsWith(n, "sys_") && n != "sys_enter") {
+    l.syscall = n.size() > 10 ? n.substr(10) : "";
+  } else if (StartsWith(n, "sys_")) {
     // lttng-modules <= 2.5 entry names: sys_open, sys_read, ...
     l.kind = EventKind::kSyscallEntry;
     l.syscall = n.substr(4);

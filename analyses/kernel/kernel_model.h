@@ -16,6 +16,24 @@
 //
 // Bad or surprising data (a switch-out of a thread not known to run there,
 // an exit of an unknown IRQ) is counted in stats(), never fatal.
+//
+// Rules (vm-analyses.md b.4) and the choices the digest leaves open, shared
+// with the independent oracle tests/analyses/kernel/kernel_oracle.py:
+// - An event at t takes effect at t (the state at t is after every event
+//   at or before t).
+// - Preempted = (prev_state & 0xff) == 0: TASK_RUNNING and the
+//   TASK_STATE_MAX / TASK_REPORT_MAX values (0x100..0x1000) kernels report
+//   for a preemption; anything else is WAIT_BLOCKED. A thread switched out
+//   after its sched_process_exit gets a null status.
+// - The in-syscall flag belongs to the thread and survives switches; a
+//   thread first seen at a switch-in is not in a syscall. Syscall events
+//   apply to the CPU's current thread, and are ignored while it is unknown.
+// - An IRQ / soft IRQ exit with no entry on that CPU is ignored. While no
+//   thread is known for a CPU and no handler runs, its status is null.
+// - A statedump status holds from the trace's first event, for threads
+//   whose status is still unknown and that do not run; RUN is RUN_SYSCALL
+//   when its mode is 1, the unmapped statuses are WAIT_UNKNOWN.
+// - Idle threads ("0_<n>") have no status: they are their CPU's IDLE.
 #ifndef VMTRACE_ANALYSES_KERNEL_KERNEL_MODEL_H_
 #define VMTRACE_ANALYSES_KERNEL_KERNEL_MODEL_H_
 

@@ -375,6 +375,7 @@ TEST(KernelStore, CancelledPassIsRebuiltWithIdenticalAnswers) {
     was_cancelled = snap.state == index::IndexState::kCancelled ||
                     !Kernel(*idx).history().complete();
   }
+  RecordProperty("cancelled_mid_pass", was_cancelled ? "yes" : "no");
   {
     // Restart: an interrupted kernel store is rebuilt.
     auto idx = OpenIndex(dir, kManyThreads);

@@ -18,7 +18,7 @@ Usage:
 lttng-synctraces-scp traces have overlapping packets that the muxer rejects).
 
 Rules (each choice the digest leaves open is marked CHOICE; the C++ model
-makes the same ones, see kernel_model.h):
+makes the same ones, listed in the header comment of kernel_model.h):
 * Time: an event at t takes effect at t; the state "at t" is after every
   event with timestamp <= t.
 * CPU of an event: the packet context's cpu_id (perf: a perf_cpu context if
