@@ -29,6 +29,7 @@ void StreamCursor::CloseFile() {
   if (map_) ::munmap(const_cast<uint8_t*>(map_), map_size_);
   map_ = nullptr;
   map_size_ = 0;
+  released_ = 0;
 }
 
 void StreamCursor::Note(const std::string& message) {
@@ -146,6 +147,7 @@ bool StreamCursor::NextPacket() {
     return false;
   }
   uint64_t off = packet_off_ + packet_bytes_;
+  ReleaseBefore(off);
   while (off >= map_size_) {
     if (!OpenFile(file_ + 1)) {
       ended_ = true;
@@ -212,6 +214,19 @@ bool StreamCursor::Advance() {
     return true;
   }
   return false;
+}
+
+// Pages of packets already decoded are dropped from this process's mapping:
+// the page cache keeps them for a re-read, but the pass's RSS then stays at
+// about one packet per stream instead of the whole trace.
+void StreamCursor::ReleaseBefore(uint64_t off) {
+  static const uint64_t kPage = uint64_t(::sysconf(_SC_PAGESIZE));
+  uint64_t upto = std::min<uint64_t>(off, map_size_) / kPage * kPage;
+  if (upto > released_ + kReleaseChunk) {
+    ::madvise(const_cast<uint8_t*>(map_) + released_, upto - released_,
+              MADV_DONTNEED);
+    released_ = upto;
+  }
 }
 
 StreamPos StreamCursor::HeadPos() const {

@@ -47,6 +47,7 @@ class StreamCursor {
   void CloseFile();
   bool OpenPacket(uint64_t off);
   bool NextPacket();
+  void ReleaseBefore(uint64_t off);
   bool Fail(const std::string& why);
   void Note(const std::string& message);
 
@@ -57,6 +58,9 @@ class StreamCursor {
 
   const uint8_t* map_ = nullptr;
   size_t map_size_ = 0;
+  uint64_t released_ = 0;  // bytes of the map already given back
+  // Release in chunks: one madvise per few MB keeps the syscall rate low.
+  static constexpr uint64_t kReleaseChunk = 4 << 20;
   uint32_t file_ = 0;
   bool ended_ = true;
 
