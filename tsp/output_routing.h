@@ -31,6 +31,7 @@ struct Resolved {
   Json params;
   const TimeGraphProvider* time_graph = nullptr;
   const XyProvider* xy = nullptr;
+  const TableProvider* table = nullptr;
 };
 
 // Body (400), then experiment (404 "No such trace"), then output of the

@@ -98,6 +98,31 @@ class XyProvider {
                                   const std::vector<int64_t>& items) const = 0;
 };
 
+// A small table computed by an analysis (statistics, breakdowns): all its
+// lines are known at once, so paging and search are done by the route.
+struct TableColumnModel {
+  int64_t id = 0;
+  std::string name;
+  std::string description;
+  std::string type;  // "STRING", "NUMBER", "DURATION", ...
+};
+
+struct TableModel {
+  std::vector<TableColumnModel> columns;
+  // cells[i] follows `columns` order.
+  std::vector<std::vector<std::string>> rows;
+  bool running = false;
+};
+
+class TableProvider {
+ public:
+  virtual ~TableProvider() = default;
+  virtual OutputDescriptor descriptor() const = 0;
+  // The columns must not depend on the data (they are fetched first).
+  virtual std::vector<TableColumnModel> Columns() const = 0;
+  virtual StatusOr<TableModel> Table() const = 0;
+};
+
 }  // namespace vmtrace::tsp
 
 #endif  // VMTRACE_TSP_PROVIDERS_H_

@@ -3,6 +3,7 @@
 // and the per-output styles/annotations/config types.
 #include <algorithm>
 #include <limits>
+#include <regex>
 
 #include "analyses/index/events_table.h"
 #include "analyses/index/histogram.h"
@@ -101,6 +102,15 @@ ApiResponse TableColumns(TraceService* svc, const ApiRequest& r) {
   auto res = Resolve(svc, r, "TABLE", &err);
   if (!res) return err;
   Json cols = Json::array();
+  if (res->table) {
+    for (const auto& c : res->table->Columns()) {
+      cols.push_back(Json{{"id", c.id},
+                          {"name", c.name},
+                          {"description", c.description},
+                          {"type", c.type}});
+    }
+    return Envelope(std::move(cols), false);
+  }
   for (const auto& c : res->exp->table->columns()) {
     cols.push_back(Json{{"id", c.id},
                         {"name", c.name},
@@ -156,12 +166,95 @@ StatusOr<index::TableQuery> ParseTableQuery(const Json& p) {
   return q;
 }
 
+// Lines of an analysis table: the whole table is computed, then paged and
+// searched here with the events table's semantics.
+ApiResponse ProviderTableLines(const TableProvider& provider,
+                               const index::TableQuery& q) {
+  auto table = provider.Table();
+  if (!table.ok()) return FromStatus(table.status());
+  std::vector<int64_t> ids;
+  std::vector<size_t> pos;
+  auto column_pos = [&table](int64_t id) -> int {
+    for (size_t i = 0; i < table->columns.size(); ++i) {
+      if (table->columns[i].id == id) return int(i);
+    }
+    return -1;
+  };
+  if (q.column_ids.empty()) {
+    for (size_t i = 0; i < table->columns.size(); ++i) {
+      ids.push_back(table->columns[i].id);
+      pos.push_back(i);
+    }
+  } else {
+    for (int64_t id : q.column_ids) {
+      if (int p = column_pos(id); p >= 0) {
+        ids.push_back(id);
+        pos.push_back(size_t(p));
+      }
+    }
+  }
+  std::vector<std::pair<size_t, std::regex>> search;
+  for (const auto& [col, expr] : q.search) {
+    int p = column_pos(col);
+    if (p < 0) return FromStatus(InvalidArgument("Incorrect query parameters"));
+    try {
+      search.emplace_back(size_t(p), std::regex(expr));
+    } catch (const std::regex_error&) {
+      return FromStatus(InvalidArgument("Incorrect query parameters"));
+    }
+  }
+  const auto& rows = table->rows;
+  auto matches = [&](size_t r) {
+    if (search.empty()) return false;
+    for (const auto& [p, re] : search) {
+      if (p >= rows[r].size() || !std::regex_search(rows[r][p], re)) return false;
+    }
+    return true;
+  };
+  uint64_t start = q.index.value_or(0);
+  Json lines = Json::array();
+  if (q.direction != index::TableQuery::Direction::kNone && !search.empty()) {
+    std::optional<uint64_t> found;
+    if (q.direction == index::TableQuery::Direction::kNext) {
+      for (uint64_t r = start; r < rows.size() && !found; ++r) {
+        if (matches(r)) found = r;
+      }
+    } else {
+      for (uint64_t r = std::min<uint64_t>(start + 1, rows.size()); r-- > 0;) {
+        if (matches(r)) {
+          found = r;
+          break;
+        }
+      }
+    }
+    if (!found) {
+      return Envelope(Json{{"lowIndex", start}, {"size", rows.size()},
+                           {"columnIds", ids}, {"lines", lines}},
+                      table->running);
+    }
+    start = *found;
+  }
+  for (uint64_t r = start; r < rows.size() && r < start + q.count; ++r) {
+    Json cells = Json::array();
+    for (size_t p : pos) {
+      cells.push_back(Json{{"content", p < rows[r].size() ? rows[r][p] : ""}});
+    }
+    Json line{{"index", r}, {"cells", std::move(cells)}};
+    if (matches(r)) line["tags"] = index::EventsTable::kHighlightTag;
+    lines.push_back(std::move(line));
+  }
+  return Envelope(Json{{"lowIndex", start}, {"size", rows.size()},
+                       {"columnIds", ids}, {"lines", std::move(lines)}},
+                  table->running);
+}
+
 ApiResponse TableLines(TraceService* svc, const ApiRequest& r) {
   ApiResponse err;
   auto res = Resolve(svc, r, "TABLE", &err);
   if (!res) return err;
   auto q = ParseTableQuery(res->params);
   if (!q.ok()) return FromStatus(q.status());
+  if (res->table) return ProviderTableLines(*res->table, *q);
   auto page = res->exp->table->Fetch(*q);
   if (!page.ok()) return FromStatus(page.status());
   Json lines = Json::array();
@@ -185,6 +278,7 @@ std::vector<OutputDescriptor> ExperimentOutputs(const Experiment& exp) {
   std::vector<OutputDescriptor> out = {kTable, kHistogram};
   for (const auto& p : exp.time_graphs) out.push_back(p->descriptor());
   for (const auto& p : exp.xys) out.push_back(p->descriptor());
+  for (const auto& p : exp.tables) out.push_back(p->descriptor());
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
@@ -225,6 +319,9 @@ std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
   }
   for (const auto& p : res.exp->xys) {
     if (p->descriptor().id == id) res.xy = p.get();
+  }
+  for (const auto& p : res.exp->tables) {
+    if (p->descriptor().id == id) res.table = p.get();
   }
   if (!found || (want_type && res.output.type != want_type)) {
     *error = ErrorResponse(405, "Analysis cannot run");

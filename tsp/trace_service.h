@@ -44,6 +44,7 @@ class Experiment {
   // Outputs of the analyses fed by the pass (kernel model, ...).
   std::vector<std::unique_ptr<TimeGraphProvider>> time_graphs;
   std::vector<std::unique_ptr<XyProvider>> xys;
+  std::vector<std::unique_ptr<TableProvider>> tables;
 };
 
 // What GET /experiments shows for one experiment: live if open, CLOSED with
