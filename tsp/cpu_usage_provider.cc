@@ -4,6 +4,7 @@
 
 #include "analyses/kernel/kernel_model.h"
 #include "tsp/kernel_providers.h"
+#include "tsp/xy_buckets.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -19,19 +20,6 @@ bool ThreadRuns(const storage::StateValue& v) {
 
 bool CpuBusy(const storage::StateValue& v) {
   return v.kind == storage::StateValue::kInt && v.i != kernel::kCpuIdle;
-}
-
-// Adds, for each bucket [times[k], times[k+1]), the time `iv` spends in it.
-void Accumulate(const StateInterval& iv, const std::vector<int64_t>& times,
-                std::vector<double>* acc) {
-  // Buckets overlapped by [start, end+1): binary search the first one.
-  const int64_t s = iv.start, e = iv.end + 1;
-  size_t k = std::upper_bound(times.begin(), times.end(), s) - times.begin();
-  k = k == 0 ? 0 : k - 1;
-  for (; k + 1 < times.size() && times[k] < e; ++k) {
-    int64_t lo = std::max(s, times[k]), hi = std::min(e, times[k + 1]);
-    if (hi > lo) (*acc)[k] += double(hi - lo);
-  }
 }
 
 class CpuUsageProvider : public XyProvider {
@@ -115,25 +103,19 @@ class CpuUsageProvider : public XyProvider {
         for (Quark c : h.Children(q)) {
           VMTRACE_ASSIGN_OR_RETURN(auto r, h.QueryRange(c, t0, tn));
           for (const auto& iv : r) {
-            if (CpuBusy(iv.value)) Accumulate(iv, times, &acc);
+            if (CpuBusy(iv.value)) AccumulateBuckets(iv, times, &acc);
           }
         }
       } else {
         VMTRACE_ASSIGN_OR_RETURN(auto r, h.QueryRange(q, t0, tn));
         for (const auto& iv : r) {
-          if (ThreadRuns(iv.value)) Accumulate(iv, times, &acc);
+          if (ThreadRuns(iv.value)) AccumulateBuckets(iv, times, &acc);
         }
       }
       XySeries s;
       s.id = id;
       s.name = total ? h.Name(host) + " total" : h.Name(q);
-      s.y.resize(times.size(), 0.0);
-      for (size_t k = 0; k + 1 < times.size(); ++k) {
-        double width = double(times[k + 1] - times[k]);
-        s.y[k] = width > 0 ? 100.0 * acc[k] / (width * double(ncpu)) : 0.0;
-      }
-      // The last sample has no bucket after it: repeat the previous one.
-      if (times.size() > 1) s.y.back() = s.y[times.size() - 2];
+      s.y = BucketDensity(acc, times, 100.0, double(ncpu));
       m.series.push_back(std::move(s));
     }
     return m;
