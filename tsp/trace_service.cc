@@ -6,6 +6,8 @@
 #include "analyses/ctf/reader.h"
 #include "analyses/kernel/kernel_module.h"
 #include "tsp/kernel_providers.h"
+#include "analyses/vm/vm_module.h"
+#include "tsp/vm_providers.h"
 #include "base/log.h"
 #include "base/uuid.h"
 
@@ -142,6 +144,9 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
     VMTRACE_ASSIGN_OR_RETURN(
         auto k, kernel::KernelModule::Open(t, exp_dir + "/kernel", fingerprint));
     mods.push_back(std::move(k));
+    VMTRACE_ASSIGN_OR_RETURN(
+        auto vm, vm::VmModule::Open(t, exp_dir + "/vm", fingerprint));
+    mods.push_back(std::move(vm));
     return mods;
   };
   VMTRACE_ASSIGN_OR_RETURN(
@@ -151,6 +156,18 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
       exp->time_graphs.push_back(MakeThreadStatusProvider(k));
       exp->time_graphs.push_back(MakeResourcesProvider(k));
       exp->xys.push_back(MakeCpuUsageProvider(k));
+    }
+  }
+  const kernel::KernelModule* kernel_module = nullptr;
+  for (const auto& m : exp->index->modules()) {
+    if (auto* k = dynamic_cast<const kernel::KernelModule*>(m.get())) {
+      kernel_module = k;
+    }
+  }
+  for (const auto& m : exp->index->modules()) {
+    if (auto* v = dynamic_cast<const vm::VmModule*>(m.get())) {
+      exp->time_graphs.push_back(MakeVirtualCpusProvider(v, kernel_module));
+      exp->time_graphs.push_back(MakeVirtualProcessesProvider(v));
     }
   }
   exp->table = std::make_unique<index::EventsTable>(exp->index.get(), names);

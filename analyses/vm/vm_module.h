@@ -1,0 +1,46 @@
+// VmModule: the VM model as an analysis of the single pass, with its own
+// LevelDB state history (<experiment dir>/vm) laid out as vm_layout.h says.
+// Outputs read history() (complete() once the pass is over).
+#ifndef VMTRACE_ANALYSES_VM_VM_MODULE_H_
+#define VMTRACE_ANALYSES_VM_VM_MODULE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analyses/index/analysis_module.h"
+#include "analyses/vm/vm_model.h"
+#include "storage/leveldb_state_history.h"
+
+namespace vmtrace::vm {
+
+class VmModule : public index::AnalysisModule {
+ public:
+  static constexpr char kId[] = "vm";
+
+  // Opens (or creates, or rebuilds) the store in `dir`. `fingerprint`
+  // identifies the trace files (index::FingerprintTraces); the options'
+  // fingerprint is added to it, so other vector maps rebuild the store.
+  static StatusOr<std::unique_ptr<VmModule>> Open(
+      const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
+      const std::string& dir, const std::string& fingerprint,
+      VmOptions options = {});
+
+  std::string id() const override { return kId; }
+  bool needs_pass() const override { return needs_pass_; }
+  void OnEvent(const ctf::Event& ev) override { model_->OnEvent(ev); }
+  void Publish(int64_t now) override;
+  Status Finish(int64_t end_time) override;
+  std::vector<std::pair<std::string, std::string>> Stats() const override;
+
+  const storage::StateHistory& history() const { return *store_; }
+
+ private:
+  std::unique_ptr<storage::LevelDbStateHistory> store_;
+  std::unique_ptr<VmModel> model_;
+  bool needs_pass_ = false;
+};
+
+}  // namespace vmtrace::vm
+
+#endif  // VMTRACE_ANALYSES_VM_VM_MODULE_H_
