@@ -20,6 +20,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "analyses/ctf/reader.h"
@@ -248,6 +249,76 @@ INSTANTIATE_TEST_SUITE_P(Bundled, ScenarioTest,
                            }
                            return n;
                          });
+
+// Facts ported from the upstream incubator's VirtualMachineAnalysisTest
+// (testStubTracesOneQemuKvm), on the host half of its OneQemuKvm stub
+// (converted to CTF: tests/data/synthetic/xmlstub-ctf/OneQemuKvm-host). Its
+// expected vCPU 0 intervals (starts 1, 10, 45, 60, 95, 100, 150, 155, 195,
+// 210, 245, 260, 295, 300, 350, 355, 375) mean, in host-only terms:
+// - one guest with one vCPU (vcpu_id 0) on host thread 31;
+// - the VMM bit (our HYPERVISOR) from the exits at 45, 95, 195, 245, 295
+//   until the entries at 60, 155, 210, 260, 355;
+// - the PREEMPT bit (our PREEMPTED_HOST: thread 31 switched out runnable
+//   for thread 30) on [100, 149] and [300, 349], back to VMM at the
+//   switch-ins at 150 and 350;
+// - guest running (VCPU_RUNNING, our GUEST) on [10, 44] and between the
+//   entries and exits above.
+// Host-only differences, by construction: upstream's [1, 9] UNKNOWN and
+// its start at 10 come from the guest trace (guest sched_switch at 10);
+// the host alone shows HYPERVISOR from the switch-in at 1 and GUEST from
+// the entry at 5. Upstream's last interval ends at 375, the guest trace's
+// end; the host trace ends at 355. The stub has no pid context and no
+// statedump, so the VM's pid stands in as the vCPU thread's tid (31).
+TEST(OneQemuKvm, UpstreamVcpuFacts) {
+  ModelRun run = RunModel({std::string(VMTRACE_TEST_DATA) +
+                           "/synthetic/xmlstub-ctf/OneQemuKvm-host"});
+  const StateHistory& h = *run.h;
+  auto hosts = h.Children(storage::kRootQuark);
+  ASSERT_EQ(hosts.size(), 1u);
+  auto vms = h.Child(hosts[0], "VMs");
+  ASSERT_TRUE(vms);
+  ASSERT_EQ(h.Children(*vms).size(), 1u) << "number of guests";
+  const Quark vm = h.Children(*vms)[0];
+  EXPECT_EQ(h.Name(vm), "31");
+  auto vcpus = h.Child(vm, "vCPUs");
+  ASSERT_TRUE(vcpus);
+  ASSERT_EQ(h.Children(*vcpus).size(), 1u) << "number of virtual CPUs";
+  const Quark v = h.Children(*vcpus)[0];
+  EXPECT_EQ(h.Name(v), "0");
+  // Closed intervals, as the state history stores them.
+  const std::vector<std::tuple<int64_t, int64_t, int64_t>> expected = {
+      {1, 4, kHypervisor},     {5, 44, kGuest},
+      {45, 59, kHypervisor},   {60, 94, kGuest},
+      {95, 99, kHypervisor},   {100, 149, kPreemptedHost},
+      {150, 154, kHypervisor}, {155, 194, kGuest},
+      {195, 209, kHypervisor}, {210, 244, kGuest},
+      {245, 259, kHypervisor}, {260, 294, kGuest},
+      {295, 299, kHypervisor}, {300, 349, kPreemptedHost},
+      {350, 354, kHypervisor}, {355, 355, kGuest}};
+  const std::vector<storage::StateInterval> got =
+      h.QueryRange(v, INT64_MIN, INT64_MAX).value();
+  // Times are ns of the stub's clock (offset 0 in the converted metadata),
+  // so compare relative to the first event (upstream's time 1).
+  ASSERT_EQ(got.size(), expected.size());
+  const int64_t base = got[0].start - 1;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].start - base, std::get<0>(expected[i])) << i;
+    EXPECT_EQ(got[i].end - base, std::get<1>(expected[i])) << i;
+    EXPECT_EQ(got[i].value.i, std::get<2>(expected[i]))
+        << i << ": " << VcpuStateName(got[i].value.i);
+  }
+  // Every exit of the stub is MSR_WRITE (32); the preempting thread is 30.
+  auto exit = h.Child(v, "Exit");
+  auto pre = h.Child(v, "Preempter");
+  ASSERT_TRUE(exit && pre);
+  const std::vector<storage::StateInterval> at =
+      h.QuerySampled({*exit, *pre}, {base + 50, base + 120}).value();
+  ASSERT_EQ(at.size(), 3u);
+  EXPECT_EQ(at[0].value.i, 32);
+  EXPECT_EQ(ExitReasonName(at[0].value.i), "MSR_WRITE");
+  EXPECT_EQ(at[2].value.i, 30);
+  EXPECT_EQ(run.stats.vm_pid_guessed, 1u);
+}
 
 }  // namespace
 }  // namespace vmtrace::vm
