@@ -14,6 +14,8 @@ namespace {
 // registry stays readable with any LevelDB dump tool.
 constexpr char kTracePrefix[] = "t/";
 constexpr char kExperimentPrefix[] = "e/";
+// "c/<type id>/<config id>"
+constexpr char kConfigPrefix[] = "c/";
 
 std::string EncodeTrace(const TraceRecord& r) {
   return nlohmann::json{{"uuid", r.uuid}, {"name", r.name}, {"path", r.path}}
@@ -47,6 +49,24 @@ std::optional<ExperimentRecord> DecodeExperiment(const std::string& s) {
     r.trace_uuids.push_back(t);
   }
   return r;
+}
+
+std::string EncodeConfig(const ConfigRecord& r) {
+  return nlohmann::json{{"typeId", r.type_id},
+                        {"id", r.id},
+                        {"name", r.name},
+                        {"description", r.description},
+                        {"parameters", r.parameters_json}}
+      .dump();
+}
+
+std::optional<ConfigRecord> DecodeConfig(const std::string& s) {
+  auto j = nlohmann::json::parse(s, nullptr, false);
+  for (const char* k : {"typeId", "id", "name", "description", "parameters"}) {
+    if (!j.is_object() || !j[k].is_string()) return std::nullopt;
+  }
+  return ConfigRecord{j["typeId"], j["id"], j["name"], j["description"],
+                      j["parameters"]};
 }
 
 }  // namespace
@@ -139,6 +159,35 @@ Status Registry::DeleteExperiment(const std::string& uuid) {
   leveldb::WriteOptions wo;
   wo.sync = true;
   leveldb::Status s = db_->Delete(wo, kExperimentPrefix + uuid);
+  return s.ok() ? Status::Ok() : IoError("registry delete: " + s.ToString());
+}
+
+Status Registry::PutConfig(const ConfigRecord& r) {
+  return Put(kConfigPrefix + r.type_id + "/" + r.id, EncodeConfig(r));
+}
+
+std::optional<ConfigRecord> Registry::GetConfig(const std::string& type_id,
+                                                const std::string& id) const {
+  auto v = Get(kConfigPrefix + type_id + "/" + id);
+  return v ? DecodeConfig(*v) : std::nullopt;
+}
+
+std::vector<ConfigRecord> Registry::ListConfigs(
+    const std::string& type_id) const {
+  std::vector<ConfigRecord> out;
+  for (const auto& v : Scan(kConfigPrefix + type_id + "/")) {
+    if (auto r = DecodeConfig(v)) out.push_back(std::move(*r));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+Status Registry::DeleteConfig(const std::string& type_id,
+                              const std::string& id) {
+  leveldb::WriteOptions wo;
+  wo.sync = true;
+  leveldb::Status s = db_->Delete(wo, kConfigPrefix + type_id + "/" + id);
   return s.ok() ? Status::Ok() : IoError("registry delete: " + s.ToString());
 }
 

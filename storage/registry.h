@@ -31,6 +31,16 @@ struct ExperimentRecord {
   std::vector<std::string> trace_uuids;  // in the order they were given
 };
 
+// A configuration instance (TSP global configuration): its parameters are
+// kept as JSON text, validated by the layer that owns the type.
+struct ConfigRecord {
+  std::string type_id;
+  std::string id;
+  std::string name;
+  std::string description;
+  std::string parameters_json;
+};
+
 class Registry {
  public:
   // Opens (creating if missing) the registry in `dir`. IoError if LevelDB
@@ -50,6 +60,13 @@ class Registry {
   std::optional<ExperimentRecord> GetExperiment(const std::string& uuid) const;
   std::vector<ExperimentRecord> ListExperiments() const;
   Status DeleteExperiment(const std::string& uuid);
+
+  Status PutConfig(const ConfigRecord& record);
+  std::optional<ConfigRecord> GetConfig(const std::string& type_id,
+                                        const std::string& id) const;
+  // Sorted by name.
+  std::vector<ConfigRecord> ListConfigs(const std::string& type_id) const;
+  Status DeleteConfig(const std::string& type_id, const std::string& id);
 
  private:
   explicit Registry(std::unique_ptr<leveldb::DB> db);

@@ -53,6 +53,7 @@ std::vector<Route> BuildRoutes(TraceService* service, const ServerInfo& info) {
   std::vector<Route> routes;
   AddTraceRoutes(service, info, &routes);
   AddOutputRoutes(service, &routes);
+  AddConfigRoutes(service, &routes);
   return routes;
 }
 

@@ -62,6 +62,7 @@ ApiResponse Envelope(nlohmann::json model, bool running,
 void AddTraceRoutes(TraceService* service, const ServerInfo& info,
                     std::vector<Route>* routes);
 void AddOutputRoutes(TraceService* service, std::vector<Route>* routes);
+void AddConfigRoutes(TraceService* service, std::vector<Route>* routes);
 
 }  // namespace vmtrace::tsp
 

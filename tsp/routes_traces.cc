@@ -199,12 +199,6 @@ void AddTraceRoutes(TraceService* svc, const ServerInfo& info,
     return e.ok() ? JsonResponse(ExperimentJson(*e)) : FromStatus(e.status());
   });
 
-  // No global configuration source types yet: an empty, valid list.
-  add("GET", "/config/types",
-      [](const ApiRequest&) { return JsonResponse(Json::array()); });
-  add("GET", "/config/types/{typeId}", [](const ApiRequest&) {
-    return ErrorResponse(404, "Configuration source type doesn't exist");
-  });
 }
 
 }  // namespace vmtrace::tsp

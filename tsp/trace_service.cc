@@ -36,6 +36,38 @@ void TraceService::Shutdown() {
   for (auto& [uuid, exp] : open) exp->index->Cancel();
 }
 
+std::vector<storage::ConfigRecord> TraceService::ListConfigs(
+    const std::string& type) const {
+  return registry_->ListConfigs(type);
+}
+
+std::optional<storage::ConfigRecord> TraceService::GetConfig(
+    const std::string& type, const std::string& id) const {
+  return registry_->GetConfig(type, id);
+}
+
+Status TraceService::PutConfig(const storage::ConfigRecord& record) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMTRACE_RETURN_IF_ERROR(registry_->PutConfig(record));
+  CloseAllLocked();
+  return Status::Ok();
+}
+
+Status TraceService::DeleteConfig(const std::string& type,
+                                  const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMTRACE_RETURN_IF_ERROR(registry_->DeleteConfig(type, id));
+  CloseAllLocked();
+  return Status::Ok();
+}
+
+void TraceService::CloseAllLocked() {
+  // Passes are cancelled here; a reopen reuses the complete index and
+  // rebuilds only the analyses whose configuration changed.
+  for (auto& [uuid, exp] : open_) exp->index->Cancel();
+  open_.clear();
+}
+
 std::string TraceService::IndexDir(const std::string& uuid) const {
   return options_.data_dir + "/experiments/" + uuid + "/index";
 }

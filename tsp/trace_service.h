@@ -85,6 +85,15 @@ class TraceService {
   // Cancels indexing, deletes its stored index; the traces stay.
   StatusOr<ExperimentView> DeleteExperiment(const std::string& uuid);
 
+  // Global configurations, persisted in the registry. Storing or deleting
+  // one closes the open experiments, so their analyses are rebuilt with it
+  // when next opened (requests in flight keep the old ones).
+  std::vector<storage::ConfigRecord> ListConfigs(const std::string& type) const;
+  std::optional<storage::ConfigRecord> GetConfig(const std::string& type,
+                                                 const std::string& id) const;
+  Status PutConfig(const storage::ConfigRecord& record);
+  Status DeleteConfig(const std::string& type, const std::string& id);
+
   // Cancels every running pass (shutdown).
   void Shutdown();
 
@@ -95,6 +104,7 @@ class TraceService {
       const storage::ExperimentRecord& rec);
   ExperimentView ViewLocked(const storage::ExperimentRecord& rec) const;
   std::string IndexDir(const std::string& uuid) const;
+  void CloseAllLocked();
 
   ServiceOptions options_;
   std::unique_ptr<storage::Registry> registry_;

@@ -148,6 +148,11 @@ httplib::Result HttpTest::Post(const std::string& path, const std::string& body,
                        "application/json");
 }
 
+httplib::Result HttpTest::Put(const std::string& path, const Json& body) {
+  return client_->Put(kApi + path, WithEncoding({}), body.dump(),
+                      "application/json");
+}
+
 httplib::Result HttpTest::Delete(const std::string& path) {
   return client_->Delete(kApi + path, WithEncoding({}));
 }

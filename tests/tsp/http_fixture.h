@@ -70,6 +70,7 @@ class HttpTest : public ::testing::Test {
   httplib::Result Post(const std::string& path, const Json& body) {
     return Post(path, body.dump());
   }
+  httplib::Result Put(const std::string& path, const Json& body);
   httplib::Result Delete(const std::string& path);
   httplib::Result Options(const std::string& path);
 
