@@ -8,6 +8,7 @@
 #include "tsp/kernel_providers.h"
 #include "analyses/vm/vm_module.h"
 #include "tsp/vm_providers.h"
+#include "tsp/vm_stats_providers.h"
 #include "base/log.h"
 #include "base/uuid.h"
 
@@ -200,6 +201,18 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
     if (auto* v = dynamic_cast<const vm::VmModule*>(m.get())) {
       exp->time_graphs.push_back(MakeVirtualCpusProvider(v, kernel_module));
       exp->time_graphs.push_back(MakeVirtualProcessesProvider(v));
+    }
+  }
+  // The VM statistics are computed from the same VM state history.
+  for (const auto& m : exp->index->modules()) {
+    if (auto* v = dynamic_cast<const vm::VmModule*>(m.get())) {
+      const storage::StateHistory* h = &v->history();
+      exp->tables.push_back(MakeVmWaitTableProvider(h));
+      exp->xys.push_back(MakeVmWaitXyProvider(h));
+      exp->tables.push_back(MakeVmExitsTableProvider(h));
+      exp->xys.push_back(MakeVmExitRateProvider(h));
+      exp->xys.push_back(MakeVcpuUsageProvider(h));
+      exp->tables.push_back(MakePreemptionsProvider(h));
     }
   }
   exp->table = std::make_unique<index::EventsTable>(exp->index.get(), names);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <map>
 
+#include "analyses/vm/vm_names.h"
 #include "tsp/vm_stats_common.h"
 #include "tsp/vm_stats_providers.h"
 #include "tsp/xy_buckets.h"
@@ -11,80 +12,11 @@ namespace {
 
 using namespace vmstats;  // NOLINT: internal helpers of this output family
 
-// Intel SDM vol. 3 appendix C basic exit reasons, spelt as Linux's
-// EXIT_REASON_* (what kvm_exit's tracepoint prints).
-// TODO(vm): use analyses/vm's ExitReasonName(int) once it lands.
+// The VM model's Intel VMX names; a reason it does not name shows its number.
 std::string ExitName(int64_t reason) {
-  static const std::map<int64_t, const char*> kNames = {
-      {0, "EXCEPTION_NMI"},
-      {1, "EXTERNAL_INTERRUPT"},
-      {2, "TRIPLE_FAULT"},
-      {3, "INIT_SIGNAL"},
-      {4, "SIPI_SIGNAL"},
-      {5, "IO_SMI"},
-      {6, "OTHER_SMI"},
-      {7, "INTERRUPT_WINDOW"},
-      {8, "NMI_WINDOW"},
-      {9, "TASK_SWITCH"},
-      {10, "CPUID"},
-      {11, "GETSEC"},
-      {12, "HLT"},
-      {13, "INVD"},
-      {14, "INVLPG"},
-      {15, "RDPMC"},
-      {16, "RDTSC"},
-      {17, "RSM"},
-      {18, "VMCALL"},
-      {19, "VMCLEAR"},
-      {20, "VMLAUNCH"},
-      {21, "VMPTRLD"},
-      {22, "VMPTRST"},
-      {23, "VMREAD"},
-      {24, "VMRESUME"},
-      {25, "VMWRITE"},
-      {26, "VMOFF"},
-      {27, "VMON"},
-      {28, "CR_ACCESS"},
-      {29, "DR_ACCESS"},
-      {30, "IO_INSTRUCTION"},
-      {31, "MSR_READ"},
-      {32, "MSR_WRITE"},
-      {33, "INVALID_STATE"},
-      {34, "MSR_LOAD_FAIL"},
-      {36, "MWAIT_INSTRUCTION"},
-      {37, "MONITOR_TRAP_FLAG"},
-      {39, "MONITOR_INSTRUCTION"},
-      {40, "PAUSE_INSTRUCTION"},
-      {41, "MCE_DURING_VMENTRY"},
-      {43, "TPR_BELOW_THRESHOLD"},
-      {44, "APIC_ACCESS"},
-      {45, "EOI_INDUCED"},
-      {46, "GDTR_IDTR"},
-      {47, "LDTR_TR"},
-      {48, "EPT_VIOLATION"},
-      {49, "EPT_MISCONFIG"},
-      {50, "INVEPT"},
-      {51, "RDTSCP"},
-      {52, "PREEMPTION_TIMER"},
-      {53, "INVVPID"},
-      {54, "WBINVD"},
-      {55, "XSETBV"},
-      {56, "APIC_WRITE"},
-      {57, "RDRAND"},
-      {58, "INVPCID"},
-      {59, "VMFUNC"},
-      {60, "ENCLS"},
-      {61, "RDSEED"},
-      {62, "PML_FULL"},
-      {63, "XSAVES"},
-      {64, "XRSTORS"},
-      {67, "UMWAIT"},
-      {68, "TPAUSE"},
-      {74, "BUS_LOCK"},
-      {75, "NOTIFY"}};
   if (reason < 0) return "(reason not recorded)";
-  auto it = kNames.find(reason);
-  return it != kNames.end() ? it->second : "UNKNOWN_" + std::to_string(reason);
+  std::string_view n = vm::ExitReasonName(reason);
+  return n.empty() ? "UNKNOWN_" + std::to_string(reason) : std::string(n);
 }
 
 struct Exit {
