@@ -120,9 +120,12 @@ void VmModel::SwitchOut(Vcpu& v, int64_t t, bool runnable, bool next_is_vcpu,
 
 void VmModel::EnterGuest(Vcpu& v, int64_t t, uint64_t cr3,
                          const ctf::Value* sp) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(cr3));
-  w_->Set(t, v.cr3_q, StateValue::Str(buf));
+  if (!v.has_cr3 || v.cr3 != cr3) {
+    // Most entries re-enter the same CR3: format and write only changes.
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(cr3));
+    w_->Set(t, v.cr3_q, StateValue::Str(buf));
+  }
   v.cr3 = cr3;
   v.has_cr3 = true;
   v.end_nested_at_entry = false;
