@@ -6,6 +6,7 @@
 #include "analyses/ctf/reader.h"
 #include "analyses/kernel/kernel_module.h"
 #include "tsp/kernel_providers.h"
+#include "tsp/vm_vectors_config.h"
 #include "analyses/vm/vm_module.h"
 #include "tsp/vm_providers.h"
 #include "tsp/vm_stats_providers.h"
@@ -170,16 +171,44 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
   for (const auto& d : dirs) all_dirs.insert(all_dirs.end(), d.begin(), d.end());
   const std::string exp_dir = options_.data_dir + "/experiments/" + rec.uuid;
   const std::string fingerprint = index::FingerprintTraces(all_dirs);
-  iopt.modules = [exp_dir, fingerprint](
+  // The VM interrupt-vector configurations apply to every experiment; they
+  // are part of the VM store's fingerprint, so a change rebuilds it.
+  vm::VmOptions vm_options;
+  for (const auto& c : registry_->ListConfigs(kVmVectorsTypeId)) {
+    auto rule = ParseVectorRule(nlohmann::json::parse(c.parameters_json,
+                                                      nullptr, false));
+    if (!rule.ok()) continue;  // validated when stored; skip if damaged
+    std::string key = (rule->host.empty() ? "*" : rule->host) + "/" +
+                      (rule->pid ? std::to_string(*rule->pid) : "*");
+    vm::VectorMap& m = vm_options.vectors[key];
+    m.timer.insert(m.timer.end(), rule->timer.begin(), rule->timer.end());
+    m.task.insert(m.task.end(), rule->task.begin(), rule->task.end());
+    m.disk.insert(m.disk.end(), rule->disk.begin(), rule->disk.end());
+    m.net.insert(m.net.end(), rule->net.begin(), rule->net.end());
+  }
+  iopt.modules = [exp_dir, fingerprint, vm_options](
                      const std::vector<std::shared_ptr<const ctf::Trace>>& t)
       -> StatusOr<std::vector<std::unique_ptr<index::AnalysisModule>>> {
     std::vector<std::unique_ptr<index::AnalysisModule>> mods;
     VMTRACE_ASSIGN_OR_RETURN(
         auto k, kernel::KernelModule::Open(t, exp_dir + "/kernel", fingerprint));
     mods.push_back(std::move(k));
-    VMTRACE_ASSIGN_OR_RETURN(
-        auto vm, vm::VmModule::Open(t, exp_dir + "/vm", fingerprint));
-    mods.push_back(std::move(vm));
+    // The VM analyses (and their outputs) exist only for traces of a KVM
+    // host: without entry/exit events they would show empty views.
+    bool kvm = false;
+    for (const auto& trace : t) {
+      for (const ctf::EventClass* cls : trace->event_classes()) {
+        const std::string& n = cls->name();
+        kvm |= n == "kvm_entry" || n == "kvm_x86_entry" ||
+               n == "addons_vcpu_enter_guest";
+      }
+    }
+    if (kvm) {
+      VMTRACE_ASSIGN_OR_RETURN(
+          auto vm,
+          vm::VmModule::Open(t, exp_dir + "/vm", fingerprint, vm_options));
+      mods.push_back(std::move(vm));
+    }
     return mods;
   };
   VMTRACE_ASSIGN_OR_RETURN(

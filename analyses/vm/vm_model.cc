@@ -178,9 +178,17 @@ int64_t VmModel::ReasonOf(const Vm& vm, int64_t vector) const {
   static const std::vector<int64_t> kTask = {251, 252, 253};
   const VectorMap* o = nullptr;
   if (!options_.vectors.empty()) {
-    auto it = options_.vectors.find(hosts_[vm.host].name + "/" +
-                                    std::to_string(vm.pid));
-    if (it != options_.vectors.end()) o = &it->second;
+    // Most specific first: this VM, every VM of its host, every VM.
+    const std::string& host = hosts_[vm.host].name;
+    const std::string pid = std::to_string(vm.pid);
+    for (const std::string& key :
+         {host + "/" + pid, host + "/*", "*/" + pid, std::string("*/*")}) {
+      auto it = options_.vectors.find(key);
+      if (it != options_.vectors.end()) {
+        o = &it->second;
+        break;
+      }
+    }
   }
   auto has = [vector](const std::vector<int64_t>& s) {
     return std::find(s.begin(), s.end(), vector) != s.end();

@@ -66,7 +66,8 @@ struct VectorMap {
 };
 
 struct VmOptions {
-  // Key "<host>/<QEMU pid>".
+  // Key "<host>/<QEMU pid>", "<host>/*" (every VM of the host), "*/<pid>"
+  // or "*/*"; the most specific key applies.
   std::map<std::string, VectorMap> vectors;
   // Canonical text of the options, part of the store's fingerprint so a
   // store built with other vectors is rebuilt.

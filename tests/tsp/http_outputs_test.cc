@@ -120,7 +120,8 @@ TEST_F(HttpOutputsTest, OutputsListAndDescriptors) {
   Json ct = Body(Get(Outputs(exp_) + "/" + kHistogramId + "/configTypes"));
   EXPECT_EQ(ct, Json::array());
   ExpectError(Get(Outputs(exp_) + "/" + kHistogramId + "/configTypes/x"), 404);
-  EXPECT_EQ(Body(Get("/config/types")), Json::array());
+  // Global types are covered by http_config_test.cc; an unknown one is 404.
+  EXPECT_TRUE(Body(Get("/config/types")).is_array());
   ExpectError(Get("/config/types/x"), 404);
 }
 
