@@ -6,7 +6,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/setup.sh"
-"$top/scripts/build.sh"
+"$top/scripts/build.sh" vmtrace-server vmtrace-gen
 
 demo="$top/tests/data/tracevizlab-simple-kernel-8cpu"
 gen="$top/build/tools/gen/vmtrace-gen"
