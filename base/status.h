@@ -24,6 +24,7 @@ enum class StatusCode {
   kUnimplemented,       // e.g. a path that is not a trace we can read (501)
   kDataLoss,            // corrupt or truncated trace data
   kIoError,             // the file system or the store failed
+  kUnavailable,         // busy for now; retrying later may succeed (503)
   kInternal,            // a bug
 };
 
@@ -68,6 +69,9 @@ inline Status DataLoss(std::string m) {
 }
 inline Status IoError(std::string m) {
   return Status(StatusCode::kIoError, std::move(m));
+}
+inline Status Unavailable(std::string m) {
+  return Status(StatusCode::kUnavailable, std::move(m));
 }
 inline Status Internal(std::string m) {
   return Status(StatusCode::kInternal, std::move(m));

@@ -32,6 +32,8 @@ ApiResponse FromStatus(const Status& s) {
       return ErrorResponse(501, "Trace type not supported", s.message());
     case StatusCode::kDataLoss:
       return ErrorResponse(406, "The trace cannot be read", s.message());
+    case StatusCode::kUnavailable:
+      return ErrorResponse(503, "Service unavailable", s.message());
     case StatusCode::kIoError:
     case StatusCode::kInternal:
       return ErrorResponse(500, "Internal server error", s.message());

@@ -1,9 +1,12 @@
 #include "tsp/trace_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "analyses/ctf/reader.h"
+#include "analyses/graph/graph_module.h"
 #include "analyses/kernel/kernel_module.h"
 #include "tsp/kernel_providers.h"
 #include "tsp/vm_vectors_config.h"
@@ -66,7 +69,11 @@ Status TraceService::DeleteConfig(const std::string& type,
 void TraceService::CloseAllLocked() {
   // Passes are cancelled here; a reopen reuses the complete index and
   // rebuilds only the analyses whose configuration changed.
-  for (auto& [uuid, exp] : open_) exp->index->Cancel();
+  std::erase_if(closing_, [](const auto& kv) { return kv.second.use_count() == 1; });
+  for (auto& [uuid, exp] : open_) {
+    exp->index->Cancel();
+    closing_[uuid] = exp;
+  }
   open_.clear();
 }
 
@@ -152,6 +159,17 @@ StatusOr<TraceInfo> TraceService::DeleteTrace(const std::string& uuid) {
 StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
     const storage::ExperimentRecord& rec) {
   if (auto it = open_.find(rec.uuid); it != open_.end()) return it->second;
+  if (auto it = closing_.find(rec.uuid); it != closing_.end()) {
+    // Requests hold an experiment for the duration of one reply, so its
+    // last users are gone within milliseconds; then its stores close.
+    for (int i = 0; i < 1000 && it->second.use_count() > 1; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (it->second.use_count() > 1) {
+      return Unavailable("the experiment is still in use; retry");
+    }
+    closing_.erase(it);
+  }
   auto exp = std::make_shared<Experiment>();
   exp->record = rec;
   std::vector<std::vector<std::string>> dirs;
@@ -208,6 +226,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
           auto vm,
           vm::VmModule::Open(t, exp_dir + "/vm", fingerprint, vm_options));
       mods.push_back(std::move(vm));
+      // The execution graph (critical paths), in memory, same pass.
+      mods.push_back(std::make_unique<graph::GraphModule>(t));
     }
     return mods;
   };
@@ -243,6 +263,19 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
       exp->xys.push_back(MakeVcpuUsageProvider(h));
       exp->tables.push_back(MakePreemptionsProvider(h));
     }
+  }
+  // The critical path outputs, over the execution graph and the VM model.
+  for (const auto& m : exp->index->modules()) {
+    auto* gm = dynamic_cast<const graph::GraphModule*>(m.get());
+    if (gm == nullptr) continue;
+    const storage::StateHistory* vh = nullptr;
+    for (const auto& m2 : exp->index->modules()) {
+      if (auto* v = dynamic_cast<const vm::VmModule*>(m2.get())) {
+        vh = &v->history();
+      }
+    }
+    exp->critical_paths = std::make_shared<CriticalPathOutputs>(gm, vh);
+    exp->time_graphs.push_back(exp->critical_paths->MakeParent());
   }
   exp->table = std::make_unique<index::EventsTable>(exp->index.get(), names);
   exp->histogram =

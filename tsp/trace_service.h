@@ -23,6 +23,8 @@
 
 namespace vmtrace::tsp {
 
+class CriticalPathOutputs;  // tsp/critical_path_outputs.h
+
 struct ServiceOptions {
   std::string data_dir;
   index::IndexOptions index;
@@ -45,6 +47,8 @@ class Experiment {
   std::vector<std::unique_ptr<TimeGraphProvider>> time_graphs;
   std::vector<std::unique_ptr<XyProvider>> xys;
   std::vector<std::unique_ptr<TableProvider>> tables;
+  // Derived (configured) critical path outputs; null without a KVM host.
+  std::shared_ptr<CriticalPathOutputs> critical_paths;
 };
 
 // What GET /experiments shows for one experiment: live if open, CLOSED with
@@ -110,6 +114,9 @@ class TraceService {
   std::unique_ptr<storage::Registry> registry_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Experiment>> open_;  // by uuid
+  // Closed but maybe still used by requests in flight; their stores hold
+  // LevelDB locks, so a reopen waits for them to be released.
+  std::map<std::string, std::shared_ptr<Experiment>> closing_;
 };
 
 }  // namespace vmtrace::tsp
