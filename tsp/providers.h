@@ -23,6 +23,7 @@ struct OutputDescriptor {
   std::string name;
   std::string description;
   std::string type;  // "TIME_GRAPH", "TREE_TIME_XY", "TABLE", ...
+  std::string parent_id = {};  // derived (configured) outputs only
 };
 
 struct TreeEntry {
@@ -72,6 +73,13 @@ struct XyModel {
   bool running = false;
 };
 
+// A vertical edge between two rows (TSP TimeGraphArrow).
+struct TimeGraphArrow {
+  int64_t source_id = 0, target_id = 0;
+  int64_t start = 0, end = 0;
+  std::string style;
+};
+
 // Style values are strings or numbers, as OutputElementStyle allows.
 using StyleMap = std::map<std::string, nlohmann::json>;  // key -> values
 
@@ -87,6 +95,12 @@ class TimeGraphProvider {
   virtual StatusOr<std::map<std::string, std::string>> Tooltip(
       int64_t item, int64_t time) const = 0;
   virtual StyleMap Styles() const = 0;
+  // Arrows intersecting [times.front(), times.back()]; none by default.
+  virtual StatusOr<std::vector<TimeGraphArrow>> Arrows(
+      const std::vector<int64_t>& times) const {
+    (void)times;
+    return std::vector<TimeGraphArrow>{};
+  }
 };
 
 class XyProvider {

@@ -8,6 +8,7 @@
 #include "analyses/index/events_table.h"
 #include "analyses/index/histogram.h"
 #include "tsp/api.h"
+#include "tsp/critical_path_outputs.h"
 #include "tsp/output_routing.h"
 #include "tsp/query.h"
 #include "tsp/trace_service.h"
@@ -279,16 +280,21 @@ std::vector<OutputDescriptor> ExperimentOutputs(const Experiment& exp) {
   for (const auto& p : exp.time_graphs) out.push_back(p->descriptor());
   for (const auto& p : exp.xys) out.push_back(p->descriptor());
   for (const auto& p : exp.tables) out.push_back(p->descriptor());
+  if (exp.critical_paths) {
+    for (auto& d : exp.critical_paths->Derived()) out.push_back(std::move(d));
+  }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 
 Json DescriptorJson(const OutputDescriptor& d) {
-  return Json{{"id", d.id},
-              {"name", d.name},
-              {"description", d.description},
-              {"type", d.type}};
+  Json j{{"id", d.id},
+         {"name", d.name},
+         {"description", d.description},
+         {"type", d.type}};
+  if (!d.parent_id.empty()) j["parentId"] = d.parent_id;
+  return j;
 }
 
 std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
@@ -322,6 +328,10 @@ std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
   }
   for (const auto& p : res.exp->tables) {
     if (p->descriptor().id == id) res.table = p.get();
+  }
+  if (res.exp->critical_paths) {  // derived outputs
+    if (!res.time_graph) res.time_graph = res.exp->critical_paths->TimeGraph(id);
+    if (!res.table) res.table = res.exp->critical_paths->Table(id);
   }
   if (!found || (want_type && res.output.type != want_type)) {
     *error = ErrorResponse(405, "Analysis cannot run");
@@ -411,14 +421,52 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
     auto exp = svc->OpenExperiment(r.params[0]);
     if (!exp.ok()) return ErrorResponse(404, "No such trace");
     for (const auto& o : ExperimentOutputs(**exp)) {
-      if (o.id == r.params[1]) return JsonResponse(Json::array());
+      if (o.id != r.params[1]) continue;
+      Json types = Json::array();
+      if (o.id == kCriticalPathId && (*exp)->critical_paths) {
+        types.push_back(CriticalPathOutputs::ConfigType());
+      }
+      return JsonResponse(types);
     }
     return ErrorResponse(404, "Data provider doesn't exist");
   });
   add("GET", base + "/{outputId}/configTypes/{typeId}",
-      [](const ApiRequest&) {
+      [svc](const ApiRequest& r) {
+        auto exp = svc->OpenExperiment(r.params[0]);
+        if (!exp.ok()) return ErrorResponse(404, "No such trace");
+        if (r.params[1] == kCriticalPathId && (*exp)->critical_paths &&
+            r.params[2] == kCriticalPathConfigTypeId) {
+          return JsonResponse(CriticalPathOutputs::ConfigType());
+        }
         return ErrorResponse(404, "No such configuration type");
       });
+  // Output configuration (derived outputs): the critical path only.
+  add("POST", base + "/{outputId}", [svc](const ApiRequest& r) {
+    auto exp = svc->OpenExperiment(r.params[0]);
+    if (!exp.ok()) return ErrorResponse(404, "No such trace");
+    if (r.params[1] != kCriticalPathId || !(*exp)->critical_paths) {
+      return ErrorResponse(404, "Data provider doesn't exist");
+    }
+    Json body = Json::parse(r.body, nullptr, false);
+    if (body.is_discarded()) return FromStatus(Invalid("body"));
+    auto d = (*exp)->critical_paths->Create(body);
+    if (!d.ok()) return FromStatus(d.status());
+    return JsonResponse(DescriptorJson(*d));
+  });
+  add("DELETE", base + "/{outputId}/{derivedId}", [svc](const ApiRequest& r) {
+    auto exp = svc->OpenExperiment(r.params[0]);
+    if (!exp.ok()) return ErrorResponse(404, "No such trace");
+    if (r.params[1] != kCriticalPathId || !(*exp)->critical_paths) {
+      return ErrorResponse(404, "Data provider doesn't exist");
+    }
+    for (const auto& o : ExperimentOutputs(**exp)) {
+      if (o.id != r.params[2] || o.parent_id != kCriticalPathId) continue;
+      Status st = (*exp)->critical_paths->Delete(o.id);
+      if (!st.ok()) return FromStatus(st);
+      return JsonResponse(DescriptorJson(o));
+    }
+    return ErrorResponse(404, "No such derived output");
+  });
 
   add("POST", base + "/XY/{outputId}/tree",
       [svc](const ApiRequest& r) { return XyTree(svc, r); });

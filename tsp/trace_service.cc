@@ -8,6 +8,7 @@
 #include "analyses/ctf/reader.h"
 #include "analyses/graph/graph_module.h"
 #include "analyses/kernel/kernel_module.h"
+#include "tsp/critical_path_outputs.h"
 #include "tsp/kernel_providers.h"
 #include "tsp/vm_vectors_config.h"
 #include "analyses/vm/vm_module.h"

@@ -1,0 +1,308 @@
+// Critical path walk (c.3 bounded, with the HEC guest rules of the header).
+#include "analyses/graph/critical_path.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "analyses/vm/vm_layout.h"
+
+namespace vmtrace::graph {
+namespace {
+
+constexpr int kMaxDepth = 48;
+constexpr int64_t kLazyIdleNs = 20000;  // kick -> HLT idle run bound
+
+Cause WaitCause(int64_t state) {
+  switch (state) {
+    case vm::kWaitTimer:
+      return Cause::kTimer;
+    case vm::kWaitDisk:
+      return Cause::kBlockDevice;
+    case vm::kWaitNet:
+      return Cause::kNetwork;
+    case vm::kWaitTask:
+      return Cause::kPreempted;
+    default:
+      return Cause::kBlocked;
+  }
+}
+
+bool IsWait(int64_t s) { return s >= vm::kWaitTimer && s <= vm::kWaitUnknown; }
+
+struct Iv {
+  int64_t start, end, state;
+};
+
+class Walker {
+ public:
+  Walker(const ExecGraph& g, const storage::StateHistory* vm)
+      : g_(g), vm_(vm) {}
+
+  Status Walk(const WorkerId& w, int64_t a, int64_t b, int depth) {
+    if (a >= b) return Status::Ok();
+    if (w.kind == WorkerId::kHostThread) return WalkThread(w, a, b, depth);
+    return WalkGuest(w, a, b, depth);
+  }
+
+  CriticalPath Take() { return std::move(cp_); }
+
+ private:
+  void Emit(const WorkerId& w, int64_t s, int64_t e, Cause c, Layer l) {
+    if (s >= e) return;
+    if (!cp_.segments.empty()) {
+      PathSegment& b = cp_.segments.back();
+      if (b.worker == w && b.end == s && b.cause == c && b.layer == l) {
+        b.end = e;
+        return;
+      }
+    }
+    cp_.segments.push_back({w, s, e, c, l});
+  }
+
+  // Drops what was emitted from `t` on, from segment `from` on.
+  void Truncate(size_t from, int64_t t) {
+    auto& s = cp_.segments;
+    size_t keep = from;
+    for (size_t i = from; i < s.size(); ++i) {
+      if (s[i].start >= t) break;
+      if (s[i].end > t) s[i].end = t;
+      keep = i + 1;
+    }
+    s.resize(std::max(keep, std::min(from, s.size())));
+  }
+
+  StatusOr<std::vector<Iv>> Row(const WorkerId& w, int64_t a, int64_t b) {
+    if (vm_ == nullptr) return NotFound("no VM store for guest workers");
+    std::vector<std::string> path = {g_.hosts[w.host], "VMs",
+                                     std::to_string(w.id)};
+    if (w.kind == WorkerId::kL2) {
+      path.push_back("Nested");
+      path.push_back(Cr3Text(w.hcr3));
+    }
+    path.push_back("Processes");
+    path.push_back(Cr3Text(w.cr3));
+    auto q = vm_->Find(path);
+    if (!q) return NotFound("no guest process " + WorkerLabel(g_, w));
+    auto ivs = vm_->QueryRange(*q, a, b - 1);
+    if (!ivs.ok()) return ivs.status();
+    std::vector<Iv> out;
+    for (const auto& iv : *ivs) {
+      if (iv.value.is_null()) continue;
+      int64_t s = std::max(iv.start, a), e = std::min(iv.end + 1, b);
+      if (s >= e) continue;
+      if (!out.empty() && out.back().state == iv.value.i &&
+          out.back().end == s) {
+        out.back().end = e;
+      } else {
+        out.push_back({s, e, iv.value.i});
+      }
+    }
+    return out;
+  }
+
+  // The latest wake-up of `w` injected in [g0, g1]; for an L2 process also
+  // those bound to its L1 hypervisor (entered first after the injection).
+  const GuestWake* LatestWake(const WorkerId& w, int64_t g0, int64_t g1) {
+    const GuestWake* best = nullptr;
+    auto look = [&](uint64_t cr3) {
+      const GuestWorker* gw = g_.Guest({w.host, w.id, cr3});
+      if (gw == nullptr) return;
+      auto it = std::upper_bound(
+          gw->wakes.begin(), gw->wakes.end(), g1,
+          [](int64_t t, const GuestWake& x) { return t < x.inj_ts; });
+      if (it == gw->wakes.begin() || (it - 1)->inj_ts < g0) return;
+      if (best == nullptr || (it - 1)->inj_ts > best->inj_ts) best = &*(it - 1);
+    };
+    look(w.cr3);
+    if (w.kind == WorkerId::kL2) look(w.hcr3);
+    return best;
+  }
+
+  Status WalkGuest(const WorkerId& w, int64_t a, int64_t b, int depth) {
+    auto row = Row(w, a, b);
+    if (!row.ok()) return row.status();
+    const std::vector<Iv>& ivs = *row;
+    const GuestWorker* gw = g_.Guest({w.host, w.id, w.cr3});
+    const Layer layer = w.kind == WorkerId::kL2 ? Layer::kL2 : Layer::kL1;
+    int64_t last_run_end = -1, stretch_start = -1;
+    int64_t kick_t = -1, run_since_kick = 0;
+    size_t mark = cp_.segments.size(), stretch_mark = mark;
+    size_t i = 0;
+    while (i < ivs.size()) {
+      const Iv& iv = ivs[i];
+      if (!IsWait(iv.state)) {
+        if (iv.state == vm::kProcessUnknown) {
+          // Not seen yet: runnable in the guest (the truth's READY) until
+          // its first RUNNING; the top-level path starts when first seen.
+          size_t j = i;
+          while (j < ivs.size() && ivs[j].state != vm::kRunning) ++j;
+          const int64_t g1 = j < ivs.size() ? ivs[j].start : b;
+          Emit(w, depth == 0 ? iv.end : iv.start, g1, Cause::kPreempted, layer);
+          mark = cp_.segments.size();
+          i = j;
+          continue;
+        }
+        if (stretch_start < 0) {
+          stretch_start = iv.start;
+          stretch_mark = cp_.segments.size();
+        }
+        if (iv.state == vm::kRunning) {
+          // Kicked (exit 30), then only the guest's idle run (< 20 us),
+          // HYPERVISOR or PREEMPTED until a device completion woke it:
+          // blocked on the device from the kick.
+          if (kick_t >= 0 && run_since_kick < kLazyIdleNs) {
+            const GuestWake* dw = LatestWake(w, kick_t, iv.start);
+            if (dw != nullptr && dw->device != Cause::kUnknown) {
+              Truncate(stretch_mark, kick_t);
+              Emit(w, kick_t, dw->inj_ts, dw->device, layer);
+              Emit(w, dw->inj_ts, iv.start, Cause::kPreempted, layer);
+              kick_t = -1;
+            }
+          }
+          Emit(w, iv.start, iv.end, Cause::kRunning, layer);
+          if (gw != nullptr &&
+              std::binary_search(gw->kicks.begin(), gw->kicks.end(), iv.end)) {
+            kick_t = iv.end;
+            run_since_kick = 0;
+          } else if (kick_t >= 0) {
+            run_since_kick += iv.end - iv.start;
+          }
+          last_run_end = iv.end;
+          mark = cp_.segments.size();
+        } else if (iv.state == vm::kVcpuPreempted) {
+          Emit(w, iv.start, iv.end, Cause::kPreempted, Layer::kL0);
+        } else {
+          Emit(w, iv.start, iv.end, Cause::kHypervisor, Layer::kL0);
+        }
+        ++i;
+        continue;
+      }
+      // An off period: from the last run to the next RUNNING.
+      const int64_t reason = iv.state;
+      int64_t g0 = iv.start;
+      if (last_run_end >= 0) {
+        g0 = last_run_end;
+        Truncate(mark, g0);
+      }
+      if (gw != nullptr && last_run_end >= 0 &&
+          (reason == vm::kWaitDisk || reason == vm::kWaitNet)) {
+        auto k = std::upper_bound(gw->kicks.begin(), gw->kicks.end(), g0);
+        if (k != gw->kicks.begin() && *(k - 1) >= stretch_start &&
+            g0 - *(k - 1) < kLazyIdleNs) {
+          g0 = *(k - 1);
+          Truncate(stretch_mark, g0);
+        }
+      }
+      size_t j = i;
+      while (j < ivs.size() && ivs[j].state != vm::kRunning) ++j;
+      const int64_t g1 = j < ivs.size() ? ivs[j].start : b;
+      const GuestWake* wake = LatestWake(w, g0, g1);
+      if (wake == nullptr) {
+        Emit(w, g0, g1, WaitCause(reason), layer);
+      } else if (reason == vm::kWaitTask) {
+        const int64_t inj = wake->inj_ts;
+        WorkerId waker = w;
+        waker.cr3 = wake->waker_cr3;
+        if (wake->ipi && waker.cr3 != w.cr3 && depth < kMaxDepth &&
+            g_.Guest({w.host, w.id, waker.cr3}) != nullptr) {
+          const int64_t wt = std::clamp(wake->wake_ts, g0, inj);
+          Status st = Walk(waker, g0, wt, depth + 1);
+          if (!st.ok()) return st;
+          cp_.arrows.push_back({waker, w, wt, Cause::kIpi});
+          Emit(w, wt, inj, Cause::kIpi, layer);
+          Emit(w, inj, g1, Cause::kPreempted, layer);
+        } else {
+          Emit(w, g0, g1, Cause::kPreempted, layer);
+        }
+      } else {
+        Emit(w, g0, wake->inj_ts, WaitCause(reason), layer);
+        Emit(w, wake->inj_ts, g1, Cause::kPreempted, layer);
+      }
+      last_run_end = -1;
+      stretch_start = -1;
+      kick_t = -1;
+      mark = cp_.segments.size();
+      i = j;
+    }
+    return Status::Ok();
+  }
+
+  Status WalkThread(const WorkerId& w, int64_t a, int64_t b, int depth) {
+    const HostThread* t = g_.Thread(w.host, w.id);
+    if (t == nullptr) return NotFound("no host thread " + WorkerLabel(g_, w));
+    const auto& e = t->edges;
+    auto it = std::upper_bound(
+        e.begin(), e.end(), a,
+        [](int64_t ts, const HostEdge& x) { return ts < x.ts; });
+    if (it != e.begin()) --it;
+    for (; it != e.end() && it->ts < b; ++it) {
+      const int64_t s = std::max(it->ts, a);
+      const int64_t en = std::min(it + 1 == e.end() ? b : (it + 1)->ts, b);
+      if (s >= en) continue;
+      if (it->cause != Cause::kBlocked || it + 1 == e.end() ||
+          depth >= kMaxDepth) {
+        Emit(w, s, en, it->cause, Layer::kL0);
+        continue;
+      }
+      // Who woke it at the end of the blocked interval.
+      const int64_t wake_ts = (it + 1)->ts;
+      auto hw = std::lower_bound(
+          g_.host_wakes.begin(), g_.host_wakes.end(), wake_ts,
+          [](const HostWake& x, int64_t ts) { return x.ts < ts; });
+      const HostWake* found = nullptr;
+      for (; hw != g_.host_wakes.end() && hw->ts == wake_ts; ++hw) {
+        if (hw->wakee == w.id) found = &*hw;
+      }
+      if (found == nullptr || found->waker == w.id) {
+        Emit(w, s, en, Cause::kBlocked, Layer::kL0);
+        continue;
+      }
+      WorkerId waker = w;
+      waker.id = found->waker;
+      Status st = Walk(waker, s, en, depth + 1);
+      if (!st.ok()) return st;
+      cp_.arrows.push_back({waker, w, en, Cause::kRunning});
+    }
+    return Status::Ok();
+  }
+
+  const ExecGraph& g_;
+  const storage::StateHistory* vm_;
+  CriticalPath cp_;
+};
+
+}  // namespace
+
+std::string Cr3Text(uint64_t cr3) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx",
+                static_cast<unsigned long long>(cr3));
+  return buf;
+}
+
+std::string WorkerLabel(const ExecGraph& g, const WorkerId& w) {
+  std::string h = w.host < g.hosts.size() ? g.hosts[w.host] : "?";
+  switch (w.kind) {
+    case WorkerId::kHostThread:
+      return h + "/" + std::to_string(w.id);
+    case WorkerId::kGuest:
+      return h + "/" + std::to_string(w.id) + "/" + Cr3Text(w.cr3);
+    case WorkerId::kL2:
+      return h + "/" + std::to_string(w.id) + "/" + Cr3Text(w.hcr3) + "/" +
+             Cr3Text(w.cr3);
+  }
+  return h;
+}
+
+StatusOr<CriticalPath> ComputeCriticalPath(const ExecGraph& g,
+                                           const storage::StateHistory* vm,
+                                           const WorkerId& w, int64_t start,
+                                           int64_t end) {
+  if (w.host >= g.hosts.size()) return InvalidArgument("unknown host");
+  Walker walker(g, vm);
+  Status st = walker.Walk(w, start, end, 0);
+  if (!st.ok()) return st;
+  return walker.Take();
+}
+
+}  // namespace vmtrace::graph

@@ -1,0 +1,93 @@
+// Bounded critical path (vm-analyses.md c.3) of a host thread, a guest
+// process (host, VM pid, CR3) or an L2 process (host, VM pid, L1 hypervisor
+// CR3, L2 CR3) over [start, end), on the execution graph of graph_model.h.
+//
+// Guest processes (HEC, c.4) follow the ground truth's rules
+// (docs/generator.md, "critical_path"), with what host-only events can tell:
+// - the process's horizontal edges are its VM-model row (vm_layout.h):
+//   RUNNING -> RUNNING at its layer (L1/L2); VCPU_HYPERVISOR -> HYPERVISOR
+//   and VCPU_PREEMPTED -> PREEMPTED at L0, while the process stays current;
+// - an off period (a WAIT_* label) starts when the process last ran (the end
+//   of its last RUNNING interval; for a disk/net wait, at the I/O kick, exit
+//   30, when the guest then only idled under the same CR3 for < 20 us) and
+//   ends at its next RUNNING. It splits at the wake-up, the interrupt
+//   injected into its vCPU (GuestWake): before it the wait's cause (TIMER,
+//   BLOCK_DEVICE, NETWORK), after it PREEMPTED at the guest's layer (runnable
+//   in the guest, not yet running);
+// - a WAIT_TASK whose wake-up is an IPI from another guest process is
+//   replaced by the waker's path (recursively) up to the waker's exit that
+//   sent the IPI, then IPI until the injection (a vertical edge, an arrow);
+//   without a visible IPI (guest run-queue wait, same-vCPU wake-up) the
+//   period is PREEMPTED at the guest's layer;
+// - a wait still open at `end` keeps its cause; WAIT_UNKNOWN there is
+//   BLOCKED.
+// Host threads: RUNNING / PREEMPTED / TIMER / ... pass through at L0; a
+// BLOCKED interval ended by a task-context wake-up is replaced by the
+// waker's path up to the wake-up.
+// Errors (unknown worker, no VM store for a guest worker) are Status, never
+// exceptions.
+#ifndef VMTRACE_ANALYSES_GRAPH_CRITICAL_PATH_H_
+#define VMTRACE_ANALYSES_GRAPH_CRITICAL_PATH_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analyses/graph/graph_model.h"
+#include "base/status.h"
+#include "storage/state_history.h"
+
+namespace vmtrace::graph {
+
+struct WorkerId {
+  enum Kind : uint8_t { kHostThread, kGuest, kL2 };
+  Kind kind = kGuest;
+  uint32_t host = 0;
+  int64_t id = 0;     // tid (host thread) or QEMU pid
+  uint64_t hcr3 = 0;  // kL2: the L1 hypervisor's CR3
+  uint64_t cr3 = 0;   // kGuest / kL2
+  bool operator==(const WorkerId& o) const {
+    return kind == o.kind && host == o.host && id == o.id && hcr3 == o.hcr3 &&
+           cr3 == o.cr3;
+  }
+  bool operator<(const WorkerId& o) const {
+    return std::tie(kind, host, id, hcr3, cr3) <
+           std::tie(o.kind, o.host, o.id, o.hcr3, o.cr3);
+  }
+};
+
+struct PathSegment {
+  WorkerId worker;
+  int64_t start = 0, end = 0;  // half-open
+  Cause cause = Cause::kUnknown;
+  Layer layer = Layer::kL0;
+};
+
+// A vertical edge on the path: `from` woke `to` at `ts`.
+struct PathArrow {
+  WorkerId from, to;
+  int64_t ts = 0;
+  Cause cause = Cause::kIpi;
+};
+
+struct CriticalPath {
+  std::vector<PathSegment> segments;  // contiguous, in time order
+  std::vector<PathArrow> arrows;
+};
+
+// "0x11a000" (the VM store's and the truth's CR3 spelling).
+std::string Cr3Text(uint64_t cr3);
+// "host/tid", "host/pid/0xcr3", "host/pid/0xhcr3/0xcr3".
+std::string WorkerLabel(const ExecGraph& g, const WorkerId& w);
+
+// The path of `w` over [start, end). `vm` is the VM model's store (needed
+// for guest workers; may be null for host threads). A guest worker's path
+// starts when the VM model first saw it (not before `start`).
+StatusOr<CriticalPath> ComputeCriticalPath(const ExecGraph& g,
+                                           const storage::StateHistory* vm,
+                                           const WorkerId& w, int64_t start,
+                                           int64_t end);
+
+}  // namespace vmtrace::graph
+
+#endif  // VMTRACE_ANALYSES_GRAPH_CRITICAL_PATH_H_

@@ -1,0 +1,155 @@
+// Execution graph of the KVM hosts of an experiment (vm-analyses.md c.1,
+// c.2, c.4), built in the single pass from host-only kernel events.
+//
+// Compact form: no per-event object is kept. What the pass stores is
+// - host-thread workers (host, tid): a vector of state changes (16 bytes per
+//   sched_switch side or wake-up) typed RUNNING / PREEMPTED / BLOCKED /
+//   TIMER / NETWORK / BLOCK_DEVICE / INTERRUPTED, the wake cause of a
+//   blocked interval coming from the interrupt context the wake-up happened
+//   in (hrtimer, irq, softirq NET_RX / BLOCK), and vertical wake-up edges
+//   (waker tid -> wakee tid, from task-context sched_waking/sched_wakeup and
+//   sched_ttwu);
+// - guest-process workers (host, VM pid, CR3; the same for L2 processes:
+//   CR3s of L1 and L2 do not mix, vm_model.h): the vertical edges that tell
+//   why a guest process resumed: one GuestWake per interrupt injected into a
+//   vCPU (the first kvm_inj_virq after an entry), bound to the CR3 the vCPU
+//   next enters. An IPI's waker is the source vCPU's current CR3 at its last
+//   kvm_exit before kvm_apic_accept_irq (the guest's ICR write, exit 32);
+//   disk / net completions come from the QEMU I/O / vhost thread's
+//   kvm_apic_accept_irq (their tid is kept as the source);
+// - the guest's I/O kicks (exit 30 while a CR3 is current), used to place
+//   the start of a disk/net wait before the guest's lazy-TLB idle run.
+// The horizontal edges of guest-process workers are the VM model's process
+// rows (vm_layout.h): the critical path reads them from the VM store after
+// the pass rather than recomputing vm-semantics §4 (critical_path.h).
+//
+// Keys always include the host and the VM (vm-analyses.md c.6).
+#ifndef VMTRACE_ANALYSES_GRAPH_GRAPH_MODEL_H_
+#define VMTRACE_ANALYSES_GRAPH_GRAPH_MODEL_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "analyses/ctf/reader.h"
+
+namespace vmtrace::graph {
+
+// Edge / path-segment causes. Codes of OSEdgeContextEnum (c.1) where one
+// exists; kHypervisor is L0 working for a guest (HEC's RUNNING "HL0").
+enum class Cause : uint8_t {
+  kUnknown = 2,
+  kRunning = 4,
+  kBlocked = 5,
+  kInterrupted = 6,
+  kPreempted = 7,
+  kTimer = 8,
+  kNetwork = 9,
+  kBlockDevice = 11,
+  kIpi = 12,
+  kHypervisor = 13,
+};
+
+enum class Layer : uint8_t { kL0 = 0, kL1 = 1, kL2 = 2 };
+
+// "RUNNING", "BLOCK_DEVICE", ... (the truth files' spelling); "L0".."L2".
+const char* CauseName(Cause c);
+const char* LayerName(Layer l);
+// "#339900" etc. (c.1 colours; HYPERVISOR gets its own).
+const char* CauseColor(Cause c);
+
+// A state change of a host thread: from `ts` on, the thread is in `cause`.
+struct HostEdge {
+  int64_t ts;
+  Cause cause;
+};
+
+struct HostThread {
+  uint32_t host = 0;
+  int64_t tid = 0;
+  std::vector<HostEdge> edges;
+};
+
+// A vertical edge between host threads (waker at `ts` -> wakee at `ts`).
+struct HostWake {
+  int64_t ts;
+  int64_t waker, wakee;  // tids of the same host
+};
+
+// Why a guest process resumed: the interrupt injected into its vCPU.
+struct GuestWake {
+  int64_t inj_ts = 0;   // kvm_inj_virq on the wakee's vCPU
+  int64_t wake_ts = 0;  // IPI: the source vCPU's exit; else = inj_ts
+  int64_t vector = -1;
+  int64_t source_tid = -1;  // thread that accepted the IRQ (-1 unknown)
+  uint64_t waker_cr3 = 0;   // IPI only
+  bool ipi = false;         // waker_cr3 names the waking guest process
+  // Device completion accepted by a QEMU thread for this vector: kTimer
+  // (none), kBlockDevice (QEMU main or "IO *" thread) or kNetwork ("vhost-*").
+  Cause device = Cause::kUnknown;
+  int32_t vcpu = -1;  // vcpu id of the wakee
+};
+
+struct GuestKey {
+  uint32_t host;
+  int64_t pid;
+  uint64_t cr3;
+  bool operator<(const GuestKey& o) const {
+    return std::tie(host, pid, cr3) < std::tie(o.host, o.pid, o.cr3);
+  }
+};
+
+struct GuestWorker {
+  std::vector<GuestWake> wakes;  // by inj_ts
+  std::vector<int64_t> kicks;    // exit 30 times while current
+};
+
+// The graph as built by the pass. Read-only once Finish() ran.
+struct ExecGraph {
+  std::vector<std::string> hosts;  // host index -> hostname
+  std::vector<HostThread> threads;
+  std::vector<HostWake> host_wakes;                            // by ts
+  std::map<std::pair<uint32_t, int64_t>, uint32_t> thread_of;  // (host,tid)
+  std::map<GuestKey, GuestWorker> guests;
+  uint64_t events = 0;         // events fed
+  int64_t begin = 0, end = 0;  // first and last event fed
+
+  int HostIndex(const std::string& name) const;
+  const HostThread* Thread(uint32_t host, int64_t tid) const;
+  const GuestWorker* Guest(const GuestKey& k) const;
+  // Bytes held by the vectors and maps (approximate).
+  size_t MemoryBytes() const;
+};
+
+// Builds an ExecGraph from the events of `traces`, in timestamp order.
+class GraphModel {
+ public:
+  explicit GraphModel(
+      const std::vector<std::shared_ptr<const ctf::Trace>>& traces);
+  ~GraphModel();
+  void OnEvent(const ctf::Event& ev);
+  void Finish(int64_t end_time);
+  const ExecGraph& graph() const { return g_; }
+  ExecGraph& mutable_graph() { return g_; }
+
+ private:
+  struct Layout;
+  struct Vcpu;
+  struct Cpu;
+  struct State;
+  const Layout& LayoutOf(const ctf::EventClass* cls);
+  HostThread& Thread(uint32_t host, int64_t tid);
+  void Change(uint32_t host, int64_t tid, int64_t ts, Cause c);
+
+  ExecGraph g_;
+  std::vector<uint32_t> trace_host_;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace vmtrace::graph
+
+#endif  // VMTRACE_ANALYSES_GRAPH_GRAPH_MODEL_H_

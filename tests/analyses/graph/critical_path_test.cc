@@ -1,0 +1,308 @@
+// Critical path tests: for the single-host bundled generator scenarios, the
+// path of every guest process (L1 and L2) computed from host-only events
+// (execution graph + VM model, one pass) against the truth's
+// `critical_path` (docs/generator.md).
+//
+// The truth is computed from the simulation's *actual* timelines; host-only
+// events cannot see everything (the truth's `unobservable` list), so the
+// comparison is over time: at each instant of the common range, the same
+// worker, cause and layer. What is asserted per scenario:
+// - a floor on the share of time that agrees (measured, see kFloor), and
+//   for every process at least one exactly equal segment;
+// - the known deviations are listed below; every disagreement is printed
+//   (scenario / process / truth segment / ours) so a regression is visible.
+// Known deviations (host-only blind spots, documented in the generator):
+// D1 the path starts when the VM model first sees the CR3 (first
+//    addons_vcpu_enter_guest); the truth starts at the simulation start,
+//    the process being READY_IN_GUEST. The comparison starts at ours.
+// D2 same-vCPU wake-ups leave no host event: the truth follows the waker's
+//    path then IPI; ours says PREEMPTED at the guest layer (run-queue wait).
+// D3 a timer/disk/net completion that arrives while another process runs on
+//    the vCPU is seen as WAIT_TASK: ours says PREEMPTED at the guest layer.
+// D4 nested: while L2 waits for the L1 hypervisor to resume it, the truth
+//    switches READY -> HYPERVISOR at the L1 hypervisor's VMRESUME; ours
+//    keeps PREEMPTED L2 until the L2 process runs (exits are not kept in
+//    the graph yet).
+// D5 nested: an L1 process entered while the vCPU is in nested mode right
+//    after an L2 entry counts as L2 (vm-semantics §5.2), so its RUNNING is
+//    invisible and the VM model's WAIT_TIMER spans it (nested-vm l1-logger).
+// Measured per process (default seed), time agreeing / exact segments:
+//   one-vm-mixed   web 96.6% 522/531, db 97.5% 522/529, cron 79.8% 104/118
+//                  (D1, D3: a timer sleep labelled WAIT_TASK);
+//   overcommit     compute 100% 252/253, writer 100% 361/362, batch 100%
+//                  251/252, agg 99.5% 239/241 (D1, one net wait D3);
+//   nested-vm      l1-logger 85.2% (D5), l1-db 100%, l2-app 98.0% (D4),
+//                  l2-helper 25.1% (D2: waits on l2-app, same vCPU).
+#include "analyses/graph/critical_path.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "analyses/ctf/reader.h"
+#include "analyses/graph/graph_model.h"
+#include "analyses/vm/vm_model.h"
+#include "storage/memory_state_history.h"
+
+namespace vmtrace::graph {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Seg {
+  std::string worker;
+  int64_t start, end;
+  std::string cause, layer;
+};
+
+std::ostream& operator<<(std::ostream& os, const Seg& s) {
+  return os << "[" << s.worker << " " << s.start << " " << s.end << " "
+            << s.cause << " " << s.layer << "]";
+}
+
+struct PassRun {
+  std::unique_ptr<storage::MemoryStateHistory> h;
+  std::unique_ptr<GraphModel> graph;
+};
+
+PassRun RunPass(const std::vector<std::string>& dirs) {
+  std::vector<std::shared_ptr<const ctf::Trace>> traces;
+  for (const auto& d : dirs) traces.push_back(ctf::Trace::Open(d).value());
+  PassRun r;
+  r.h = std::make_unique<storage::MemoryStateHistory>();
+  vm::VmModel model(traces, r.h.get());
+  r.graph = std::make_unique<GraphModel>(traces);
+  auto reader = ctf::EventReader::Open(traces).value();
+  ctf::Event ev;
+  int64_t last = 0;
+  while (reader->Next(&ev)) {
+    model.OnEvent(ev);
+    r.graph->OnEvent(ev);
+    last = ev.timestamp;
+  }
+  EXPECT_TRUE(model.Finish(last).ok());
+  r.graph->Finish(last);
+  return r;
+}
+
+// Share of [a, b) where both paths say the same thing, and the truth
+// segments (clipped to [a, b)) that differ somewhere.
+struct Compare {
+  int64_t agree = 0, total = 0;
+  int exact = 0, truth_segments = 0;
+  std::vector<std::pair<Seg, Seg>> diffs;  // truth, ours at its start
+};
+
+const Seg* At(const std::vector<Seg>& p, int64_t t) {
+  auto it = std::upper_bound(p.begin(), p.end(), t,
+                             [](int64_t x, const Seg& s) { return x < s.end; });
+  return it != p.end() && it->start <= t ? &*it : nullptr;
+}
+
+Compare ComparePaths(const std::vector<Seg>& truth,
+                     const std::vector<Seg>& ours, int64_t a, int64_t b) {
+  Compare c;
+  for (const Seg& t : truth) {
+    int64_t s = std::max(t.start, a), e = std::min(t.end, b);
+    if (s >= e) continue;
+    ++c.truth_segments;
+    bool same_everywhere = true;
+    for (int64_t x = s; x < e;) {
+      const Seg* o = At(ours, x);
+      int64_t next = o ? std::min(o->end, e) : e;
+      if (o == nullptr) {
+        // No segment: until the next one starts.
+        auto it = std::upper_bound(
+            ours.begin(), ours.end(), x,
+            [](int64_t v, const Seg& sg) { return v < sg.start; });
+        next = it == ours.end() ? e : std::min(it->start, e);
+      }
+      bool same = o && o->worker == t.worker && o->cause == t.cause &&
+                  o->layer == t.layer;
+      if (same)
+        c.agree += next - x;
+      else
+        same_everywhere = false;
+      c.total += next - x;
+      x = next;
+    }
+    const Seg* o = At(ours, s);
+    if (same_everywhere && o && o->start == t.start && o->end == t.end) {
+      ++c.exact;
+    }
+    if (!same_everywhere) {
+      c.diffs.push_back({t, o ? *o : Seg{"-", s, s, "-", "-"}});
+    }
+  }
+  return c;
+}
+
+struct Floor {
+  const char* scenario;
+  double agree;  // minimum share of agreeing time over all processes
+};
+
+class CriticalPathTest : public testing::TestWithParam<Floor> {};
+
+TEST_P(CriticalPathTest, MatchesTruth) {
+  const std::string name = GetParam().scenario;
+  const fs::path out = fs::temp_directory_path() /
+                       ("vmtrace-cp-" + name + "-" + std::to_string(getpid()));
+  fs::remove_all(out);
+  const std::string cmd = std::string(VMTRACE_GEN_BIN) + " --scenario " +
+                          VMTRACE_GEN_SCENARIOS + "/" + name + ".json --out " +
+                          out.string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::vector<std::string> dirs;
+  std::vector<fs::path> truths;
+  for (const auto& e : fs::directory_iterator(out)) {
+    if (e.is_directory()) dirs.push_back(e.path().string());
+    if (e.path().extension() == ".json") truths.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  ASSERT_EQ(truths.size(), 1u) << "single-host scenarios only";
+  PassRun run = RunPass(dirs);
+  const ExecGraph& g = run.graph->graph();
+  json t = json::parse(std::ifstream(truths[0]));
+  const std::string host = t["host"];
+  const int hi = g.HostIndex(host);
+  ASSERT_GE(hi, 0);
+  const int64_t end = t["end"];
+  // Truth worker names -> our workers.
+  std::map<std::string, WorkerId> by_name;
+  std::map<WorkerId, std::string> name_of;
+  struct Proc {
+    WorkerId w;
+    const json* p;
+  };
+  std::vector<Proc> procs;
+  auto cr3 = [](const json& j) {
+    return std::stoull(j.get<std::string>(), nullptr, 16);
+  };
+  for (const json& vmj : t["vms"]) {
+    const int64_t pid = vmj["pid"];
+    for (const json& p : vmj["processes"]) {
+      WorkerId w{WorkerId::kGuest, uint32_t(hi), pid, 0, cr3(p["cr3"])};
+      by_name[p["worker"]] = w;
+      name_of[w] = p["worker"];
+      if (p.contains("critical_path")) procs.push_back({w, &p});
+    }
+    for (const json& n : vmj["nested"]) {
+      for (const json& p : n["processes"]) {
+        WorkerId w{WorkerId::kL2, uint32_t(hi), pid, cr3(n["hypervisor_cr3"]),
+                   cr3(p["cr3"])};
+        by_name[p["worker"]] = w;
+        name_of[w] = p["worker"];
+        if (p.contains("critical_path")) procs.push_back({w, &p});
+      }
+    }
+  }
+  ASSERT_FALSE(procs.empty());
+  int64_t agree = 0, total = 0;
+  for (const Proc& pr : procs) {
+    const json& p = *pr.p;
+    const std::string pname = p["worker"];
+    std::vector<Seg> truth;
+    for (const json& c : p["critical_path"]) {
+      truth.push_back({c[0], c[1], c[2], c[3], c[4]});
+    }
+    auto cp = ComputeCriticalPath(g, run.h.get(), pr.w, t["begin"], end);
+    ASSERT_TRUE(cp.ok()) << pname << ": " << cp.status().ToString();
+    std::vector<Seg> ours;
+    for (const PathSegment& s : cp->segments) {
+      auto it = name_of.find(s.worker);
+      ours.push_back(
+          {it == name_of.end() ? WorkerLabel(g, s.worker) : it->second, s.start,
+           s.end, CauseName(s.cause), LayerName(s.layer)});
+    }
+    ASSERT_FALSE(ours.empty()) << pname;
+    // Contiguous and non-overlapping.
+    for (size_t i = 1; i < ours.size(); ++i) {
+      EXPECT_EQ(ours[i - 1].end, ours[i].start) << pname << " segment " << i;
+    }
+    EXPECT_EQ(ours.back().end, end) << pname;
+    const int64_t a = std::max(ours.front().start, truth.front().start);
+    Compare c = ComparePaths(truth, ours, a, end);
+    agree += c.agree;
+    total += c.total;
+    EXPECT_GT(c.exact, 0) << name << " " << pname;
+    std::printf("%s %s: %.1f%% of time agrees, %d/%d truth segments exact\n",
+                name.c_str(), pname.c_str(),
+                c.total ? 100.0 * double(c.agree) / double(c.total) : 100.0,
+                c.exact, c.truth_segments);
+    const int64_t b0 = t["begin"];
+    for (size_t i = 0; i < c.diffs.size() && i < 12; ++i) {
+      Seg tr = c.diffs[i].first, o = c.diffs[i].second;
+      tr.start -= b0, tr.end -= b0, o.start -= b0, o.end -= b0;
+      std::cout << "  differs: truth " << tr << " ours " << o << "\n";
+    }
+  }
+  const double share = total ? double(agree) / double(total) : 1.0;
+  std::printf("%s: %.2f%% of path time agrees with the truth\n", name.c_str(),
+              100.0 * share);
+  EXPECT_GE(share, GetParam().agree) << name;
+  fs::remove_all(out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Bundled, CriticalPathTest,
+                         // Measured (default seed): 91.3%, 99.9%, 77.3%.
+                         testing::Values(Floor{"one-vm-mixed", 0.91},
+                                         Floor{"overcommit-two-vms", 0.998},
+                                         Floor{"nested-vm", 0.77}),
+                         [](const auto& info) {
+                           std::string n = info.param.scenario;
+                           for (char& c : n) {
+                             if (c == '-') c = '_';
+                           }
+                           return n;
+                         });
+
+// Host threads: the QEMU vCPU thread's path covers the range contiguously,
+// runs at L0, and a blocked interval ended by a task-context wake-up goes
+// through the waker (the vCPU thread that sent the IPI wakes the other).
+TEST(CriticalPathHostThread, VcpuThreadPath) {
+  const fs::path out = fs::temp_directory_path() /
+                       ("vmtrace-cp-host-" + std::to_string(getpid()));
+  fs::remove_all(out);
+  const std::string cmd = std::string(VMTRACE_GEN_BIN) + " --scenario " +
+                          VMTRACE_GEN_SCENARIOS + "/one-vm-mixed.json --out " +
+                          out.string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  PassRun run = RunPass({(out / "host-a").string()});
+  const ExecGraph& g = run.graph->graph();
+  json t = json::parse(std::ifstream(out / "host-a.truth.json"));
+  const int64_t begin = t["begin"], end = t["end"];
+  WorkerId w{WorkerId::kHostThread, 0, 2002, 0, 0};  // CPU 1/KVM
+  auto cp = ComputeCriticalPath(g, nullptr, w, begin, end);
+  ASSERT_TRUE(cp.ok()) << cp.status().ToString();
+  ASSERT_FALSE(cp->segments.empty());
+  bool via_other = false;
+  for (size_t i = 0; i < cp->segments.size(); ++i) {
+    const PathSegment& s = cp->segments[i];
+    EXPECT_EQ(s.layer, Layer::kL0);
+    if (i > 0) {
+      EXPECT_EQ(cp->segments[i - 1].end, s.start);
+    }
+    if (s.worker.id == 2001) via_other = true;
+  }
+  EXPECT_EQ(cp->segments.back().end, end);
+  EXPECT_TRUE(via_other) << "vCPU 0's thread woke vCPU 1's (IPI)";
+  EXPECT_FALSE(cp->arrows.empty());
+  // A guest worker without a VM store is an error, not a crash.
+  WorkerId guest{WorkerId::kGuest, 0, 2000, 0, 0x11a000};
+  EXPECT_FALSE(ComputeCriticalPath(g, nullptr, guest, begin, end).ok());
+  EXPECT_GT(g.MemoryBytes(), 0u);
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace vmtrace::graph

@@ -1,0 +1,139 @@
+// Critical path outputs over HTTP (tsp/critical_path_outputs.h), on the
+// generator's one-vm-mixed scenario (host-a, VM pid 2000; db = CR3 0x22b000
+// waits on web = 0x11a000 through cross-vCPU IPIs).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "http_fixture.h"
+
+namespace vmtrace::tsp::testing {
+namespace {
+
+constexpr char kCp[] = "vmtrace.critical-path";
+
+class CriticalPathHttpTest : public HttpTest {
+ protected:
+  void SetUp() override {
+    HttpTest::SetUp();
+    gen_ = fs::temp_directory_path() /
+           ("vmtrace-cp-http-" + std::to_string(getpid()));
+    fs::remove_all(gen_);
+    const std::string cmd =
+        std::string(VMTRACE_GEN_BIN) + " --scenario " + VMTRACE_GEN_SCENARIOS +
+        "/one-vm-mixed.json --out " + gen_.string() + " > /dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    Json t = AddTrace((gen_ / "host-a").string(), "cp-host-a");
+    Json e = AddExperiment("cp-exp", {t["UUID"].get<std::string>()});
+    exp_ = e["UUID"];
+    WaitIndexed(exp_);
+  }
+  void TearDown() override {
+    HttpTest::TearDown();
+    fs::remove_all(gen_);
+  }
+  Json Outputs() { return Body(Get(HttpTest::Outputs(exp_))); }
+  Json Create(const Json& parameters) {
+    return Json{{"name", "db path"},
+                {"description", "critical path of db"},
+                {"sourceTypeId", "vmtrace.critical-path.worker"},
+                {"parameters", parameters}};
+  }
+
+  fs::path gen_;
+  std::string exp_;
+};
+
+TEST_F(CriticalPathHttpTest, ConfigureQueryAndDelete) {
+  const std::string base = HttpTest::Outputs(exp_);
+  // The parent output and its configuration type with a JSON schema.
+  bool parent = false;
+  int autos = 0;
+  for (const Json& o : Outputs()) {
+    if (o["id"] == kCp) parent = o["type"] == "TIME_GRAPH";
+    if (o.value("parentId", "") == kCp) ++autos;
+  }
+  EXPECT_TRUE(parent);
+  EXPECT_EQ(autos, 3) << "derived automatically for the longest waiters";
+  Json types = Body(Get(base + "/" + kCp + "/configTypes"));
+  ASSERT_EQ(types.size(), 1u);
+  EXPECT_EQ(types[0]["id"], "vmtrace.critical-path.worker");
+  EXPECT_TRUE(types[0]["schema"]["properties"].contains("cr3"));
+  Json one =
+      Body(Get(base + "/" + kCp + "/configTypes/vmtrace.critical-path.worker"));
+  EXPECT_EQ(one, types[0]);
+
+  // Bad parameters: 400 naming the parameter.
+  struct Bad {
+    Json params;
+    std::string name;
+  };
+  const std::vector<Bad> bad = {
+      {{{"host", "nope"}, {"vm_pid", 2000}, {"cr3", "0x22b000"}}, "host"},
+      {{{"host", "host-a"}, {"vm_pid", 2000}, {"cr3", "22b"}}, "cr3"},
+      {{{"host", "host-a"}, {"cr3", "0x22b000"}}, "vm_pid"},
+      {{{"host", "host-a"}, {"tid", "x"}}, "tid"},
+      {{{"host", "host-a"}, {"tid", 2001}, {"colour", 1}}, "colour"},
+  };
+  for (const Bad& b : bad) {
+    Json e = ExpectError(Post(base + "/" + kCp, Create(b.params)), 400);
+    EXPECT_NE(e.dump().find(b.name), std::string::npos) << e.dump();
+  }
+
+  // A guest process's path.
+  auto r =
+      Post(base + "/" + kCp,
+           Create({{"host", "host-a"}, {"vm_pid", 2000}, {"cr3", "0x22b000"}}));
+  Json d = Body(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(d["parentId"], kCp);
+  EXPECT_EQ(d["name"], "db path");
+  const std::string id = d["id"];
+  Json tree = Body(Post(base + "/timeGraph/" + id + "/tree",
+                        Json{{"parameters", Json::object()}}));
+  const Json& entries = tree["model"]["entries"];
+  std::vector<int64_t> items;
+  for (const Json& e : entries) {
+    if (e.value("hasData", false)) items.push_back(e["id"]);
+  }
+  EXPECT_GE(items.size(), 2u) << "db and web (db waits on web)";
+  Json e0 = Body(Get("/experiments/" + exp_));
+  const int64_t start = e0["start"], end = e0["end"];
+  Json range = {{"start", start}, {"end", end}, {"nbTimes", 1000}};
+  Json states = Body(Post(
+      base + "/timeGraph/" + id + "/states",
+      Json{{"parameters",
+            {{"requested_timerange", range}, {"requested_items", items}}}}));
+  size_t n = 0;
+  for (const Json& row : states["model"]["rows"]) n += row["states"].size();
+  EXPECT_GT(n, 10u);
+  Json arrows =
+      Body(Post(base + "/timeGraph/" + id + "/arrows",
+                Json{{"parameters", {{"requested_timerange", range}}}}));
+  EXPECT_FALSE(arrows["model"].empty()) << "IPI wake-ups";
+  Json styles = Body(
+      Post(base + "/" + id + "/style", Json{{"parameters", Json::object()}}));
+  EXPECT_TRUE(styles["model"]["styles"].contains("IPI"));
+  // The breakdown table derived with it.
+  const std::string table =
+      "vmtrace.critical-path.breakdown$" + id.substr(id.find('$') + 1);
+  Json lines = Body(Post(
+      base + "/table/" + table + "/lines",
+      Json{{"parameters",
+            {{"requested_table_index", 0}, {"requested_table_count", 100}}}}));
+  EXPECT_GT(lines["model"]["lines"].size(), 3u) << lines.dump();
+
+  // Delete: both go.
+  auto del = Delete(base + "/" + kCp + "/" + id);
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200) << del->body;
+  ExpectError(Get(base + "/" + id), 404);
+  ExpectError(Get(base + "/" + table), 404);
+  ExpectError(Delete(base + "/" + kCp + "/" + id), 404);
+}
+
+}  // namespace
+}  // namespace vmtrace::tsp::testing
