@@ -27,6 +27,8 @@ Cause WaitCause(int64_t state) {
   }
 }
 
+bool IsTimerVector(int64_t v) { return v == 236 || v == 238 || v == 239; }
+
 bool IsWait(int64_t s) { return s >= vm::kWaitTimer && s <= vm::kWaitUnknown; }
 
 struct Iv {
@@ -118,6 +120,69 @@ class Walker {
     return best;
   }
 
+  // A WAIT_TASK off period [g0, g1) of `w`: who made it runnable.
+  Status TaskWait(const WorkerId& w, int64_t g0, int64_t g1,
+                  const GuestWake* wake, Layer layer, int depth) {
+    if (wake != nullptr && wake->ipi && wake->waker_cr3 != w.cr3 &&
+        depth < kMaxDepth &&
+        g_.Guest({w.host, w.id, wake->waker_cr3}) != nullptr) {
+      // Another vCPU's process sent an IPI: its path, then IPI.
+      WorkerId waker = w;
+      waker.cr3 = wake->waker_cr3;
+      const int64_t inj = wake->inj_ts;
+      const int64_t wt = std::clamp(wake->wake_ts, g0, inj);
+      Status st = Walk(waker, g0, wt, depth + 1);
+      if (!st.ok()) return st;
+      cp_.arrows.push_back({waker, w, wt, Cause::kIpi});
+      Emit(w, wt, inj, Cause::kIpi, layer);
+      Emit(w, inj, g1, Cause::kPreempted, layer);
+      return Status::Ok();
+    }
+    if (wake != nullptr && !wake->ipi &&
+        (IsTimerVector(wake->vector) || wake->device != Cause::kUnknown)) {
+      // Its timer / device fired while another process had the vCPU.
+      Emit(w, g0, wake->inj_ts,
+           wake->device != Cause::kUnknown ? wake->device : Cause::kTimer,
+           layer);
+      Emit(w, wake->inj_ts, g1, Cause::kPreempted, layer);
+      return Status::Ok();
+    }
+    // No host event: a wake-up on the same vCPU. The waker is the process
+    // the vCPU ran before switching to `w`; it woke `w` when it last ran.
+    const GuestWorker* gw = g_.Guest({w.host, w.id, w.cr3});
+    const GuestResume* res = nullptr;
+    if (gw != nullptr) {
+      auto it = std::upper_bound(
+          gw->resumes.begin(), gw->resumes.end(), g1,
+          [](int64_t t, const GuestResume& r) { return t < r.ts; });
+      if (it != gw->resumes.begin() && (it - 1)->ts >= g0) res = &*(it - 1);
+    }
+    if (res != nullptr && res->prev != w.cr3 && depth < kMaxDepth) {
+      WorkerId waker = w;
+      waker.cr3 = res->prev;
+      auto row = Row(waker, g0, res->ts + 1);
+      if (!row.ok() && w.kind == WorkerId::kL2) {
+        waker.kind = WorkerId::kGuest;
+        row = Row(waker, g0, res->ts + 1);
+      }
+      int64_t wt = g0;
+      if (row.ok()) {
+        for (const Iv& iv : *row) {
+          if (iv.state == vm::kRunning) wt = std::min(iv.end, res->ts);
+        }
+      }
+      if (wt > g0) {
+        Status st = Walk(waker, g0, wt, depth + 1);
+        if (!st.ok()) return st;
+        cp_.arrows.push_back({waker, w, wt, Cause::kIpi});
+        Emit(w, wt, g1, Cause::kPreempted, layer);
+        return Status::Ok();
+      }
+    }
+    Emit(w, g0, g1, Cause::kPreempted, layer);
+    return Status::Ok();
+  }
+
   Status WalkGuest(const WorkerId& w, int64_t a, int64_t b, int depth) {
     auto row = Row(w, a, b);
     if (!row.ok()) return row.status();
@@ -197,23 +262,14 @@ class Walker {
       while (j < ivs.size() && ivs[j].state != vm::kRunning) ++j;
       const int64_t g1 = j < ivs.size() ? ivs[j].start : b;
       const GuestWake* wake = LatestWake(w, g0, g1);
-      if (wake == nullptr) {
+      if (reason == vm::kWaitTask) {
+        // Only wake-ups bound to `w` itself (not its L1 hypervisor's).
+        WorkerId self = w;
+        self.kind = WorkerId::kGuest;
+        Status st = TaskWait(w, g0, g1, LatestWake(self, g0, g1), layer, depth);
+        if (!st.ok()) return st;
+      } else if (wake == nullptr) {
         Emit(w, g0, g1, WaitCause(reason), layer);
-      } else if (reason == vm::kWaitTask) {
-        const int64_t inj = wake->inj_ts;
-        WorkerId waker = w;
-        waker.cr3 = wake->waker_cr3;
-        if (wake->ipi && waker.cr3 != w.cr3 && depth < kMaxDepth &&
-            g_.Guest({w.host, w.id, waker.cr3}) != nullptr) {
-          const int64_t wt = std::clamp(wake->wake_ts, g0, inj);
-          Status st = Walk(waker, g0, wt, depth + 1);
-          if (!st.ok()) return st;
-          cp_.arrows.push_back({waker, w, wt, Cause::kIpi});
-          Emit(w, wt, inj, Cause::kIpi, layer);
-          Emit(w, inj, g1, Cause::kPreempted, layer);
-        } else {
-          Emit(w, g0, g1, Cause::kPreempted, layer);
-        }
       } else {
         Emit(w, g0, wake->inj_ts, WaitCause(reason), layer);
         Emit(w, wake->inj_ts, g1, Cause::kPreempted, layer);

@@ -14,11 +14,18 @@
 //   injected into its vCPU (GuestWake): before it the wait's cause (TIMER,
 //   BLOCK_DEVICE, NETWORK), after it PREEMPTED at the guest's layer (runnable
 //   in the guest, not yet running);
-// - a WAIT_TASK whose wake-up is an IPI from another guest process is
-//   replaced by the waker's path (recursively) up to the waker's exit that
-//   sent the IPI, then IPI until the injection (a vertical edge, an arrow);
-//   without a visible IPI (guest run-queue wait, same-vCPU wake-up) the
-//   period is PREEMPTED at the guest's layer;
+// - a WAIT_TASK off period: if the wake-up is an IPI from another guest
+//   process, that process's path (recursively) up to its exit that sent
+//   the IPI, then IPI until the injection (a vertical edge, an arrow); if
+//   the wake-up bound to the process itself is a timer (236/238/239) or
+//   device vector, that cause then PREEMPTED (it fired while another process
+//   had the vCPU); otherwise a wake-up on the same vCPU, which leaves no
+//   host event: the waker is taken to be the process the vCPU ran right
+//   before switching to this one (GuestResume), its path up to its last
+//   RUNNING before the switch, then PREEMPTED at the guest's layer. A
+//   guess: a timer that fired while another process ran and was not the
+//   interrupt that switched to this one looks the same (the truth says
+//   TIMER there);
 // - a wait still open at `end` keeps its cause; WAIT_UNKNOWN there is
 //   BLOCKED.
 // Host threads: RUNNING / PREEMPTED / TIMER / ... pass through at L0; a

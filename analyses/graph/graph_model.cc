@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <string_view>
 
 #include "analyses/kernel/event_layout.h"
@@ -154,7 +155,8 @@ size_t ExecGraph::MemoryBytes() const {
     n += t.edges.capacity() * sizeof(HostEdge);
   for (const auto& [k, w] : guests) {
     n += 96 + w.wakes.capacity() * sizeof(GuestWake) +
-         w.kicks.capacity() * sizeof(int64_t);
+         w.kicks.capacity() * sizeof(int64_t) +
+         w.resumes.capacity() * sizeof(GuestResume);
   }
   return n;
 }
@@ -170,6 +172,8 @@ struct GraphModel::Vcpu {
   uint64_t cr3 = 0;
   bool has_cr3 = false, injected = false;
   int64_t last_exit_ts = 0;
+  uint64_t named = 0;  // last non-hypervisor CR3 named
+  bool has_named = false;
   int64_t dev_vector = -1;  // last vector accepted for it by a QEMU thread
   Cause dev_cause = Cause::kUnknown;
   std::vector<GuestWake> pending;  // bound at the next enter_guest
@@ -195,7 +199,8 @@ struct GraphModel::State {
   std::map<std::pair<uint32_t, int64_t>, Cpu> cpus;    // (host, cpu)
   // (host, pid, target vcpu id) -> the IPI sent to it.
   std::map<std::tuple<uint32_t, int64_t, int64_t>, PendingIpi> ipis;
-  std::map<std::pair<uint32_t, int64_t>, std::string> names;  // (host, tid)
+  std::map<std::pair<uint32_t, int64_t>, std::string> names;      // (host, tid)
+  std::set<std::tuple<uint32_t, int64_t, uint64_t>> hypervisors;  // L1 CR3s
 };
 
 GraphModel::GraphModel(
@@ -375,8 +380,12 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       v.pid = Int(ev, l.ctx_pid, v.pid);
       v.last_exit_ts = ts;
       v.injected = false;
-      if (Int(ev, l.a) == 30 && v.has_cr3) {
+      const int64_t reason = Int(ev, l.a);
+      if (reason == 30 && v.has_cr3) {
         g_.guests[{host, v.pid, v.cr3}].kicks.push_back(ts);
+      }
+      if ((reason == 20 || reason == 21 || reason == 24) && v.has_cr3) {
+        s_->hypervisors.insert({host, v.pid, v.cr3});
       }
       break;
     }
@@ -386,6 +395,13 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       v.pid = Int(ev, l.ctx_pid, v.pid);
       v.cr3 = static_cast<uint64_t>(Int(ev, l.a, 0));
       v.has_cr3 = true;
+      if (!s_->hypervisors.count({host, v.pid, v.cr3})) {
+        if (v.has_named && v.named != v.cr3) {
+          g_.guests[{host, v.pid, v.cr3}].resumes.push_back({ts, v.named});
+        }
+        v.named = v.cr3;
+        v.has_named = true;
+      }
       if (!v.pending.empty()) {
         GuestWorker& w = g_.guests[{host, v.pid, v.cr3}];
         for (GuestWake& gw : v.pending) w.wakes.push_back(gw);
@@ -480,6 +496,7 @@ void GraphModel::Finish(int64_t end_time) {
               });
     w.wakes.shrink_to_fit();
     w.kicks.shrink_to_fit();
+    w.resumes.shrink_to_fit();
   }
   for (HostThread& t : g_.threads) t.edges.shrink_to_fit();
   g_.host_wakes.shrink_to_fit();

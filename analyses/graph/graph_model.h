@@ -18,7 +18,9 @@
 //   disk / net completions come from the QEMU I/O / vhost thread's
 //   kvm_apic_accept_irq (their tid is kept as the source);
 // - the guest's I/O kicks (exit 30 while a CR3 is current), used to place
-//   the start of a disk/net wait before the guest's lazy-TLB idle run.
+//   the start of a disk/net wait before the guest's lazy-TLB idle run;
+// - guest context switches per vCPU (GuestResume), from which a wake-up on
+//   the same vCPU (no host event) is inferred.
 // The horizontal edges of guest-process workers are the VM model's process
 // rows (vm_layout.h): the critical path reads them from the VM store after
 // the pass rather than recomputing vm-semantics §4 (critical_path.h).
@@ -103,9 +105,18 @@ struct GuestKey {
   }
 };
 
+// A guest context switch to this worker on its vCPU: `prev` is the CR3
+// named before it there (L1 hypervisor CR3s, learnt from exits 20/21/24,
+// are skipped, so an L2 process's predecessor is the previous L2 process).
+struct GuestResume {
+  int64_t ts;
+  uint64_t prev;
+};
+
 struct GuestWorker {
-  std::vector<GuestWake> wakes;  // by inj_ts
-  std::vector<int64_t> kicks;    // exit 30 times while current
+  std::vector<GuestWake> wakes;      // by inj_ts
+  std::vector<int64_t> kicks;        // exit 30 times while current
+  std::vector<GuestResume> resumes;  // by ts
 };
 
 // The graph as built by the pass. Read-only once Finish() ran.
