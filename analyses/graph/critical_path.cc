@@ -120,6 +120,22 @@ class Walker {
     return best;
   }
 
+  // Runnable in the guest from `s` until it runs at `g1`: PREEMPTED at its
+  // layer; for an L2 process, from the L1 hypervisor's entry that resumes
+  // it, HYPERVISOR at L0 (L1 working for L2).
+  void Ready(const WorkerId& w, int64_t s, int64_t g1, Layer layer) {
+    int64_t x = g1;
+    if (w.kind == WorkerId::kL2) {
+      if (const GuestWorker* h = g_.Guest({w.host, w.id, w.hcr3})) {
+        auto it =
+            std::lower_bound(h->hyp_entries.begin(), h->hyp_entries.end(), s);
+        if (it != h->hyp_entries.end() && *it < g1) x = *it;
+      }
+    }
+    Emit(w, s, x, Cause::kPreempted, layer);
+    Emit(w, std::max(s, x), g1, Cause::kHypervisor, Layer::kL0);
+  }
+
   // A WAIT_TASK off period [g0, g1) of `w`: who made it runnable.
   Status TaskWait(const WorkerId& w, int64_t g0, int64_t g1,
                   const GuestWake* wake, Layer layer, int depth) {
@@ -135,7 +151,7 @@ class Walker {
       if (!st.ok()) return st;
       cp_.arrows.push_back({waker, w, wt, Cause::kIpi});
       Emit(w, wt, inj, Cause::kIpi, layer);
-      Emit(w, inj, g1, Cause::kPreempted, layer);
+      Ready(w, inj, g1, layer);
       return Status::Ok();
     }
     if (wake != nullptr && !wake->ipi &&
@@ -144,7 +160,7 @@ class Walker {
       Emit(w, g0, wake->inj_ts,
            wake->device != Cause::kUnknown ? wake->device : Cause::kTimer,
            layer);
-      Emit(w, wake->inj_ts, g1, Cause::kPreempted, layer);
+      Ready(w, wake->inj_ts, g1, layer);
       return Status::Ok();
     }
     // No host event: a wake-up on the same vCPU. The waker is the process
@@ -175,7 +191,7 @@ class Walker {
         Status st = Walk(waker, g0, wt, depth + 1);
         if (!st.ok()) return st;
         cp_.arrows.push_back({waker, w, wt, Cause::kIpi});
-        Emit(w, wt, g1, Cause::kPreempted, layer);
+        Ready(w, wt, g1, layer);
         return Status::Ok();
       }
     }
@@ -202,7 +218,7 @@ class Walker {
           size_t j = i;
           while (j < ivs.size() && ivs[j].state != vm::kRunning) ++j;
           const int64_t g1 = j < ivs.size() ? ivs[j].start : b;
-          Emit(w, depth == 0 ? iv.end : iv.start, g1, Cause::kPreempted, layer);
+          Ready(w, depth == 0 ? iv.end : iv.start, g1, layer);
           mark = cp_.segments.size();
           i = j;
           continue;
@@ -272,7 +288,7 @@ class Walker {
         Emit(w, g0, g1, WaitCause(reason), layer);
       } else {
         Emit(w, g0, wake->inj_ts, WaitCause(reason), layer);
-        Emit(w, wake->inj_ts, g1, Cause::kPreempted, layer);
+        Ready(w, wake->inj_ts, g1, layer);
       }
       last_run_end = -1;
       stretch_start = -1;

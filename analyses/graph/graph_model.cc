@@ -156,7 +156,8 @@ size_t ExecGraph::MemoryBytes() const {
   for (const auto& [k, w] : guests) {
     n += 96 + w.wakes.capacity() * sizeof(GuestWake) +
          w.kicks.capacity() * sizeof(int64_t) +
-         w.resumes.capacity() * sizeof(GuestResume);
+         w.resumes.capacity() * sizeof(GuestResume) +
+         w.hyp_entries.capacity() * sizeof(int64_t);
   }
   return n;
 }
@@ -174,6 +175,7 @@ struct GraphModel::Vcpu {
   int64_t last_exit_ts = 0;
   uint64_t named = 0;  // last non-hypervisor CR3 named
   bool has_named = false;
+  bool cr3_is_hyp = false;  // the current CR3 is an L1 hypervisor's
   int64_t dev_vector = -1;  // last vector accepted for it by a QEMU thread
   Cause dev_cause = Cause::kUnknown;
   std::vector<GuestWake> pending;  // bound at the next enter_guest
@@ -372,6 +374,8 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       v.id = Int(ev, l.a, v.id);
       v.pid = Int(ev, l.ctx_pid, v.pid);
       v.injected = false;
+      if (v.cr3_is_hyp)
+        g_.guests[{host, v.pid, v.cr3}].hyp_entries.push_back(ts);
       break;
     }
     case Kind::kExit: {
@@ -386,6 +390,7 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       }
       if ((reason == 20 || reason == 21 || reason == 24) && v.has_cr3) {
         s_->hypervisors.insert({host, v.pid, v.cr3});
+        v.cr3_is_hyp = true;
       }
       break;
     }
@@ -395,7 +400,8 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       v.pid = Int(ev, l.ctx_pid, v.pid);
       v.cr3 = static_cast<uint64_t>(Int(ev, l.a, 0));
       v.has_cr3 = true;
-      if (!s_->hypervisors.count({host, v.pid, v.cr3})) {
+      v.cr3_is_hyp = s_->hypervisors.count({host, v.pid, v.cr3}) > 0;
+      if (!v.cr3_is_hyp) {
         if (v.has_named && v.named != v.cr3) {
           g_.guests[{host, v.pid, v.cr3}].resumes.push_back({ts, v.named});
         }
@@ -497,6 +503,7 @@ void GraphModel::Finish(int64_t end_time) {
     w.wakes.shrink_to_fit();
     w.kicks.shrink_to_fit();
     w.resumes.shrink_to_fit();
+    w.hyp_entries.shrink_to_fit();
   }
   for (HostThread& t : g_.threads) t.edges.shrink_to_fit();
   g_.host_wakes.shrink_to_fit();

@@ -117,6 +117,8 @@ struct GuestWorker {
   std::vector<GuestWake> wakes;      // by inj_ts
   std::vector<int64_t> kicks;        // exit 30 times while current
   std::vector<GuestResume> resumes;  // by ts
+  // L1 hypervisor CR3s only: its kvm_entry times (L1 working for L2).
+  std::vector<int64_t> hyp_entries;
 };
 
 // The graph as built by the pass. Read-only once Finish() ran.
