@@ -15,6 +15,9 @@
 // - Derived outputs are also created automatically, once the pass is over,
 //   for the guest processes that waited longest (the longest single WAIT_*
 //   interval in the VM model), kAutoPaths of them.
+// - The breakdown has rows per (cause, layer), per layer, per worker on the
+//   path, and for the guest's L0 preemptions per preempter ("VM <pid>
+//   (thread <tid>)" or "thread <tid>", from the VM model's Preempter).
 // - A path is computed on first use after the pass (graph::ComputeCriticalPath)
 //   and kept; before the pass ends the outputs answer RUNNING, empty.
 // Providers of deleted outputs are kept until the experiment closes, since

@@ -26,6 +26,8 @@
 //   guess: a timer that fired while another process ran and was not the
 //   interrupt that switched to this one looks the same (the truth says
 //   TIMER there);
+// - an L2 process, runnable after its wake-up, is HYPERVISOR at L0 from the
+//   L1 hypervisor's entry that resumes it (L1 working for L2);
 // - a wait still open at `end` keeps its cause; WAIT_UNKNOWN there is
 //   BLOCKED.
 // Host threads: RUNNING / PREEMPTED / TIMER / ... pass through at L0; a

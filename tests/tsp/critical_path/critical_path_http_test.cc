@@ -125,6 +125,16 @@ TEST_F(CriticalPathHttpTest, ConfigureQueryAndDelete) {
       Json{{"parameters",
             {{"requested_table_index", 0}, {"requested_table_count", 100}}}}));
   EXPECT_GT(lines["model"]["lines"].size(), 3u) << lines.dump();
+  // The cause rows' time adds up to the path's time, like the layer rows.
+  int64_t causes = 0, layers = 0;
+  for (const Json& l : lines["model"]["lines"]) {
+    const std::string cat = l["cells"][0]["content"];
+    const int64_t ns = std::stoll(l["cells"][3]["content"].get<std::string>());
+    if (cat == "cause") causes += ns;
+    if (cat == "layer") layers += ns;
+  }
+  EXPECT_GT(causes, 0);
+  EXPECT_EQ(causes, layers);
 
   // Delete: both go.
   auto del = Delete(base + "/" + kCp + "/" + id);
