@@ -227,8 +227,9 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
           auto vm,
           vm::VmModule::Open(t, exp_dir + "/vm", fingerprint, vm_options));
       mods.push_back(std::move(vm));
-      // The execution graph (critical paths), in memory, same pass.
-      mods.push_back(std::make_unique<graph::GraphModule>(t));
+      // The execution graph (critical paths), same pass, saved beside the
+      // other stores so a reopen does not read the trace again.
+      mods.push_back(graph::GraphModule::Open(t, exp_dir + "/graph", fingerprint));
     }
     return mods;
   };
