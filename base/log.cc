@@ -13,12 +13,18 @@ std::mutex g_mu;
 }  // namespace
 
 bool ParseLogLevel(std::string_view name, LogLevel* level) {
-  if (name == "debug") *level = LogLevel::kDebug;
-  else if (name == "info") *level = LogLevel::kInfo;
-  else if (name == "warning" || name == "warn") *level = LogLevel::kWarning;
-  else if (name == "error") *level = LogLevel::kError;
-  else if (name == "off") *level = LogLevel::kOff;
-  else return false;
+  if (name == "debug")
+    *level = LogLevel::kDebug;
+  else if (name == "info")
+    *level = LogLevel::kInfo;
+  else if (name == "warning" || name == "warn")
+    *level = LogLevel::kWarning;
+  else if (name == "error")
+    *level = LogLevel::kError;
+  else if (name == "off")
+    *level = LogLevel::kOff;
+  else
+    return false;
   return true;
 }
 

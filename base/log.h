@@ -7,7 +7,13 @@
 
 namespace vmtrace {
 
-enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kOff = 4 };
+enum class LogLevel {
+  kDebug = 0,
+  kInfo = 1,
+  kWarning = 2,
+  kError = 3,
+  kOff = 4
+};
 
 // Parses "debug", "info", "warning"/"warn", "error", "off". Returns false on
 // an unknown name and leaves *level untouched.
@@ -20,10 +26,10 @@ void Log(LogLevel level, const char* fmt, ...)
 
 }  // namespace vmtrace
 
-#define VMTRACE_LOG(level, ...)                                  \
-  do {                                                           \
-    if (::vmtrace::LogEnabled(::vmtrace::LogLevel::level))       \
-      ::vmtrace::Log(::vmtrace::LogLevel::level, __VA_ARGS__);   \
+#define VMTRACE_LOG(level, ...)                                \
+  do {                                                         \
+    if (::vmtrace::LogEnabled(::vmtrace::LogLevel::level))     \
+      ::vmtrace::Log(::vmtrace::LogLevel::level, __VA_ARGS__); \
   } while (0)
 
 #endif  // VMTRACE_BASE_LOG_H_

@@ -88,13 +88,34 @@ class [[nodiscard]] StatusOr {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  T& value() & { Check(); return *value_; }
-  const T& value() const& { Check(); return *value_; }
-  T&& value() && { Check(); return std::move(*value_); }
-  T* operator->() { Check(); return &*value_; }
-  const T* operator->() const { Check(); return &*value_; }
-  T& operator*() & { Check(); return *value_; }
-  const T& operator*() const& { Check(); return *value_; }
+  T& value() & {
+    Check();
+    return *value_;
+  }
+  const T& value() const& {
+    Check();
+    return *value_;
+  }
+  T&& value() && {
+    Check();
+    return std::move(*value_);
+  }
+  T* operator->() {
+    Check();
+    return &*value_;
+  }
+  const T* operator->() const {
+    Check();
+    return &*value_;
+  }
+  T& operator*() & {
+    Check();
+    return *value_;
+  }
+  const T& operator*() const& {
+    Check();
+    return *value_;
+  }
 
  private:
   void Check() const {
@@ -106,10 +127,10 @@ class [[nodiscard]] StatusOr {
 
 }  // namespace vmtrace
 
-#define VMTRACE_RETURN_IF_ERROR(expr)      \
-  do {                                     \
-    ::vmtrace::Status _st = (expr);        \
-    if (!_st.ok()) return _st;             \
+#define VMTRACE_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::vmtrace::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #define VMTRACE_CONCAT_INNER(a, b) a##b

@@ -52,8 +52,8 @@ std::string RankKey(uint64_t rank) {
 std::string EncodeMeta(const IndexMeta& m) {
   nlohmann::json traces = nlohmann::json::array();
   for (const auto& t : m.traces) {
-    traces.push_back({{"nbEvents", t.nb_events}, {"start", t.start},
-                      {"end", t.end}});
+    traces.push_back(
+        {{"nbEvents", t.nb_events}, {"start", t.start}, {"end", t.end}});
   }
   return nlohmann::json{{"formatVersion", m.format_version},
                         {"fingerprint", m.fingerprint},
@@ -84,8 +84,7 @@ std::optional<IndexMeta> DecodeMeta(const std::string& s) {
                           t.at("start").get<int64_t>(),
                           t.at("end").get<int64_t>()});
     }
-    m.properties =
-        j.at("properties").get<std::map<std::string, std::string>>();
+    m.properties = j.at("properties").get<std::map<std::string, std::string>>();
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;  // a meta we cannot read is treated as absent
   }
@@ -154,7 +153,8 @@ std::optional<IndexMeta> IndexStore::ReadMeta() const {
 Status IndexStore::BeginBuild(const IndexMeta& meta) {
   // Delete every key rather than DestroyDB so open readers stay valid.
   leveldb::WriteBatch batch;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(
+      db_->NewIterator(leveldb::ReadOptions()));
   size_t n = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     batch.Delete(it->key());
@@ -202,7 +202,8 @@ std::optional<Checkpoint> IndexStore::GetByRank(uint64_t rank) const {
 }
 
 std::optional<Checkpoint> IndexStore::FloorByRank(uint64_t rank) const {
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(
+      db_->NewIterator(leveldb::ReadOptions()));
   std::string target = RankKey(rank);
   it->Seek(target);
   if (it->Valid() && it->key().ToString() == target) {
@@ -219,11 +220,13 @@ std::optional<Checkpoint> IndexStore::FloorByRank(uint64_t rank) const {
     it->Prev();
   }
   if (!it->Valid()) return std::nullopt;
-  return DecodeCheckpoint(GetBe64(it->key().data() + 1), it->value().ToString());
+  return DecodeCheckpoint(GetBe64(it->key().data() + 1),
+                          it->value().ToString());
 }
 
 std::optional<Checkpoint> IndexStore::LastBeforeTime(int64_t ts) const {
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(
+      db_->NewIterator(leveldb::ReadOptions()));
   std::string target = "s";
   PutBe64(&target, TimeKey(ts));
   it->Seek(target);

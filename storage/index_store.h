@@ -56,9 +56,9 @@ struct IndexMeta {
 
 struct Checkpoint {
   uint64_t rank = 0;
-  int64_t timestamp = 0;                // of the event at `rank`
-  std::vector<uint64_t> trace_counts;   // events of each trace before rank
-  std::string position;                 // reader position before the event
+  int64_t timestamp = 0;               // of the event at `rank`
+  std::vector<uint64_t> trace_counts;  // events of each trace before rank
+  std::string position;                // reader position before the event
 };
 
 class IndexStore {

@@ -83,7 +83,8 @@ StatusOr<std::unique_ptr<Registry>> Registry::Open(const std::string& dir) {
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir, &db);
   if (!s.ok()) return IoError("cannot open registry: " + s.ToString());
-  return std::unique_ptr<Registry>(new Registry(std::unique_ptr<leveldb::DB>(db)));
+  return std::unique_ptr<Registry>(
+      new Registry(std::unique_ptr<leveldb::DB>(db)));
 }
 
 Status Registry::Put(const std::string& key, const std::string& value) {
@@ -101,7 +102,8 @@ std::optional<std::string> Registry::Get(const std::string& key) const {
 
 std::vector<std::string> Registry::Scan(const std::string& prefix) const {
   std::vector<std::string> out;
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  std::unique_ptr<leveldb::Iterator> it(
+      db_->NewIterator(leveldb::ReadOptions()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
        it->Next()) {
     out.push_back(it->value().ToString());

@@ -43,11 +43,11 @@ ApiResponse FromStatus(const Status& s) {
 
 ApiResponse Envelope(nlohmann::json model, bool running,
                      const std::string& message) {
-  nlohmann::json j{{"model", std::move(model)},
-                   {"status", running ? "RUNNING" : "COMPLETED"},
-                   {"statusMessage",
-                    message.empty() ? (running ? "Running" : "Completed")
-                                    : message}};
+  nlohmann::json j{
+      {"model", std::move(model)},
+      {"status", running ? "RUNNING" : "COMPLETED"},
+      {"statusMessage",
+       message.empty() ? (running ? "Running" : "Completed") : message}};
   return JsonResponse(j);
 }
 

@@ -44,29 +44,44 @@ class CpuUsageProvider : public XyProvider {
     m.headers = {"Process", "TID", "%"};
     m.running = !complete;
     for (Quark host : h.Children(storage::kRootQuark)) {
-      m.entries.push_back({int64_t(host), -1, {h.Name(host), "", ""}, false,
-                           false, start, end});
+      m.entries.push_back({int64_t(host),
+                           -1,
+                           {h.Name(host), "", ""},
+                           false,
+                           false,
+                           start,
+                           end});
       auto cpus = h.Child(host, "CPUs");
       auto threads = h.Child(host, "Threads");
       if (!cpus || !threads) continue;
       // "Total" uses the CPUs attribute's id.
-      m.entries.push_back({int64_t(*cpus), int64_t(host),
-                           {"Total", "", ""}, true, true, start, end});
+      m.entries.push_back({int64_t(*cpus),
+                           int64_t(host),
+                           {"Total", "", ""},
+                           true,
+                           true,
+                           start,
+                           end});
       for (Quark t : h.Children(*threads)) {
         if (h.Name(t).rfind("0_", 0) == 0) continue;  // idle threads
         auto r = h.QueryRange(t, start, end);
         if (!r.ok()) return r.status();
-        bool ran = std::any_of(r->begin(), r->end(), [](const StateInterval& i) {
-          return ThreadRuns(i.value);
-        });
+        bool ran = std::any_of(
+            r->begin(), r->end(),
+            [](const StateInterval& i) { return ThreadRuns(i.value); });
         if (!ran) continue;
         std::string name;
         if (auto eq = h.Child(t, "Exec_name")) {
           auto v = h.QueryRange(*eq, start, end);
           if (v.ok() && !v->empty()) name = v->back().value.s;
         }
-        m.entries.push_back({int64_t(t), int64_t(*cpus),
-                             {name, h.Name(t), ""}, true, false, start, end});
+        m.entries.push_back({int64_t(t),
+                             int64_t(*cpus),
+                             {name, h.Name(t), ""},
+                             true,
+                             false,
+                             start,
+                             end});
       }
     }
     if (complete) {
@@ -91,7 +106,8 @@ class CpuUsageProvider : public XyProvider {
       if (id <= 0 || id >= int64_t(h.AttributeCount())) continue;
       Quark q = Quark(id);
       Quark parent = h.Parent(q);
-      bool total = h.Name(q) == "CPUs" && h.Parent(parent) == storage::kRootQuark;
+      bool total =
+          h.Name(q) == "CPUs" && h.Parent(parent) == storage::kRootQuark;
       bool thread = h.Name(parent) == "Threads" &&
                     h.Parent(h.Parent(parent)) == storage::kRootQuark;
       if (!total && !thread) continue;

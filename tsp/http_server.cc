@@ -33,12 +33,11 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
   // ACKs (anchors.md B.5: 286 vs 34,900 requests/s).
   svr.set_tcp_nodelay(true);
   svr.set_payload_max_length(64 << 20);
-  svr.set_default_headers(
-      {{"Access-Control-Allow-Origin", "*"},
-       {"Access-Control-Allow-Headers",
-        "origin, content-type, accept, authorization"},
-       {"Access-Control-Allow-Methods",
-        "GET, POST, PUT, DELETE, OPTIONS, HEAD"}});
+  svr.set_default_headers({{"Access-Control-Allow-Origin", "*"},
+                           {"Access-Control-Allow-Headers",
+                            "origin, content-type, accept, authorization"},
+                           {"Access-Control-Allow-Methods",
+                            "GET, POST, PUT, DELETE, OPTIONS, HEAD"}});
 
   svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     t_request_start = std::chrono::steady_clock::now();
@@ -48,8 +47,8 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - t_request_start)
                   .count();
-    VMTRACE_LOG(kInfo, "%s %s %d %.3f ms", req.method.c_str(),
-                req.path.c_str(), res.status, us / 1000.0);
+    VMTRACE_LOG(kInfo, "%s %s %d %.3f ms", req.method.c_str(), req.path.c_str(),
+                res.status, us / 1000.0);
   });
 
   for (const Route& route : routes_) {
@@ -72,10 +71,14 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
       res.set_content(out.body, out.content_type.c_str());
     };
     std::string pattern = TemplateToRegex(route.path_template);
-    if (route.method == "GET") svr.Get(pattern, bound);
-    else if (route.method == "POST") svr.Post(pattern, bound);
-    else if (route.method == "DELETE") svr.Delete(pattern, bound);
-    else if (route.method == "PUT") svr.Put(pattern, bound);
+    if (route.method == "GET")
+      svr.Get(pattern, bound);
+    else if (route.method == "POST")
+      svr.Post(pattern, bound);
+    else if (route.method == "DELETE")
+      svr.Delete(pattern, bound);
+    else if (route.method == "PUT")
+      svr.Put(pattern, bound);
   }
   svr.Options(R"(.*)", [](const httplib::Request&, httplib::Response& res) {
     res.status = 200;
@@ -89,22 +92,25 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
   }
   svr.set_error_handler(httplib::Server::HandlerWithResponse(
       [known](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    ApiResponse out;
-    if (res.status == 404) {
-      bool other_method = std::any_of(
-          known.begin(), known.end(),
-          [&req](const std::regex& re) { return std::regex_match(req.path, re); });
-      out = other_method ? ErrorResponse(405, "Method not allowed",
-                                         req.method + " " + req.path)
-                         : ErrorResponse(404, "Not found", req.path);
-    } else {
-      out = ErrorResponse(res.status, "HTTP error " + std::to_string(res.status));
-    }
-    res.status = out.status;
-    res.set_content(out.body, "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+        if (!res.body.empty())
+          return httplib::Server::HandlerResponse::Unhandled;
+        ApiResponse out;
+        if (res.status == 404) {
+          bool other_method = std::any_of(
+              known.begin(), known.end(), [&req](const std::regex& re) {
+                return std::regex_match(req.path, re);
+              });
+          out = other_method ? ErrorResponse(405, "Method not allowed",
+                                             req.method + " " + req.path)
+                             : ErrorResponse(404, "Not found", req.path);
+        } else {
+          out = ErrorResponse(res.status,
+                              "HTTP error " + std::to_string(res.status));
+        }
+        res.status = out.status;
+        res.set_content(out.body, "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 }
 
 HttpServer::~HttpServer() { Stop(); }
@@ -114,9 +120,8 @@ StatusOr<int> HttpServer::Bind() {
   if (options_.port == 0) {
     port = server_->bind_to_any_port(options_.host);
   } else {
-    port = server_->bind_to_port(options_.host, options_.port)
-               ? options_.port
-               : -1;
+    port = server_->bind_to_port(options_.host, options_.port) ? options_.port
+                                                               : -1;
   }
   if (port <= 0) {
     return IoError("cannot listen on " + options_.host + ":" +

@@ -33,11 +33,21 @@ class JsonWriter {
     out_->push_back('"');
     for (char c : s) {
       switch (c) {
-        case '"': out_->append("\\\""); break;
-        case '\\': out_->append("\\\\"); break;
-        case '\n': out_->append("\\n"); break;
-        case '\r': out_->append("\\r"); break;
-        case '\t': out_->append("\\t"); break;
+        case '"':
+          out_->append("\\\"");
+          break;
+        case '\\':
+          out_->append("\\\\");
+          break;
+        case '\n':
+          out_->append("\\n");
+          break;
+        case '\r':
+          out_->append("\\r");
+          break;
+        case '\t':
+          out_->append("\\t");
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             char buf[8];

@@ -122,8 +122,8 @@ int main(int argc, char** argv) {
               t.status().ToString().c_str());
       return 1;
     }
-    auto e = (*service)->AddExperiment(t->record.name, {t->record.uuid},
-                                       nullptr);
+    auto e =
+        (*service)->AddExperiment(t->record.name, {t->record.uuid}, nullptr);
     if (!e.ok()) {
       fprintf(stderr, "vmtrace-server: cannot open experiment %s: %s\n",
               path.c_str(), e.status().ToString().c_str());

@@ -16,7 +16,8 @@ namespace vmtrace::tsp {
 
 // The ids both viewers look for (tsp.md section 0, item 15).
 inline constexpr char kHistogramId[] =
-    "org.eclipse.tracecompass.internal.tmf.core.histogram.HistogramDataProvider";
+    "org.eclipse.tracecompass.internal.tmf.core.histogram."
+    "HistogramDataProvider";
 inline constexpr char kEventsTableId[] =
     "org.eclipse.tracecompass.internal.provisional.tmf.core.model.events."
     "TmfEventTableDataProvider";

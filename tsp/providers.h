@@ -8,11 +8,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 
@@ -22,7 +21,7 @@ struct OutputDescriptor {
   std::string id;
   std::string name;
   std::string description;
-  std::string type;  // "TIME_GRAPH", "TREE_TIME_XY", "TABLE", ...
+  std::string type;            // "TIME_GRAPH", "TREE_TIME_XY", "TABLE", ...
   std::string parent_id = {};  // derived (configured) outputs only
 };
 
@@ -89,8 +88,9 @@ class TimeGraphProvider {
   virtual OutputDescriptor descriptor() const = 0;
   virtual StatusOr<TreeModel> Tree(int64_t start, int64_t end) const = 0;
   // Every state intersecting one of `times` (ascending) for each entry.
-  virtual StatusOr<RowsModel> States(const std::vector<int64_t>& times,
-                                     const std::vector<int64_t>& items) const = 0;
+  virtual StatusOr<RowsModel> States(
+      const std::vector<int64_t>& times,
+      const std::vector<int64_t>& items) const = 0;
   // Label -> value for the state of `item` at `time`; empty if none.
   virtual StatusOr<std::map<std::string, std::string>> Tooltip(
       int64_t item, int64_t time) const = 0;

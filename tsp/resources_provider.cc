@@ -14,10 +14,9 @@ enum class RowKind { kNone, kCpu, kIrq, kSoftIrq };
 
 // Linux softirq vectors, for labels.
 const char* SoftIrqName(int64_t vec) {
-  static const char* kNames[] = {"HI",      "TIMER",        "NET_TX",
-                                 "NET_RX",  "BLOCK",        "IRQ_POLL",
-                                 "TASKLET", "SCHED",        "HRTIMER",
-                                 "RCU"};
+  static const char* kNames[] = {"HI",      "TIMER",    "NET_TX",  "NET_RX",
+                                 "BLOCK",   "IRQ_POLL", "TASKLET", "SCHED",
+                                 "HRTIMER", "RCU"};
   return vec >= 0 && vec < 10 ? kNames[vec] : "?";
 }
 
@@ -53,12 +52,21 @@ class ResourcesProvider : public TimeGraphProvider {
         return v;
       };
       for (Quark cpu : sorted(h.Children(*cpus))) {
-        m.entries.push_back({int64_t(cpu), int64_t(host),
-                             {"CPU " + h.Name(cpu)}, true, false, start, end});
+        m.entries.push_back({int64_t(cpu),
+                             int64_t(host),
+                             {"CPU " + h.Name(cpu)},
+                             true,
+                             false,
+                             start,
+                             end});
         if (auto irqs = h.Child(cpu, "IRQs")) {
           for (Quark irq : sorted(h.Children(*irqs))) {
-            m.entries.push_back({int64_t(irq), int64_t(cpu),
-                                 {"IRQ " + h.Name(irq)}, true, false, start,
+            m.entries.push_back({int64_t(irq),
+                                 int64_t(cpu),
+                                 {"IRQ " + h.Name(irq)},
+                                 true,
+                                 false,
+                                 start,
                                  end});
           }
         }
@@ -66,9 +74,13 @@ class ResourcesProvider : public TimeGraphProvider {
           for (Quark s : sorted(h.Children(*sirqs))) {
             int64_t vec = NumericName(h, s);
             m.entries.push_back(
-                {int64_t(s), int64_t(cpu),
-                 {"Soft IRQ " + h.Name(s) + " " + SoftIrqName(vec)}, true,
-                 false, start, end});
+                {int64_t(s),
+                 int64_t(cpu),
+                 {"Soft IRQ " + h.Name(s) + " " + SoftIrqName(vec)},
+                 true,
+                 false,
+                 start,
+                 end});
           }
         }
       }
@@ -93,7 +105,8 @@ class ResourcesProvider : public TimeGraphProvider {
         row = &m.rows.back();
       }
       if (iv.value.is_null()) continue;
-      row->states.push_back({iv.start, iv.end, StyleOf(Kind(iv.quark), iv.value.i), ""});
+      row->states.push_back(
+          {iv.start, iv.end, StyleOf(Kind(iv.quark), iv.value.i), ""});
     }
     return m;
   }
@@ -146,10 +159,14 @@ class ResourcesProvider : public TimeGraphProvider {
  private:
   static std::string StyleOf(RowKind kind, int64_t v) {
     switch (kind) {
-      case RowKind::kCpu: return "cpu" + std::to_string(v);
-      case RowKind::kIrq: return "irq";
-      case RowKind::kSoftIrq: return "softirq" + std::to_string(v);
-      case RowKind::kNone: break;
+      case RowKind::kCpu:
+        return "cpu" + std::to_string(v);
+      case RowKind::kIrq:
+        return "irq";
+      case RowKind::kSoftIrq:
+        return "softirq" + std::to_string(v);
+      case RowKind::kNone:
+        break;
     }
     return "";
   }

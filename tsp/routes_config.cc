@@ -74,15 +74,14 @@ void AddConfigRoutes(TraceService* svc, std::vector<Route>* routes) {
     if (!KnownType(r.params[0])) return NoType();
     return JsonResponse(VmVectorsConfigType());
   });
-  add("GET", "/config/types/{typeId}/configs",
-      [svc](const ApiRequest& r) {
-        if (!KnownType(r.params[0])) return NoType();
-        Json a = Json::array();
-        for (const auto& c : svc->ListConfigs(r.params[0])) {
-          a.push_back(ConfigJson(c));
-        }
-        return JsonResponse(a);
-      });
+  add("GET", "/config/types/{typeId}/configs", [svc](const ApiRequest& r) {
+    if (!KnownType(r.params[0])) return NoType();
+    Json a = Json::array();
+    for (const auto& c : svc->ListConfigs(r.params[0])) {
+      a.push_back(ConfigJson(c));
+    }
+    return JsonResponse(a);
+  });
   add("POST", "/config/types/{typeId}/configs",
       [svc](const ApiRequest& r) { return Create(svc, r); });
   // tsp-typescript-client's createConfiguration() posts here (no /configs).
@@ -93,8 +92,10 @@ void AddConfigRoutes(TraceService* svc, std::vector<Route>* routes) {
         if (!KnownType(r.params[0])) return NoType();
         auto c = svc->GetConfig(r.params[0], r.params[1]);
         if (!c) {
-          return ErrorResponse(404, "Configuration instance doesn't exist for "
-                                    "type " + r.params[0]);
+          return ErrorResponse(404,
+                               "Configuration instance doesn't exist for "
+                               "type " +
+                                   r.params[0]);
         }
         return JsonResponse(ConfigJson(*c));
       });
@@ -103,8 +104,10 @@ void AddConfigRoutes(TraceService* svc, std::vector<Route>* routes) {
         if (!KnownType(r.params[0])) return NoType();
         auto old = svc->GetConfig(r.params[0], r.params[1]);
         if (!old) {
-          return ErrorResponse(404, "Configuration instance doesn't exist for "
-                                    "type " + r.params[0]);
+          return ErrorResponse(404,
+                               "Configuration instance doesn't exist for "
+                               "type " +
+                                   r.params[0]);
         }
         auto rec = ParseConfig(r.params[0], r.body);
         if (!rec.ok()) return FromStatus(rec.status());
@@ -117,8 +120,10 @@ void AddConfigRoutes(TraceService* svc, std::vector<Route>* routes) {
         if (!KnownType(r.params[0])) return NoType();
         auto old = svc->GetConfig(r.params[0], r.params[1]);
         if (!old) {
-          return ErrorResponse(404, "Configuration instance doesn't exist for "
-                                    "type " + r.params[0]);
+          return ErrorResponse(404,
+                               "Configuration instance doesn't exist for "
+                               "type " +
+                                   r.params[0]);
         }
         Status st = svc->DeleteConfig(r.params[0], r.params[1]);
         return st.ok() ? JsonResponse(ConfigJson(*old)) : FromStatus(st);

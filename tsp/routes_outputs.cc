@@ -67,8 +67,8 @@ ApiResponse XyTree(TraceService* svc, const ApiRequest& r) {
   TreeModel m;
   m.headers = {"Name"};
   for (const auto& e : res->exp->histogram->Entries()) {
-    m.entries.push_back({e.id, e.parent_id, {e.name}, e.has_data, e.is_default,
-                         start, end});
+    m.entries.push_back(
+        {e.id, e.parent_id, {e.name}, e.has_data, e.is_default, start, end});
   }
   return Envelope(TreeJson(m, false), Running(*res->exp));
 }
@@ -135,7 +135,8 @@ StatusOr<index::TableQuery> ParseTableQuery(const Json& p) {
       it != p.end() && !it->is_null()) {
     if (!AsInt64(*it, &v) || v < 0) return bad;
     q.index = uint64_t(v);
-  } else if (auto t = p.find("requested_times"); t != p.end() && !t->is_null()) {
+  } else if (auto t = p.find("requested_times");
+             t != p.end() && !t->is_null()) {
     if (!t->is_array() || t->empty() || !AsInt64((*t)[0], &v)) return bad;
     q.time = v;
   } else {
@@ -155,7 +156,8 @@ StatusOr<index::TableQuery> ParseTableQuery(const Json& p) {
       if (!expr.get<std::string>().empty()) q.search[col] = expr;
     }
   }
-  if (auto d = p.find("table_search_direction"); d != p.end() && !d->is_null()) {
+  if (auto d = p.find("table_search_direction");
+      d != p.end() && !d->is_null()) {
     if (*d == "NEXT") {
       q.direction = index::TableQuery::Direction::kNext;
     } else if (*d == "PREVIOUS") {
@@ -208,7 +210,8 @@ ApiResponse ProviderTableLines(const TableProvider& provider,
   auto matches = [&](size_t r) {
     if (search.empty()) return false;
     for (const auto& [p, re] : search) {
-      if (p >= rows[r].size() || !std::regex_search(rows[r][p], re)) return false;
+      if (p >= rows[r].size() || !std::regex_search(rows[r][p], re))
+        return false;
     }
     return true;
   };
@@ -229,8 +232,10 @@ ApiResponse ProviderTableLines(const TableProvider& provider,
       }
     }
     if (!found) {
-      return Envelope(Json{{"lowIndex", start}, {"size", rows.size()},
-                           {"columnIds", ids}, {"lines", lines}},
+      return Envelope(Json{{"lowIndex", start},
+                           {"size", rows.size()},
+                           {"columnIds", ids},
+                           {"lines", lines}},
                       table->running);
     }
     start = *found;
@@ -244,8 +249,10 @@ ApiResponse ProviderTableLines(const TableProvider& provider,
     if (matches(r)) line["tags"] = index::EventsTable::kHighlightTag;
     lines.push_back(std::move(line));
   }
-  return Envelope(Json{{"lowIndex", start}, {"size", rows.size()},
-                       {"columnIds", ids}, {"lines", std::move(lines)}},
+  return Envelope(Json{{"lowIndex", start},
+                       {"size", rows.size()},
+                       {"columnIds", ids},
+                       {"lines", std::move(lines)}},
                   table->running);
 }
 
@@ -330,7 +337,8 @@ std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
     if (p->descriptor().id == id) res.table = p.get();
   }
   if (res.exp->critical_paths) {  // derived outputs
-    if (!res.time_graph) res.time_graph = res.exp->critical_paths->TimeGraph(id);
+    if (!res.time_graph)
+      res.time_graph = res.exp->critical_paths->TimeGraph(id);
     if (!res.table) res.table = res.exp->critical_paths->Table(id);
   }
   if (!found || (want_type && res.output.type != want_type)) {
@@ -357,7 +365,8 @@ Json TreeJson(const TreeModel& m, bool time_graph) {
     }
     entries.push_back(std::move(j));
   }
-  return Json{{"headers", headers}, {"entries", entries}, {"autoExpandLevel", -1}};
+  return Json{
+      {"headers", headers}, {"entries", entries}, {"autoExpandLevel", -1}};
 }
 
 void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
@@ -370,7 +379,8 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
     auto exp = svc->OpenExperiment(r.params[0]);
     if (!exp.ok()) return ErrorResponse(404, "No such trace");
     Json a = Json::array();
-    for (const auto& o : ExperimentOutputs(**exp)) a.push_back(DescriptorJson(o));
+    for (const auto& o : ExperimentOutputs(**exp))
+      a.push_back(DescriptorJson(o));
     return JsonResponse(a);
   });
   add("GET", base + "/markerSets", [svc](const ApiRequest& r) {

@@ -48,8 +48,8 @@ StatusOr<std::vector<Filter>> ParseFilters(const Json& params) {
     for (const auto& e : exprs) {
       if (!e.is_string()) return Invalid("filter_expressions_map");
       try {
-        out.push_back({int(tag), std::regex(e.get<std::string>(),
-                                            std::regex::icase)});
+        out.push_back(
+            {int(tag), std::regex(e.get<std::string>(), std::regex::icase)});
       } catch (const std::regex_error&) {
         return Invalid("filter_expressions_map");
       }
@@ -130,12 +130,12 @@ ApiResponse TimeGraphArrows(TraceService* svc, const ApiRequest& r) {
   if (!arrows.ok()) return FromStatus(arrows.status());
   Json a = Json::array();
   for (const auto& x : *arrows) {
-    a.push_back(Json{{"sourceId", x.source_id},
-                     {"targetId", x.target_id},
-                     {"start", x.start},
-                     {"end", x.end},
-                     {"style", Json{{"parentKey", x.style},
-                                    {"values", Json::object()}}}});
+    a.push_back(Json{
+        {"sourceId", x.source_id},
+        {"targetId", x.target_id},
+        {"start", x.start},
+        {"end", x.end},
+        {"style", Json{{"parentKey", x.style}, {"values", Json::object()}}}});
   }
   return Envelope(std::move(a), false);
 }

@@ -15,19 +15,27 @@ namespace {
 
 const char* StateName(index::IndexState s) {
   switch (s) {
-    case index::IndexState::kRunning: return "RUNNING";
-    case index::IndexState::kCompleted: return "COMPLETED";
-    case index::IndexState::kFailed: return "FAILED";
-    case index::IndexState::kCancelled: return "CLOSED";
+    case index::IndexState::kRunning:
+      return "RUNNING";
+    case index::IndexState::kCompleted:
+      return "COMPLETED";
+    case index::IndexState::kFailed:
+      return "FAILED";
+    case index::IndexState::kCancelled:
+      return "CLOSED";
   }
   return "CLOSED";
 }
 
 Json TraceJson(const TraceInfo& t) {
-  return Json{{"name", t.record.name},        {"path", t.record.path},
-              {"UUID", t.record.uuid},        {"nbEvents", 0},
-              {"start", 0},                   {"end", 0},
-              {"properties", t.properties},   {"indexingStatus", "CLOSED"}};
+  return Json{{"name", t.record.name},
+              {"path", t.record.path},
+              {"UUID", t.record.uuid},
+              {"nbEvents", 0},
+              {"start", 0},
+              {"end", 0},
+              {"properties", t.properties},
+              {"indexingStatus", "CLOSED"}};
 }
 
 Json ExperimentJson(const ExperimentView& v) {
@@ -35,8 +43,11 @@ Json ExperimentJson(const ExperimentView& v) {
   Json j{{"name", v.record.name}, {"UUID", v.record.uuid}};
   if (!v.open) {
     for (const auto& t : v.traces) traces.push_back(TraceJson(t));
-    j.update({{"nbEvents", 0}, {"start", 0}, {"end", 0},
-              {"indexingStatus", "CLOSED"}, {"traces", traces},
+    j.update({{"nbEvents", 0},
+              {"start", 0},
+              {"end", 0},
+              {"indexingStatus", "CLOSED"},
+              {"traces", traces},
               {"properties", Json::object()}});
     return j;
   }
@@ -54,8 +65,11 @@ Json ExperimentJson(const ExperimentView& v) {
   }
   Json props = s.properties;
   if (!s.message.empty()) props["indexing.message"] = s.message;
-  j.update({{"nbEvents", s.nb_events}, {"start", s.start}, {"end", s.end},
-            {"indexingStatus", state}, {"traces", traces},
+  j.update({{"nbEvents", s.nb_events},
+            {"start", s.start},
+            {"end", s.end},
+            {"indexingStatus", state},
+            {"traces", traces},
             {"properties", props}});
   return j;
 }
@@ -84,8 +98,9 @@ void AddTraceRoutes(TraceService* svc, const ServerInfo& info,
   auto add = [routes](std::string m, std::string p, ApiHandler h) {
     routes->push_back({std::move(m), std::move(p), std::move(h)});
   };
-  add("GET", "/health",
-      [](const ApiRequest&) { return JsonResponse(Json{{"status", "UP"}}); });
+  add("GET", "/health", [](const ApiRequest&) {
+    return JsonResponse(Json{{"status", "UP"}});
+  });
   add("GET", "/identifier",
       [info](const ApiRequest&) { return Identifier(info); });
   add("GET", "/openapi.yaml", [info](const ApiRequest&) {
@@ -119,8 +134,9 @@ void AddTraceRoutes(TraceService* svc, const ServerInfo& info,
       ApiResponse e = FromStatus(t.status());
       if (t.status().code() == StatusCode::kAlreadyExists) {
         Json j{{"title", t.status().message()},
-               {"detail", "A trace with this name exists with another path. "
-                          "Use a different name to avoid the conflict."},
+               {"detail",
+                "A trace with this name exists with another path. "
+                "Use a different name to avoid the conflict."},
                {"trace", TraceJson(existing)}};
         return JsonResponse(j, 409);
       }
@@ -198,7 +214,6 @@ void AddTraceRoutes(TraceService* svc, const ServerInfo& info,
     auto e = svc->DeleteExperiment(r.params[0]);
     return e.ok() ? JsonResponse(ExperimentJson(*e)) : FromStatus(e.status());
   });
-
 }
 
 }  // namespace vmtrace::tsp

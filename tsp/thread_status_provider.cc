@@ -43,8 +43,13 @@ class ThreadStatusProvider : public TimeGraphProvider {
     m.headers = {"Process", "TID", "PID"};
     m.running = !complete;
     for (Quark host : h.Children(storage::kRootQuark)) {
-      m.entries.push_back({int64_t(host), -1, {h.Name(host), "", ""}, false,
-                           false, start, end});
+      m.entries.push_back({int64_t(host),
+                           -1,
+                           {h.Name(host), "", ""},
+                           false,
+                           false,
+                           start,
+                           end});
       auto threads = h.Child(host, "Threads");
       if (!threads) continue;
       struct Info {
@@ -78,10 +83,14 @@ class ThreadStatusProvider : public TimeGraphProvider {
           auto p = process_of.find(i.pid);
           if (p != process_of.end()) parent = int64_t(p->second);
         }
-        m.entries.push_back({int64_t(i.q), parent,
-                             {i.name, std::to_string(i.tid),
-                              std::to_string(i.pid)},
-                             true, false, start, end});
+        m.entries.push_back(
+            {int64_t(i.q),
+             parent,
+             {i.name, std::to_string(i.tid), std::to_string(i.pid)},
+             true,
+             false,
+             start,
+             end});
       }
     }
     if (complete) cached_ = m;
@@ -107,8 +116,7 @@ class ThreadStatusProvider : public TimeGraphProvider {
         row = &m.rows.back();
       }
       if (iv.value.is_null()) continue;  // a gap, drawn by the viewer
-      row->states.push_back(
-          {iv.start, iv.end, std::to_string(iv.value.i), ""});
+      row->states.push_back({iv.start, iv.end, std::to_string(iv.value.i), ""});
     }
     return m;
   }
@@ -132,7 +140,8 @@ class ThreadStatusProvider : public TimeGraphProvider {
     if (st.is_null()) return out;
     out["Status"] = kernel::ThreadStatusName(st.i);
     out["TID"] = h.Name(q);
-    if (auto v = at(h.Child(q, "Exec_name")); !v.is_null()) out["Process"] = v.s;
+    if (auto v = at(h.Child(q, "Exec_name")); !v.is_null())
+      out["Process"] = v.s;
     if (auto v = at(h.Child(q, "PID")); !v.is_null()) {
       out["PID"] = std::to_string(v.i);
     }

@@ -8,14 +8,14 @@
 #include "analyses/ctf/reader.h"
 #include "analyses/graph/graph_module.h"
 #include "analyses/kernel/kernel_module.h"
-#include "tsp/critical_path_outputs.h"
-#include "tsp/kernel_providers.h"
-#include "tsp/vm_vectors_config.h"
 #include "analyses/vm/vm_module.h"
-#include "tsp/vm_providers.h"
-#include "tsp/vm_stats_providers.h"
 #include "base/log.h"
 #include "base/uuid.h"
+#include "tsp/critical_path_outputs.h"
+#include "tsp/kernel_providers.h"
+#include "tsp/vm_providers.h"
+#include "tsp/vm_stats_providers.h"
+#include "tsp/vm_vectors_config.h"
 
 namespace vmtrace::tsp {
 namespace fs = std::filesystem;
@@ -29,7 +29,8 @@ StatusOr<std::unique_ptr<TraceService>> TraceService::Open(
     ServiceOptions options) {
   std::unique_ptr<TraceService> s(new TraceService(std::move(options)));
   VMTRACE_ASSIGN_OR_RETURN(
-      s->registry_, storage::Registry::Open(s->options_.data_dir + "/registry"));
+      s->registry_,
+      storage::Registry::Open(s->options_.data_dir + "/registry"));
   return s;
 }
 
@@ -70,7 +71,8 @@ Status TraceService::DeleteConfig(const std::string& type,
 void TraceService::CloseAllLocked() {
   // Passes are cancelled here; a reopen reuses the complete index and
   // rebuilds only the analyses whose configuration changed.
-  std::erase_if(closing_, [](const auto& kv) { return kv.second.use_count() == 1; });
+  std::erase_if(closing_,
+                [](const auto& kv) { return kv.second.use_count() == 1; });
   for (auto& [uuid, exp] : open_) {
     exp->index->Cancel();
     closing_[uuid] = exp;
@@ -113,16 +115,16 @@ StatusOr<TraceInfo> TraceService::AddTrace(const std::string& uri,
     auto t = ctf::Trace::Open(d);
     if (!t.ok()) return t.status();
   }
-  std::string n = name && !name->empty()
-                      ? *name
-                      : fs::path(path).filename().string();
+  std::string n =
+      name && !name->empty() ? *name : fs::path(path).filename().string();
   storage::TraceRecord rec{NameUuidFromBytes(path + "/" + n), n, path};
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& other : registry_->ListTraces()) {
     if (other.name != n) continue;
     if (other.path == path) return Describe(other);
     if (existing) *existing = Describe(other);
-    return AlreadyExists("The trace (" + n + ") already exists and both differ");
+    return AlreadyExists("The trace (" + n +
+                         ") already exists and both differ");
   }
   VMTRACE_RETURN_IF_ERROR(registry_->PutTrace(rec));
   return Describe(rec);
@@ -187,15 +189,16 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
   // store beside the index so it can be dropped and rebuilt alone.
   index::IndexOptions iopt = options_.index;
   std::vector<std::string> all_dirs;
-  for (const auto& d : dirs) all_dirs.insert(all_dirs.end(), d.begin(), d.end());
+  for (const auto& d : dirs)
+    all_dirs.insert(all_dirs.end(), d.begin(), d.end());
   const std::string exp_dir = options_.data_dir + "/experiments/" + rec.uuid;
   const std::string fingerprint = index::FingerprintTraces(all_dirs);
   // The VM interrupt-vector configurations apply to every experiment; they
   // are part of the VM store's fingerprint, so a change rebuilds it.
   vm::VmOptions vm_options;
   for (const auto& c : registry_->ListConfigs(kVmVectorsTypeId)) {
-    auto rule = ParseVectorRule(nlohmann::json::parse(c.parameters_json,
-                                                      nullptr, false));
+    auto rule = ParseVectorRule(
+        nlohmann::json::parse(c.parameters_json, nullptr, false));
     if (!rule.ok()) continue;  // validated when stored; skip if damaged
     std::string key = (rule->host.empty() ? "*" : rule->host) + "/" +
                       (rule->pid ? std::to_string(*rule->pid) : "*");
@@ -209,8 +212,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
                      const std::vector<std::shared_ptr<const ctf::Trace>>& t)
       -> StatusOr<std::vector<std::unique_ptr<index::AnalysisModule>>> {
     std::vector<std::unique_ptr<index::AnalysisModule>> mods;
-    VMTRACE_ASSIGN_OR_RETURN(
-        auto k, kernel::KernelModule::Open(t, exp_dir + "/kernel", fingerprint));
+    VMTRACE_ASSIGN_OR_RETURN(auto k, kernel::KernelModule::Open(
+                                         t, exp_dir + "/kernel", fingerprint));
     mods.push_back(std::move(k));
     // The VM analyses (and their outputs) exist only for traces of a KVM
     // host: without entry/exit events they would show empty views.
@@ -229,7 +232,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
       mods.push_back(std::move(vm));
       // The execution graph (critical paths), same pass, saved beside the
       // other stores so a reopen does not read the trace again.
-      mods.push_back(graph::GraphModule::Open(t, exp_dir + "/graph", fingerprint));
+      mods.push_back(
+          graph::GraphModule::Open(t, exp_dir + "/graph", fingerprint));
     }
     return mods;
   };
@@ -357,7 +361,8 @@ StatusOr<ExperimentView> TraceService::GetExperiment(const std::string& uuid) {
   if (!opened.ok()) {
     // Known but unreadable now (files moved, metadata damaged): say why
     // instead of pretending it is closed.
-    for (auto& t : v.traces) t.properties["indexing.error"] = opened.status().message();
+    for (auto& t : v.traces)
+      t.properties["indexing.error"] = opened.status().message();
   }
   return v;
 }

@@ -17,9 +17,9 @@
 #include "analyses/index/events_table.h"
 #include "analyses/index/experiment_index.h"
 #include "analyses/index/histogram.h"
-#include "tsp/providers.h"
 #include "base/status.h"
 #include "storage/registry.h"
+#include "tsp/providers.h"
 
 namespace vmtrace::tsp {
 

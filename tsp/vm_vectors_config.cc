@@ -6,9 +6,10 @@ namespace {
 using Json = nlohmann::json;
 
 Json VectorList(const char* what) {
-  return Json{{"type", "array"},
-              {"description", what},
-              {"items", {{"type", "integer"}, {"minimum", 0}, {"maximum", 255}}}};
+  return Json{
+      {"type", "array"},
+      {"description", what},
+      {"items", {{"type", "integer"}, {"minimum", 0}, {"maximum", 255}}}};
 }
 
 Status Bad(const std::string& key) {
@@ -55,7 +56,8 @@ StatusOr<VectorRule> ParseVectorRule(const Json& p) {
       if (!value.is_string()) return Bad(key);
       r.host = value.get<std::string>();
     } else if (key == "pid") {
-      if (!value.is_number_integer() || value.get<int64_t>() < 0) return Bad(key);
+      if (!value.is_number_integer() || value.get<int64_t>() < 0)
+        return Bad(key);
       r.pid = value.get<int64_t>();
     } else if (key == "timer" || key == "task" || key == "disk" ||
                key == "net") {

@@ -8,11 +8,10 @@
 #define VMTRACE_TSP_VM_VECTORS_CONFIG_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 

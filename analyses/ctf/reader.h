@@ -77,10 +77,10 @@ class EventClass {
 };
 
 struct TraceInfo {
-  std::string path;                          // the trace directory
-  std::map<std::string, std::string> env;    // TSDL env block, as text
-  std::string hostname;                      // env "hostname", or ""
-  int64_t clock_offset_ns = 0;               // applied to every timestamp
+  std::string path;                        // the trace directory
+  std::map<std::string, std::string> env;  // TSDL env block, as text
+  std::string hostname;                    // env "hostname", or ""
+  int64_t clock_offset_ns = 0;             // applied to every timestamp
   uint64_t clock_freq = 1000000000;
   size_t stream_count = 0;
   size_t event_class_count = 0;
@@ -111,11 +111,11 @@ struct ReaderStats {
 };
 
 struct Event {
-  int64_t timestamp = 0;        // ns since the Unix epoch
+  int64_t timestamp = 0;  // ns since the Unix epoch
   const EventClass* cls = nullptr;
-  uint32_t trace_index = 0;     // index into the reader's traces
-  uint32_t stream_index = 0;    // global stream index across all traces
-  int64_t cpu = -1;             // packet context cpu_id, -1 if none
+  uint32_t trace_index = 0;   // index into the reader's traces
+  uint32_t stream_index = 0;  // global stream index across all traces
+  int64_t cpu = -1;           // packet context cpu_id, -1 if none
   // Field values in EventClass::fields() order.
   const Value* values = nullptr;
   size_t value_count = 0;

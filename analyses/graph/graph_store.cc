@@ -159,9 +159,9 @@ Status LoadGraph(const std::string& path, const std::string& fingerprint,
   const Status bad = DataLoss("graph file " + path + " is stale or damaged");
   std::string magic, fp;
   uint64_t format, version, n;
-  if (!r.Str(&magic) || magic != kMagic || !r.U(&format) ||
-      format != kFormat || !r.U(&version) || version != kGraphVersion ||
-      !r.Str(&fp) || fp != fingerprint) {
+  if (!r.Str(&magic) || magic != kMagic || !r.U(&format) || format != kFormat ||
+      !r.U(&version) || version != kGraphVersion || !r.Str(&fp) ||
+      fp != fingerprint) {
     return bad;
   }
   ExecGraph g;
@@ -213,9 +213,8 @@ Status LoadGraph(const std::string& path, const std::string& fingerprint,
     for (auto& x : gw.wakes) {
       int64_t inj, wake, vcpu;
       uint64_t ipi, dev;
-      if (!r.S(&inj) || !r.S(&wake) || !r.S(&x.vector) ||
-          !r.S(&x.source_tid) || !r.U(&x.waker_cr3) || !r.U(&ipi) ||
-          !r.U(&dev) || !r.S(&vcpu)) {
+      if (!r.S(&inj) || !r.S(&wake) || !r.S(&x.vector) || !r.S(&x.source_tid) ||
+          !r.U(&x.waker_cr3) || !r.U(&ipi) || !r.U(&dev) || !r.S(&vcpu)) {
         return bad;
       }
       x.inj_ts = g.begin + inj;

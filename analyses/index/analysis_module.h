@@ -40,8 +40,9 @@ class AnalysisModule {
 };
 
 // Builds the modules of an experiment once its CTF traces are open.
-using ModuleFactory = std::function<StatusOr<std::vector<std::unique_ptr<AnalysisModule>>>(
-    const std::vector<std::shared_ptr<const ctf::Trace>>& traces)>;
+using ModuleFactory =
+    std::function<StatusOr<std::vector<std::unique_ptr<AnalysisModule>>>(
+        const std::vector<std::shared_ptr<const ctf::Trace>>& traces)>;
 
 }  // namespace vmtrace::index
 

@@ -54,7 +54,8 @@ EventsTable::EventsTable(const ExperimentIndex* index,
     any_cpu |= trace->info().stream_count > 0;
   }
   if (trace_names_.size() > 1) {
-    columns_.push_back({kTrace, "Trace", "The trace holding the event", "STRING"});
+    columns_.push_back(
+        {kTrace, "Trace", "The trace holding the event", "STRING"});
   }
   columns_.push_back({kTimestamp, "Timestamp", "Event time (UTC)", "STRING"});
   columns_.push_back({kTimestampNs, "Timestamp ns",
@@ -83,23 +84,32 @@ std::string EventsTable::Cell(int64_t column, uint64_t rank,
     return s;
   };
   switch (column) {
-    case kTimestamp: return FormatTimestamp(ev.timestamp);
-    case kTimestampNs: return std::to_string(ev.timestamp);
-    case kEventType: return ev.cls ? ev.cls->name() : std::string();
-    case kCpu: return ev.cpu >= 0 ? std::to_string(ev.cpu) : std::string();
-    case kContents: return ev.FormatPayload();
+    case kTimestamp:
+      return FormatTimestamp(ev.timestamp);
+    case kTimestampNs:
+      return std::to_string(ev.timestamp);
+    case kEventType:
+      return ev.cls ? ev.cls->name() : std::string();
+    case kCpu:
+      return ev.cpu >= 0 ? std::to_string(ev.cpu) : std::string();
+    case kContents:
+      return ev.FormatPayload();
     case kTrace: {
       size_t t = index_->ExperimentTraceOf(ev.trace_index);
       return t < trace_names_.size() ? trace_names_[t] : std::string();
     }
-    default: break;
+    default:
+      break;
   }
   auto it = class_fields_.find(ev.cls);
   if (it == class_fields_.end()) return {};
   switch (column) {
-    case kTid: return field_text(it->second.tid);
-    case kPid: return field_text(it->second.pid);
-    case kProcess: return field_text(it->second.procname);
+    case kTid:
+      return field_text(it->second.tid);
+    case kPid:
+      return field_text(it->second.pid);
+    case kProcess:
+      return field_text(it->second.procname);
   }
   return {};
 }
@@ -125,8 +135,8 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
       return InvalidArgument("unknown search column " + std::to_string(col));
     }
     try {
-      search.emplace_back(col, std::regex(expr, std::regex::ECMAScript |
-                                                    std::regex::optimize));
+      search.emplace_back(
+          col, std::regex(expr, std::regex::ECMAScript | std::regex::optimize));
     } catch (const std::regex_error& e) {
       return InvalidArgument("invalid search expression '" + expr +
                              "': " + e.what());

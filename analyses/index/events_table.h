@@ -32,7 +32,7 @@ struct TableQuery {
   std::optional<uint64_t> index;  // first rank wanted
   std::optional<int64_t> time;    // else: first event with ts >= time
   uint64_t count = 0;
-  std::vector<int64_t> column_ids;  // empty: all columns
+  std::vector<int64_t> column_ids;        // empty: all columns
   std::map<int64_t, std::string> search;  // column id -> regex
   Direction direction = Direction::kNone;
 };

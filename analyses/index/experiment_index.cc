@@ -244,7 +244,8 @@ void ExperimentIndex::Run(std::stop_token stop) {
   note("discarded_events", st.discarded_events);
   note("unordered_events", st.unordered_events);
   std::string message;
-  for (const auto& m : st.messages) message += (message.empty() ? "" : "; ") + m;
+  for (const auto& m : st.messages)
+    message += (message.empty() ? "" : "; ") + m;
   if (st.truncated_packets || st.decode_errors) {
     props["indexing.partial"] =
         "true: every event before the damage was indexed";

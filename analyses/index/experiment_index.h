@@ -13,8 +13,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -126,11 +126,11 @@ class ExperimentIndex {
   std::atomic<int64_t> end_{0};
   mutable std::mutex mu_;
   mutable std::condition_variable done_cv_;
-  IndexState state_ = IndexState::kRunning;  // guarded by mu_
-  bool pass_running_ = false;                // guarded by mu_
-  std::vector<storage::TraceSummary> traces_;  // guarded by mu_
+  IndexState state_ = IndexState::kRunning;        // guarded by mu_
+  bool pass_running_ = false;                      // guarded by mu_
+  std::vector<storage::TraceSummary> traces_;      // guarded by mu_
   std::map<std::string, std::string> properties_;  // guarded by mu_
-  std::string message_;  // guarded by mu_
+  std::string message_;                            // guarded by mu_
   std::jthread thread_;
 };
 

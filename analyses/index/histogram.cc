@@ -15,8 +15,8 @@ std::vector<HistogramEntry> Histogram::Entries() const {
   out.push_back({kRootId, -1, experiment_name_, false, false});
   out.push_back({kTotalId, kRootId, "Total", true, true});
   for (size_t i = 0; i < trace_names_.size(); ++i) {
-    out.push_back({kFirstTraceId + int64_t(i), kRootId, trace_names_[i], true,
-                   false});
+    out.push_back(
+        {kFirstTraceId + int64_t(i), kRootId, trace_names_[i], true, false});
   }
   return out;
 }

@@ -15,11 +15,16 @@ bool Runnable(int64_t prev_state) { return (prev_state & 0xff) == 0; }
 // lttng_statedump_process_state.status (enum lttng_process_status).
 int64_t StatedumpStatus(int64_t status, int64_t mode) {
   switch (status) {
-    case 1: return kWaitFork;
-    case 2: return kWaitForCpu;
-    case 5: return kWaitBlocked;
-    case 6: return mode == 1 ? kRunSyscall : kRunUsermode;
-    default: return kWaitUnknown;
+    case 1:
+      return kWaitFork;
+    case 2:
+      return kWaitForCpu;
+    case 5:
+      return kWaitBlocked;
+    case 6:
+      return mode == 1 ? kRunSyscall : kRunUsermode;
+    default:
+      return kWaitUnknown;
   }
 }
 
@@ -30,7 +35,8 @@ std::string_view Text(const ctf::Event& ev, int idx) {
 
 int64_t Int(const ctf::Event& ev, int idx, int64_t fallback = -1) {
   const ctf::Value* v = ev.field(idx);
-  if (!v || (v->kind != ctf::Value::kSigned && v->kind != ctf::Value::kUnsigned)) {
+  if (!v ||
+      (v->kind != ctf::Value::kSigned && v->kind != ctf::Value::kUnsigned)) {
     return fallback;
   }
   return v->AsInt();
@@ -40,25 +46,38 @@ int64_t Int(const ctf::Event& ev, int idx, int64_t fallback = -1) {
 
 const char* ThreadStatusName(int64_t s) {
   switch (s) {
-    case kThreadUnknown: return "UNKNOWN";
-    case kWaitBlocked: return "WAIT_BLOCKED";
-    case kRunUsermode: return "RUN_USERMODE";
-    case kRunSyscall: return "RUN_SYSCALL";
-    case kInterrupted: return "INTERRUPTED";
-    case kWaitForCpu: return "WAIT_FOR_CPU";
-    case kWaitUnknown: return "WAIT_UNKNOWN";
-    case kWaitFork: return "WAIT_FORK";
+    case kThreadUnknown:
+      return "UNKNOWN";
+    case kWaitBlocked:
+      return "WAIT_BLOCKED";
+    case kRunUsermode:
+      return "RUN_USERMODE";
+    case kRunSyscall:
+      return "RUN_SYSCALL";
+    case kInterrupted:
+      return "INTERRUPTED";
+    case kWaitForCpu:
+      return "WAIT_FOR_CPU";
+    case kWaitUnknown:
+      return "WAIT_UNKNOWN";
+    case kWaitFork:
+      return "WAIT_FORK";
   }
   return "UNKNOWN";
 }
 
 const char* CpuStatusName(int64_t s) {
   switch (s) {
-    case kCpuIdle: return "IDLE";
-    case kCpuRunUsermode: return "RUN_USERMODE";
-    case kCpuRunSyscall: return "RUN_SYSCALL";
-    case kCpuIrq: return "IRQ";
-    case kCpuSoftIrq: return "SOFT_IRQ";
+    case kCpuIdle:
+      return "IDLE";
+    case kCpuRunUsermode:
+      return "RUN_USERMODE";
+    case kCpuRunSyscall:
+      return "RUN_SYSCALL";
+    case kCpuIrq:
+      return "IRQ";
+    case kCpuSoftIrq:
+      return "SOFT_IRQ";
   }
   return "UNKNOWN";
 }
@@ -96,14 +115,15 @@ const EventLayout& KernelModel::Layout(const ctf::EventClass* cls) {
 KernelModel::Thread& KernelModel::GetThread(size_t host, int64_t tid,
                                             int64_t cpu) {
   // Each CPU has its own idle thread, all with tid 0.
-  uint64_t key = tid == 0 ? (uint64_t(host) << 40) | (uint64_t(1) << 39) |
-                                uint64_t(cpu & 0xffffff)
-                          : (uint64_t(host) << 40) | uint64_t(tid & 0x7fffffffff);
+  uint64_t key = tid == 0
+                     ? (uint64_t(host) << 40) | (uint64_t(1) << 39) |
+                           uint64_t(cpu & 0xffffff)
+                     : (uint64_t(host) << 40) | uint64_t(tid & 0x7fffffffff);
   auto [it, inserted] = threads_.try_emplace(key);
   Thread& th = it->second;
   if (inserted) {
-    std::string name =
-        tid == 0 ? "0_" + std::to_string(cpu < 0 ? 0 : cpu) : std::to_string(tid);
+    std::string name = tid == 0 ? "0_" + std::to_string(cpu < 0 ? 0 : cpu)
+                                : std::to_string(tid);
     th.status = w_->GetOrAdd(host_threads_[host], name);
     th.exec = w_->GetOrAdd(th.status, "Exec_name");
     th.pid = w_->GetOrAdd(th.status, "PID");
@@ -273,7 +293,8 @@ void KernelModel::OnEvent(const ctf::Event& ev) {
       Cpu& cpu = GetCpu(host, cpu_id);
       storage::Quark q =
           w_->GetOrAdd(cpu.softirqs, std::to_string(Int(ev, l.vec, 0)));
-      if (w_->Current(q).is_null()) w_->Set(t, q, StateValue::Int(kSoftIrqRaised));
+      if (w_->Current(q).is_null())
+        w_->Set(t, q, StateValue::Int(kSoftIrqRaised));
       break;
     }
     case EventKind::kSoftIrqEntry: {
@@ -334,7 +355,8 @@ void KernelModel::OnSchedSwitch(const ctf::Event& ev, const EventLayout& l,
     }
     w_->Set(t, prev.status, v);
     w_->Set(t, prev.cpu, StateValue::Null());
-    if (l.prev_prio >= 0) w_->Set(t, prev.prio, StateValue::Int(Int(ev, l.prev_prio)));
+    if (l.prev_prio >= 0)
+      w_->Set(t, prev.prio, StateValue::Int(Int(ev, l.prev_prio)));
   } else {
     w_->Set(t, prev.status, StateValue::Null());
   }
@@ -346,7 +368,8 @@ void KernelModel::OnSchedSwitch(const ctf::Event& ev, const EventLayout& l,
   w_->Set(t, cpu.current, StateValue::Int(next_tid));
   if (next_tid != 0) {
     w_->Set(t, next.cpu, StateValue::Int(cpu_id));
-    if (l.next_prio >= 0) w_->Set(t, next.prio, StateValue::Int(Int(ev, l.next_prio)));
+    if (l.next_prio >= 0)
+      w_->Set(t, next.prio, StateValue::Int(Int(ev, l.next_prio)));
   }
   Refresh(t, host, cpu_id, cpu);
 }
@@ -404,8 +427,8 @@ void KernelModel::OnStatedump(const ctf::Event& ev, const EventLayout& l,
   if (!th.has_exec) SetExec(from, th, Text(ev, l.comm));
   if (w_->Current(th.status).is_null() && !th.running) {
     w_->Set(from, th.status,
-            StateValue::Int(StatedumpStatus(Int(ev, l.status, 0),
-                                            Int(ev, l.mode, 0))));
+            StateValue::Int(
+                StatedumpStatus(Int(ev, l.status, 0), Int(ev, l.mode, 0))));
   }
 }
 

@@ -136,8 +136,8 @@ class KernelModel {
   void OnStatedump(const ctf::Event& ev, const EventLayout& l, size_t host);
 
   storage::StateWriter* w_;
-  std::vector<size_t> trace_host_index_;       // ctf trace -> host
-  std::vector<std::string> trace_hosts_;       // ctf trace -> host name
+  std::vector<size_t> trace_host_index_;  // ctf trace -> host
+  std::vector<std::string> trace_hosts_;  // ctf trace -> host name
   std::vector<storage::Quark> host_threads_, host_cpus_;
   std::unordered_map<const ctf::EventClass*, EventLayout> layouts_;
   std::unordered_map<uint64_t, Thread> threads_;  // (host << 40) | tid key

@@ -37,12 +37,12 @@ namespace vmtrace::vm {
 // Values of .../vCPUs/<id> (vm-semantics §3, §5.4).
 enum VcpuState : int64_t {
   kVcpuUnknown = 0,
-  kGuest = 1,           // L1 guest code
-  kGuestL2 = 2,         // L2 guest code
-  kHypervisor = 3,      // L0, the vCPU thread runs on the host
-  kL1ForL2 = 4,         // nested row: the L1 hypervisor works for L2
-  kPreemptedHost = 5,   // switched out runnable, by a non-vCPU thread
-  kPreemptedVm = 6,     // switched out runnable, by a vCPU thread
+  kGuest = 1,          // L1 guest code
+  kGuestL2 = 2,        // L2 guest code
+  kHypervisor = 3,     // L0, the vCPU thread runs on the host
+  kL1ForL2 = 4,        // nested row: the L1 hypervisor works for L2
+  kPreemptedHost = 5,  // switched out runnable, by a non-vCPU thread
+  kPreemptedVm = 6,    // switched out runnable, by a vCPU thread
   kWaitTimer = 7,
   kWaitDisk = 8,
   kWaitNet = 9,

@@ -26,8 +26,11 @@ TEST_F(HttpConfigTest, TypeIsListedWithASchema) {
 TEST_F(HttpConfigTest, CreateListGetDelete) {
   Json body{{"name", "windows-guests"},
             {"description", "Windows timer vector"},
-            {"parameters", {{"host", "demo-host"}, {"pid", 2000},
-                            {"timer", {209}}, {"task", {225, 226}}}}};
+            {"parameters",
+             {{"host", "demo-host"},
+              {"pid", 2000},
+              {"timer", {209}},
+              {"task", {225, 226}}}}};
   Json created = Body(Post(std::string(kType) + "/configs", body));
   ASSERT_TRUE(created["id"].is_string());
   EXPECT_EQ(created["name"], "windows-guests");
@@ -50,9 +53,9 @@ TEST_F(HttpConfigTest, CreateListGetDelete) {
   EXPECT_EQ(Body(Get(std::string(kType) + "/configs")).size(), 2u);
 
   // PUT replaces the parameters and keeps the id.
-  Json updated = Body(Put(std::string(kType) + "/configs/" + id,
-                          Json{{"name", "windows-guests"},
-                               {"parameters", {{"timer", {210}}}}}));
+  Json updated = Body(Put(
+      std::string(kType) + "/configs/" + id,
+      Json{{"name", "windows-guests"}, {"parameters", {{"timer", {210}}}}}));
   EXPECT_EQ(updated["id"], id);
   EXPECT_EQ(updated["parameters"]["timer"], Json::array({210}));
   ExpectError(Put(std::string(kType) + "/configs/" + id,
@@ -70,10 +73,9 @@ TEST_F(HttpConfigTest, CreateListGetDelete) {
 
 TEST_F(HttpConfigTest, BadParametersNameTheParameter) {
   auto bad = [this](const Json& params) {
-    Json e = ExpectError(
-        Post(std::string(kType) + "/configs",
-             Json{{"name", "x"}, {"parameters", params}}),
-        400);
+    Json e = ExpectError(Post(std::string(kType) + "/configs",
+                              Json{{"name", "x"}, {"parameters", params}}),
+                         400);
     return e["title"].get<std::string>();
   };
   EXPECT_EQ(bad({{"timer", {300}}}), "Invalid query parameters: timer");
@@ -84,15 +86,14 @@ TEST_F(HttpConfigTest, BadParametersNameTheParameter) {
                             Json{{"parameters", Json::object()}}),
                        400);
   EXPECT_EQ(e["title"], "Missing query parameters: name");
-  ExpectError(Post(std::string(kType) + "/configs", std::string("{oops")),
-              400);
+  ExpectError(Post(std::string(kType) + "/configs", std::string("{oops")), 400);
   EXPECT_TRUE(Body(Get(std::string(kType) + "/configs")).empty());
 }
 
 TEST_F(HttpConfigTest, ConfigurationsSurviveARestart) {
-  Json created = Body(Post(std::string(kType) + "/configs",
-                           Json{{"name", "kept"},
-                                {"parameters", {{"timer", {236}}}}}));
+  Json created =
+      Body(Post(std::string(kType) + "/configs",
+                Json{{"name", "kept"}, {"parameters", {{"timer", {236}}}}}));
   StopServer();
   StartServer();
   Json list = Body(Get(std::string(kType) + "/configs"));

@@ -9,6 +9,7 @@
 // 2. Table pages of 100 lines at rank 0, the middle and the last page,
 //    over HTTP on loopback (median of N), after the index is built.
 // 3. Histogram of 1,000 samples over the whole trace, over HTTP.
+#include <httplib.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -18,7 +19,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -85,8 +85,7 @@ ChildResult IndexInChild(const std::string& trace, const std::string& store,
     close(fds[0]);
     std::filesystem::remove_all(store);
     auto dirs = vmtrace::ctf::FindTraces(trace);
-    auto idx = vmtrace::index::ExperimentIndex::Open({dirs.value()}, store,
-                                                     {});
+    auto idx = vmtrace::index::ExperimentIndex::Open({dirs.value()}, store, {});
     if (!idx.ok()) _exit(1);
     (*idx)->WaitUntilDone();
     uint64_t n = (*idx)->Snapshot().nb_events;
@@ -113,12 +112,16 @@ int main(int argc, char** argv) {
   int reps = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--trace") trace = argv[i + 1];
-    else if (a == "--reps") reps = std::max(1, atoi(argv[i + 1]));
-    else if (a == "--work") work = argv[i + 1];
+    if (a == "--trace")
+      trace = argv[i + 1];
+    else if (a == "--reps")
+      reps = std::max(1, atoi(argv[i + 1]));
+    else if (a == "--work")
+      work = argv[i + 1];
   }
   if (trace.empty()) {
-    fprintf(stderr, "usage: vmtrace-bench --trace DIR [--reps N] [--work DIR]\n");
+    fprintf(stderr,
+            "usage: vmtrace-bench --trace DIR [--reps N] [--work DIR]\n");
     return 2;
   }
   vmtrace::SetLogLevel(vmtrace::LogLevel::kWarning);
@@ -139,11 +142,11 @@ int main(int argc, char** argv) {
   long ours_rss = 0, theirs_rss = 0;
   uint64_t nb = 0;
   for (int r = 0; r < reps; ++r) {
-    ChildResult b = Spawn({"babeltrace2", "run", "--component=src:src.ctf.fs",
-                           "--params=" + inputs,
-                           "--component=m:filter.utils.muxer",
-                           "--component=sink:sink.utils.dummy",
-                           "--connect=src:m", "--connect=m:sink"});
+    ChildResult b =
+        Spawn({"babeltrace2", "run", "--component=src:src.ctf.fs",
+               "--params=" + inputs, "--component=m:filter.utils.muxer",
+               "--component=sink:sink.utils.dummy", "--connect=src:m",
+               "--connect=m:sink"});
     theirs.push_back(b.seconds);
     theirs_rss = std::max(theirs_rss, b.max_rss_kb);
     ChildResult o = IndexInChild(trace, work + "/index", &nb);
@@ -154,8 +157,10 @@ int main(int argc, char** argv) {
   printf("## Indexing `%s` (%llu events, median of %d runs)\n\n", trace.c_str(),
          (unsigned long long)nb, reps);
   printf("| pass | median s | events/s | peak RSS MB |\n|---|---|---|---|\n");
-  printf("| vmtrace index (decode + checkpoints + LevelDB) | %.3f | %.0f | %.1f |\n",
-         Median(ours), ours_eps, ours_rss / 1024.0);
+  printf(
+      "| vmtrace index (decode + checkpoints + LevelDB) | %.3f | %.0f | %.1f "
+      "|\n",
+      Median(ours), ours_eps, ours_rss / 1024.0);
   printf("| babeltrace2 src.ctf.fs -> muxer -> dummy | %.3f | %.0f | %.1f |\n",
          Median(theirs), theirs_eps, theirs_rss / 1024.0);
   printf("\nRatio (ours / babeltrace2, events/s): **%.2fx**\n\n",
@@ -177,8 +182,10 @@ int main(int argc, char** argv) {
   std::thread serving([&server] { server.Serve(); });
   httplib::Client cli("127.0.0.1", port);
   cli.set_tcp_nodelay(true);
-  const std::string base = "/tsp/api/experiments/" + e.record.uuid + "/outputs/";
-  const std::string table = base +
+  const std::string base =
+      "/tsp/api/experiments/" + e.record.uuid + "/outputs/";
+  const std::string table =
+      base +
       "table/org.eclipse.tracecompass.internal.provisional.tmf.core.model."
       "events.TmfEventTableDataProvider/lines";
   auto timed_post = [&cli](const std::string& path, const std::string& body,
@@ -192,12 +199,16 @@ int main(int argc, char** argv) {
     }
     return v;
   };
-  printf("## Table pages of 100 lines over HTTP (%d requests each)\n\n", reps * 4);
+  printf("## Table pages of 100 lines over HTTP (%d requests each)\n\n",
+         reps * 4);
   printf("| page | median ms | max ms |\n|---|---|---|\n");
   for (auto [label, rank] : std::vector<std::pair<const char*, uint64_t>>{
-           {"rank 0", 0}, {"middle", n / 2}, {"last page", n > 100 ? n - 100 : 0}}) {
-    std::string body = "{\"parameters\":{\"requested_table_index\":" +
-                       std::to_string(rank) + ",\"requested_table_count\":100}}";
+           {"rank 0", 0},
+           {"middle", n / 2},
+           {"last page", n > 100 ? n - 100 : 0}}) {
+    std::string body =
+        "{\"parameters\":{\"requested_table_index\":" + std::to_string(rank) +
+        ",\"requested_table_count\":100}}";
     auto v = timed_post(table, body, reps * 4);
     printf("| %s (%llu) | %.2f | %.2f |\n", label, (unsigned long long)rank,
            Median(v), *std::max_element(v.begin(), v.end()));
@@ -214,28 +225,32 @@ int main(int argc, char** argv) {
       }
       v.push_back(Seconds(t0, Clock::now()) * 1000);
     }
-    printf("| baseline: decode from rank 0 to the end (no checkpoints) | %.2f | - |\n\n",
-           Median(v));
+    printf(
+        "| baseline: decode from rank 0 to the end (no checkpoints) | %.2f | - "
+        "|\n\n",
+        Median(v));
   }
   auto snap = e.open->index->Snapshot();
   std::string hbody = "{\"parameters\":{\"requested_timerange\":{\"start\":" +
-                      std::to_string(snap.start) + ",\"end\":" +
-                      std::to_string(snap.end) +
+                      std::to_string(snap.start) +
+                      ",\"end\":" + std::to_string(snap.end) +
                       ",\"nbTimes\":1000},\"requested_items\":[1]}}";
-  auto hv = timed_post(base + "XY/org.eclipse.tracecompass.internal.tmf.core."
-                              "histogram.HistogramDataProvider/xy",
+  auto hv = timed_post(base +
+                           "XY/org.eclipse.tracecompass.internal.tmf.core."
+                           "histogram.HistogramDataProvider/xy",
                        hbody, reps * 2);
   printf("## Histogram, 1,000 samples over the whole trace, over HTTP\n\n");
   printf("median %.2f ms (max %.2f ms)\n\n", Median(hv),
          *std::max_element(hv.begin(), hv.end()));
-  printf("Index store size: %.2f MB for a %.2f MB trace\n",
-         e.open->index->store().ApproximateSize() / 1e6, [&] {
-           uint64_t s = 0;
-           for (auto& f : std::filesystem::recursive_directory_iterator(trace)) {
-             if (f.is_regular_file()) s += f.file_size();
-           }
-           return s / 1e6;
-         }());
+  printf(
+      "Index store size: %.2f MB for a %.2f MB trace\n",
+      e.open->index->store().ApproximateSize() / 1e6, [&] {
+        uint64_t s = 0;
+        for (auto& f : std::filesystem::recursive_directory_iterator(trace)) {
+          if (f.is_regular_file()) s += f.file_size();
+        }
+        return s / 1e6;
+      }());
   server.Stop();
   serving.join();
   return 0;

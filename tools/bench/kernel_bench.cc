@@ -9,6 +9,7 @@
 // 2. Thread Status states query, 100 threads x 2,000 samples (median), in
 //    process, on DIR and (with --trace2, a larger trace) on DIR2: the ratio.
 // 3. One states reply of ~116,000 states end to end over HTTP (median).
+#include <httplib.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -18,7 +19,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -65,11 +65,14 @@ Run Babeltrace(const std::vector<std::string>& dirs) {
     inputs += (i ? ",\"" : "\"") + dirs[i] + "\"";
   }
   inputs += "]";
-  std::vector<std::string> args = {"babeltrace2", "run",
-                                   "--component=src:src.ctf.fs", inputs,
+  std::vector<std::string> args = {"babeltrace2",
+                                   "run",
+                                   "--component=src:src.ctf.fs",
+                                   inputs,
                                    "--component=m:filter.utils.muxer",
                                    "--component=sink:sink.utils.dummy",
-                                   "--connect=src:m", "--connect=m:sink"};
+                                   "--connect=src:m",
+                                   "--connect=m:sink"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -105,15 +108,18 @@ Run Pass(const std::vector<std::string>& dirs, const std::string& work,
     std::string fp = vmtrace::index::FingerprintTraces(dirs);
     if (with_kernel) {
       o.modules = [work, fp](const auto& traces)
-          -> vmtrace::StatusOr<std::vector<std::unique_ptr<vmtrace::index::AnalysisModule>>> {
+          -> vmtrace::StatusOr<
+              std::vector<std::unique_ptr<vmtrace::index::AnalysisModule>>> {
         std::vector<std::unique_ptr<vmtrace::index::AnalysisModule>> m;
-        auto k = vmtrace::kernel::KernelModule::Open(traces, work + "/kernel", fp);
+        auto k =
+            vmtrace::kernel::KernelModule::Open(traces, work + "/kernel", fp);
         if (!k.ok()) return k.status();
         m.push_back(std::move(k).value());
         return m;
       };
     }
-    auto idx = vmtrace::index::ExperimentIndex::Open({dirs}, work + "/index", o);
+    auto idx =
+        vmtrace::index::ExperimentIndex::Open({dirs}, work + "/index", o);
     if (!idx.ok()) _exit(1);
     (*idx)->WaitUntilDone();
     uint64_t out[2] = {(*idx)->Snapshot().nb_events, DirBytes(work)};
@@ -146,7 +152,8 @@ Opened Open(const std::string& trace, const std::string& data) {
   Opened o;
   o.svc = vmtrace::tsp::TraceService::Open(so).value();
   auto t = o.svc->AddTrace(trace, std::nullopt, nullptr).value();
-  auto e = o.svc->AddExperiment(t.record.name, {t.record.uuid}, nullptr).value();
+  auto e =
+      o.svc->AddExperiment(t.record.name, {t.record.uuid}, nullptr).value();
   e.open->index->WaitUntilDone();
   o.exp = e.open;
   return o;
@@ -195,10 +202,14 @@ int main(int argc, char** argv) {
   int reps = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--trace") trace = argv[i + 1];
-    else if (a == "--trace2") trace2 = argv[i + 1];
-    else if (a == "--reps") reps = std::max(1, atoi(argv[i + 1]));
-    else if (a == "--work") work = argv[i + 1];
+    if (a == "--trace")
+      trace = argv[i + 1];
+    else if (a == "--trace2")
+      trace2 = argv[i + 1];
+    else if (a == "--reps")
+      reps = std::max(1, atoi(argv[i + 1]));
+    else if (a == "--work")
+      work = argv[i + 1];
   }
   if (trace.empty()) {
     fprintf(stderr, "usage: vmtrace-bench-kernel --trace DIR [--trace2 DIR]\n");
@@ -232,15 +243,16 @@ int main(int argc, char** argv) {
            r);
     printf("| pass | median s | events/s | peak RSS MB |\n|---|---|---|---|\n");
     auto row = [n](const char* name, double ms, long rss) {
-      printf("| %s | %.3f | %.0f | %.1f |\n", name, ms / 1000,
-             n / (ms / 1000), rss / 1024.0);
+      printf("| %s | %.3f | %.0f | %.1f |\n", name, ms / 1000, n / (ms / 1000),
+             rss / 1024.0);
     };
     row("index + kernel model + state store", Median(full), full_rss);
     row("index only", Median(idx), idx_rss);
     row("babeltrace2 src.ctf.fs -> muxer -> dummy", Median(bt), bt_rss);
-    printf("\nFull pass / babeltrace2 (events/s): **%.2fx**; stores on disk: "
-           "%.2f MB = %.2f of the trace's size\n\n",
-           Median(bt) / Median(full), store / 1e6, double(store) / tbytes);
+    printf(
+        "\nFull pass / babeltrace2 (events/s): **%.2fx**; stores on disk: "
+        "%.2f MB = %.2f of the trace's size\n\n",
+        Median(bt) / Median(full), store / 1e6, double(store) / tbytes);
   }
 
   // States queries.
@@ -248,16 +260,18 @@ int main(int argc, char** argv) {
   Opened a = Open(trace, work + "/d1");
   size_t sa = 0;
   double qa = StatesQuery(a, reps * 4, &sa);
-  printf("## Thread Status states, 100 threads x 2,000 samples (in process, "
-         "median of %d)\n\n| trace | median ms | states |\n|---|---|---|\n",
-         reps * 4);
+  printf(
+      "## Thread Status states, 100 threads x 2,000 samples (in process, "
+      "median of %d)\n\n| trace | median ms | states |\n|---|---|---|\n",
+      reps * 4);
   printf("| %s | %.2f | %zu |\n", fs::path(trace).filename().c_str(), qa, sa);
   if (!trace2.empty()) {
     fs::remove_all(work + "/d2");
     Opened b = Open(trace2, work + "/d2");
     size_t sb = 0;
     double qb = StatesQuery(b, reps * 4, &sb);
-    printf("| %s | %.2f | %zu |\n", fs::path(trace2).filename().c_str(), qb, sb);
+    printf("| %s | %.2f | %zu |\n", fs::path(trace2).filename().c_str(), qb,
+           sb);
     printf("\nRatio (second / first): **%.2f**\n", qb / qa);
   }
   printf("\n");
@@ -278,7 +292,8 @@ int main(int argc, char** argv) {
       states = 0;
       for (const auto& r : rows.rows) states += r.states.size();
       if (states >= 110000 || nb >= 65536) break;
-      nb = std::min<int>(65536, int(nb * std::max(1.2, 116000.0 / (states + 1))));
+      nb = std::min<int>(65536,
+                         int(nb * std::max(1.2, 116000.0 / (states + 1))));
     }
     std::vector<double> inproc;
     auto big_times = Samples(snap.start, snap.end, nb);
@@ -289,15 +304,17 @@ int main(int argc, char** argv) {
     }
     vmtrace::tsp::HttpOptions ho;
     ho.port = 0;
-    vmtrace::tsp::HttpServer server(vmtrace::tsp::BuildRoutes(a.svc.get(), {}), ho);
+    vmtrace::tsp::HttpServer server(vmtrace::tsp::BuildRoutes(a.svc.get(), {}),
+                                    ho);
     int port = server.Bind().value();
     std::thread serving([&server] { server.Serve(); });
     httplib::Client cli("127.0.0.1", port);
     cli.set_tcp_nodelay(true);
-    nlohmann::json body{{"parameters",
-                         {{"requested_timerange",
-                           {{"start", snap.start}, {"end", snap.end}, {"nbTimes", nb}}},
-                          {"requested_items", ids}}}};
+    nlohmann::json body{
+        {"parameters",
+         {{"requested_timerange",
+           {{"start", snap.start}, {"end", snap.end}, {"nbTimes", nb}}},
+          {"requested_items", ids}}}};
     std::string path = "/tsp/api/experiments/" + a.exp->record.uuid +
                        "/outputs/timeGraph/" + vmtrace::tsp::kThreadStatusId +
                        "/states";
@@ -315,13 +332,15 @@ int main(int argc, char** argv) {
       auto res = cli.Post(path, h, body.dump(), "application/json");
       gz.push_back(Ms(t0, Clock::now()));
     }
-    printf("## One states reply over HTTP: %zu states, %zu rows x %d samples, "
-           "%.1f MB of JSON\n\n| | median ms |\n|---|---|\n| identity | %.1f |\n"
-           "| gzip (client decodes) | %.1f |\n| provider only, in process (no JSON, no HTTP) | %.1f |\n\nReference: the Java trace "
-           "server took a 1,346 ms median for about this size (tsp.md, "
-           "anchors.md).\n",
-           states, ids.size(), nb, bytes / 1e6, Median(plain), Median(gz),
-           Median(inproc));
+    printf(
+        "## One states reply over HTTP: %zu states, %zu rows x %d samples, "
+        "%.1f MB of JSON\n\n| | median ms |\n|---|---|\n| identity | %.1f |\n"
+        "| gzip (client decodes) | %.1f |\n| provider only, in process (no "
+        "JSON, no HTTP) | %.1f |\n\nReference: the Java trace "
+        "server took a 1,346 ms median for about this size (tsp.md, "
+        "anchors.md).\n",
+        states, ids.size(), nb, bytes / 1e6, Median(plain), Median(gz),
+        Median(inproc));
     server.Stop();
     serving.join();
   }

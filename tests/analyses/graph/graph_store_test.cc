@@ -40,8 +40,8 @@ void ExpectSameGraph(const ExecGraph& a, const ExecGraph& b) {
     EXPECT_EQ(a.host_wakes[i].wakee, b.host_wakes[i].wakee);
   }
   ASSERT_EQ(a.guests.size(), b.guests.size());
-  for (auto ia = a.guests.begin(), ib = b.guests.begin();
-       ia != a.guests.end(); ++ia, ++ib) {
+  for (auto ia = a.guests.begin(), ib = b.guests.begin(); ia != a.guests.end();
+       ++ia, ++ib) {
     EXPECT_FALSE(ia->first < ib->first || ib->first < ia->first);
     const GuestWorker& x = ia->second;
     const GuestWorker& y = ib->second;

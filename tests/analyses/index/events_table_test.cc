@@ -14,9 +14,8 @@ class EventsTableTest : public ::testing::Test {
     store_ = new std::string(TempDir("table"));
     IndexOptions o;
     o.checkpoint_interval = 97;
-    index_ = ExperimentIndex::Open({{kSimpleKernel}}, *store_, o)
-                 .value()
-                 .release();
+    index_ =
+        ExperimentIndex::Open({{kSimpleKernel}}, *store_, o).value().release();
     index_->WaitUntilDone();
   }
   static void TearDownTestSuite() {

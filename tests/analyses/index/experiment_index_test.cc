@@ -70,8 +70,8 @@ TEST(ExperimentIndexTest, RankAtTimeIsTheFirstEventAtOrAfter) {
                     all.begin());
   };
   std::vector<int64_t> probes = {all.front().ts - 1, all.front().ts,
-                                 all.back().ts, all.back().ts + 1, INT64_MIN,
-                                 INT64_MAX};
+                                 all.back().ts,      all.back().ts + 1,
+                                 INT64_MIN,          INT64_MAX};
   for (size_t i = 0; i < all.size(); i += 1013) {
     probes.push_back(all[i].ts);
     probes.push_back(all[i].ts + 1);
@@ -148,14 +148,14 @@ TEST(ExperimentIndexTest, ReopenLoadsTheStoreWithoutReindexing) {
 TEST(ExperimentIndexTest, InterruptedPassIsRebuiltNotTrusted) {
   std::string store = TempDir("idx-cancel");
   {
-    auto idx = ExperimentIndex::Open({{kScpSrc}, {kScpDest}}, store,
-                                     SmallInterval());
+    auto idx =
+        ExperimentIndex::Open({{kScpSrc}, {kScpDest}}, store, SmallInterval());
     ASSERT_TRUE(idx.ok());
     (*idx)->Cancel();  // as if the process died mid-pass
     EXPECT_NE((*idx)->Snapshot().state, IndexState::kRunning);
   }
-  auto idx = ExperimentIndex::Open({{kScpSrc}, {kScpDest}}, store,
-                                   SmallInterval());
+  auto idx =
+      ExperimentIndex::Open({{kScpSrc}, {kScpDest}}, store, SmallInterval());
   ASSERT_TRUE(idx.ok());
   if ((*idx)->loaded_from_store()) {
     // The first pass may have finished before Cancel() got to it; then the

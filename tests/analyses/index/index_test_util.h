@@ -35,8 +35,8 @@ inline std::vector<FlatEvent> ReadAll(const std::vector<std::string>& dirs) {
   std::vector<FlatEvent> out;
   ctf::Event ev;
   while (reader->Next(&ev)) {
-    out.push_back({ev.timestamp, ev.cls->name(), ev.trace_index,
-                   ev.FormatPayload()});
+    out.push_back(
+        {ev.timestamp, ev.cls->name(), ev.trace_index, ev.FormatPayload()});
   }
   return out;
 }

@@ -55,11 +55,13 @@ TEST(QueryTest, ValidationMessages) {
                .value();
   EXPECT_EQ(GetItems(p, "requested_items", true).status().message(),
             "Invalid query parameters: requested_items");
-  EXPECT_EQ(GetItems(Json::object(), "requested_items", true).status().message(),
-            "Missing query parameters: requested_items");
+  EXPECT_EQ(
+      GetItems(Json::object(), "requested_items", true).status().message(),
+      "Missing query parameters: requested_items");
   EXPECT_EQ(GetTimeRange(p).status().message(),
             "Invalid query parameters: requested_timerange");
-  auto one = ParseParameters(R"({"parameters":{"requested_times":[5]}})").value();
+  auto one =
+      ParseParameters(R"({"parameters":{"requested_times":[5]}})").value();
   EXPECT_EQ(GetTimeRange(one).status().message(),
             "Invalid query parameters: requested_times");
   // Beyond int64: refused, not wrapped.

@@ -3,6 +3,8 @@
 // vector 236; declaring the guest's timer vector to be 209 instead makes
 // those wake-ups unexplained, so the VM's WAIT_TIMER time moves to
 // WAIT_UNKNOWN, exactly; deleting the configuration restores it.
+#include "tsp/vm_vectors_config.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,7 +13,6 @@
 #include <string>
 
 #include "tsp/trace_service.h"
-#include "tsp/vm_vectors_config.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -37,7 +38,8 @@ WaitRow VmWaits(const Experiment& exp) {
       }
       return -1;
     };
-    int row = col("Element"), timer = col(kTimerCol), unknown = col(kUnknownCol);
+    int row = col("Element"), timer = col(kTimerCol),
+        unknown = col(kUnknownCol);
     EXPECT_GE(row, 0);
     EXPECT_GE(timer, 0);
     EXPECT_GE(unknown, 0);
@@ -70,7 +72,8 @@ TEST(VmVectorsConfigTest, ATimerVectorOverrideRelabelsWaitsWithoutReindexing) {
   ServiceOptions so;
   so.data_dir = (tmp / "data").string();
   auto svc = TraceService::Open(so).value();
-  auto t = svc->AddTrace((tmp / "trace" / "host-a").string(), "host-a", nullptr);
+  auto t =
+      svc->AddTrace((tmp / "trace" / "host-a").string(), "host-a", nullptr);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   std::string uuid;
   {
@@ -84,8 +87,8 @@ TEST(VmVectorsConfigTest, ATimerVectorOverrideRelabelsWaitsWithoutReindexing) {
   ASSERT_GT(before.timer, 0) << "the scenario's guest sleeps on timers";
   before_exp.reset();  // as a request does when its reply is sent
 
-  storage::ConfigRecord rec{kVmVectorsTypeId, "cfg-1", "windows-like timer",
-                            "", R"({"host":"host-a","timer":[209]})"};
+  storage::ConfigRecord rec{kVmVectorsTypeId, "cfg-1", "windows-like timer", "",
+                            R"({"host":"host-a","timer":[209]})"};
   ASSERT_TRUE(svc->PutConfig(rec).ok());
 
   auto after_exp = Open(svc.get(), uuid);
