@@ -1,0 +1,88 @@
+// Internal to storage/: the byte encodings shared by the LevelDB state
+// history's read side (leveldb_state_history.cc) and write side
+// (leveldb_state_writer.cc). The key layout is documented in
+// leveldb_state_history.h.
+#ifndef VMTRACE_STORAGE_LEVELDB_STATE_CODEC_H_
+#define VMTRACE_STORAGE_LEVELDB_STATE_CODEC_H_
+
+#include <leveldb/slice.h>
+
+#include <cstdint>
+#include <string>
+
+#include "storage/state_history.h"
+
+namespace vmtrace::storage::codec {
+
+inline constexpr uint64_t kSignBit = uint64_t(1) << 63;
+
+inline void PutBe32(std::string* out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out->push_back(char(v >> (8 * i)));
+}
+inline void PutBe64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(char(v >> (8 * i)));
+}
+inline uint32_t GetBe32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | uint8_t(p[i]);
+  return v;
+}
+inline uint64_t GetBe64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | uint8_t(p[i]);
+  return v;
+}
+
+inline void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(char(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(char(v));
+}
+
+// Hot in every read: the one-byte case is inlined first.
+inline bool GetVarint(const char** p, const char* end, uint64_t* v) {
+  if (*p < end && !(uint8_t(**p) & 0x80)) {
+    *v = uint8_t(*(*p)++);
+    return true;
+  }
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = uint8_t(*(*p)++);
+    r |= uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
+
+inline uint64_t ZigZag(int64_t v) {
+  return (uint64_t(v) << 1) ^ uint64_t(v >> 63);
+}
+inline int64_t UnZigZag(uint64_t v) {
+  return int64_t(v >> 1) ^ -int64_t(v & 1);
+}
+
+inline std::string IntervalKey(Quark q, int64_t t) {
+  std::string k = "i";
+  PutBe32(&k, q);
+  PutBe64(&k, uint64_t(t) ^ kSignBit);
+  return k;
+}
+
+inline bool IsIntervalKey(const leveldb::Slice& k, Quark q) {
+  return k.size() == 13 && k[0] == 'i' && GetBe32(k.data() + 1) == q;
+}
+
+inline std::string PrefixKey(char tag, uint32_t id) {
+  std::string k(1, tag);
+  PutBe32(&k, id);
+  return k;
+}
+
+}  // namespace vmtrace::storage::codec
+
+#endif  // VMTRACE_STORAGE_LEVELDB_STATE_CODEC_H_
