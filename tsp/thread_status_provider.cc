@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "analyses/kernel/kernel_model.h"
+#include "storage/state_queries.h"
 #include "tsp/kernel_providers.h"
 
 namespace vmtrace::tsp {
@@ -11,16 +12,6 @@ namespace {
 using storage::Quark;
 using storage::StateHistory;
 using storage::StateInterval;
-
-// Last non-null value of `q` (labels use what a thread was last known as).
-storage::StateValue LastValue(const StateHistory& h, Quark q) {
-  auto r = h.QueryRange(q, INT64_MIN, INT64_MAX);
-  if (!r.ok()) return {};
-  for (auto it = r->rbegin(); it != r->rend(); ++it) {
-    if (!it->value.is_null()) return it->value;
-  }
-  return {};
-}
 
 class ThreadStatusProvider : public TimeGraphProvider {
  public:
@@ -65,12 +56,13 @@ class ThreadStatusProvider : public TimeGraphProvider {
         if (n.rfind("0_", 0) == 0) continue;
         Info info{t, strtoll(n.c_str(), nullptr, 10), 0, ""};
         if (auto pq = h.Child(t, "PID")) {
-          auto v = LastValue(h, *pq);
+          auto v = storage::LastValue(h, *pq);
           info.pid = v.kind == storage::StateValue::kInt ? v.i : info.tid;
         } else {
           info.pid = info.tid;
         }
-        if (auto eq = h.Child(t, "Exec_name")) info.name = LastValue(h, *eq).s;
+        if (auto eq = h.Child(t, "Exec_name"))
+          info.name = storage::LastValue(h, *eq).s;
         if (info.tid != 0 && info.pid == info.tid) process_of[info.pid] = t;
         infos.push_back(std::move(info));
       }
@@ -130,11 +122,8 @@ class ThreadStatusProvider : public TimeGraphProvider {
       return out;
     }
     Quark q = Quark(item);
-    auto at = [&h, time](std::optional<Quark> a) -> storage::StateValue {
-      if (!a) return {};
-      auto r = h.QuerySampled({*a}, {time});
-      if (!r.ok() || r->empty()) return {};
-      return r->front().value;
+    auto at = [&h, time](std::optional<Quark> a) {
+      return storage::ValueAt(h, a, time);
     };
     auto st = at(q);
     if (st.is_null()) return out;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "analyses/vm/vm_layout.h"
+#include "storage/state_queries.h"
 #include "tsp/vm_providers.h"
 
 namespace vmtrace::tsp {
@@ -16,20 +17,11 @@ using storage::StateHistory;
 using storage::StateValue;
 
 StateValue At(const StateHistory& h, std::optional<Quark> q, int64_t t) {
-  if (!q) return {};
-  auto r = h.QuerySampled({*q}, {t});
-  if (!r.ok() || r->empty()) return {};
-  return r->front().value;
+  return storage::ValueAt(h, q, t);
 }
 
 StateValue Last(const StateHistory& h, std::optional<Quark> q) {
-  if (!q) return {};
-  auto r = h.QueryRange(*q, INT64_MIN, INT64_MAX);
-  if (!r.ok()) return {};
-  for (auto it = r->rbegin(); it != r->rend(); ++it) {
-    if (!it->value.is_null()) return it->value;
-  }
-  return {};
+  return storage::LastValue(h, q);
 }
 
 class VirtualProcessesProvider : public TimeGraphProvider {
