@@ -3,6 +3,7 @@
 
 #include "analyses/kernel/kernel_model.h"
 #include "tsp/kernel_providers.h"
+#include "tsp/state_rows.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -98,16 +99,8 @@ class ResourcesProvider : public TimeGraphProvider {
       if (Kind(id) != RowKind::kNone) quarks.push_back(Quark(id));
     }
     VMTRACE_ASSIGN_OR_RETURN(auto intervals, h.QuerySampled(quarks, times));
-    TimeGraphRow* row = nullptr;
-    for (const auto& iv : intervals) {
-      if (!row || row->entry_id != int64_t(iv.quark)) {
-        m.rows.push_back({int64_t(iv.quark), {}});
-        row = &m.rows.back();
-      }
-      if (iv.value.is_null()) continue;
-      row->states.push_back(
-          {iv.start, iv.end, StyleOf(Kind(iv.quark), iv.value.i), ""});
-    }
+    m.rows = RowsFromIntervals(
+        intervals, [this](Quark q, int64_t v) { return StyleOf(Kind(q), v); });
     return m;
   }
 

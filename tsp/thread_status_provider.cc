@@ -5,6 +5,7 @@
 #include "analyses/kernel/kernel_model.h"
 #include "storage/state_queries.h"
 #include "tsp/kernel_providers.h"
+#include "tsp/state_rows.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -101,15 +102,8 @@ class ThreadStatusProvider : public TimeGraphProvider {
       }
     }
     VMTRACE_ASSIGN_OR_RETURN(auto intervals, h.QuerySampled(quarks, times));
-    TimeGraphRow* row = nullptr;
-    for (const StateInterval& iv : intervals) {
-      if (!row || row->entry_id != int64_t(iv.quark)) {
-        m.rows.push_back({int64_t(iv.quark), {}});
-        row = &m.rows.back();
-      }
-      if (iv.value.is_null()) continue;  // a gap, drawn by the viewer
-      row->states.push_back({iv.start, iv.end, std::to_string(iv.value.i), ""});
-    }
+    m.rows = RowsFromIntervals(
+        intervals, [](Quark, int64_t v) { return std::to_string(v); });
     return m;
   }
 

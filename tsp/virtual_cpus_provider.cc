@@ -7,6 +7,7 @@
 #include "analyses/vm/vm_layout.h"
 #include "analyses/vm/vm_names.h"
 #include "storage/state_queries.h"
+#include "tsp/state_rows.h"
 #include "tsp/vm_providers.h"
 
 namespace vmtrace::tsp {
@@ -105,16 +106,8 @@ class VirtualCpusProvider : public TimeGraphProvider {
       if (IsRow(id)) quarks.push_back(Quark(id));
     }
     VMTRACE_ASSIGN_OR_RETURN(auto intervals, h.QuerySampled(quarks, times));
-    TimeGraphRow* row = nullptr;
-    for (const auto& iv : intervals) {
-      if (!row || row->entry_id != int64_t(iv.quark)) {
-        m.rows.push_back({int64_t(iv.quark), {}});
-        row = &m.rows.back();
-      }
-      if (iv.value.kind != StateValue::kInt) continue;  // no state here
-      row->states.push_back(
-          {iv.start, iv.end, std::string(vm::VcpuStateName(iv.value.i)), ""});
-    }
+    m.rows = RowsFromIntervals(
+        intervals, [](Quark, int64_t v) { return vm::VcpuStateName(v); });
     return m;
   }
 
