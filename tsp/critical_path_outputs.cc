@@ -8,138 +8,21 @@
 
 #include "analyses/graph/critical_path.h"
 #include "analyses/vm/vm_layout.h"
+#include "tsp/critical_path_internal.h"
 #include "tsp/query.h"
 
 namespace vmtrace::tsp {
 namespace {
 
+using cp_internal::kCauses;
+using cp_internal::ParseCr3;
 using graph::Cause;
 using graph::CriticalPath;
 using graph::Layer;
 using graph::WorkerId;
 using nlohmann::json;
 
-constexpr Cause kCauses[] = {Cause::kRunning,     Cause::kHypervisor,
-                             Cause::kPreempted,   Cause::kTimer,
-                             Cause::kBlockDevice, Cause::kNetwork,
-                             Cause::kIpi,         Cause::kInterrupted,
-                             Cause::kBlocked,     Cause::kUnknown};
-
-std::string Share(int64_t part, int64_t total) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f%%",
-                total > 0 ? 100.0 * double(part) / double(total) : 0.0);
-  return buf;
-}
-
-bool ParseCr3(const json& v, uint64_t* out) {
-  if (!v.is_string()) return false;
-  const std::string s = v.get<std::string>();
-  if (s.size() < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) {
-    return false;
-  }
-  char* end = nullptr;
-  *out = std::strtoull(s.c_str() + 2, &end, 16);
-  return end && *end == '\0';
-}
-
-// The path's worker rows: host > VM > nested VM groups, then workers.
-struct Rows {
-  TreeModel tree;
-  std::map<WorkerId, int64_t> id_of;
-};
-
 }  // namespace
-
-struct CriticalPathOutputs::Path {
-  int n = 0;
-  std::string name, description;
-  json parameters;
-  WorkerId worker;
-  std::optional<int64_t> start, end;
-  const graph::GraphModule* graph = nullptr;
-  const storage::StateHistory* vm = nullptr;
-  std::unique_ptr<TimeGraphProvider> time_graph;
-  std::unique_ptr<TableProvider> table;
-
-  std::string id() const {
-    return std::string(kCriticalPathId) + "$" + std::to_string(n);
-  }
-  std::string table_id() const {
-    return std::string(kCriticalPathBreakdownId) + "$" + std::to_string(n);
-  }
-
-  struct Result {
-    Status status;
-    CriticalPath cp;
-    Rows rows;
-    int64_t start = 0, end = 0;
-  };
-  // Null while the pass runs; computed once after it.
-  const Result* Get() const {
-    if (!graph->complete()) return nullptr;
-    std::lock_guard<std::mutex> lock(mu);
-    if (result) return result.get();
-    auto r = std::make_unique<Result>();
-    const graph::ExecGraph& g = graph->graph();
-    r->start = start.value_or(g.begin);
-    r->end = end.value_or(g.end + 1);
-    auto cp = graph::ComputeCriticalPath(g, vm, worker, r->start, r->end);
-    if (!cp.ok()) {
-      r->status = cp.status();
-    } else {
-      r->cp = std::move(cp).value();
-    }
-    BuildRows(g, r.get());
-    result = std::move(r);
-    return result.get();
-  }
-
-  static void BuildRows(const graph::ExecGraph& g, Result* r) {
-    Rows& rows = r->rows;
-    rows.tree.headers = {"Worker"};
-    std::map<std::string, int64_t> groups;
-    auto add = [&](int64_t parent, std::string label, bool data) {
-      TreeEntry e;
-      e.id = static_cast<int64_t>(rows.tree.entries.size());
-      e.parent_id = parent;
-      e.labels = {std::move(label)};
-      e.has_data = data;
-      e.start = r->start;
-      e.end = r->end;
-      rows.tree.entries.push_back(e);
-      return e.id;
-    };
-    auto group = [&](const std::string& key, int64_t parent,
-                     const std::string& label) {
-      auto it = groups.find(key);
-      if (it != groups.end()) return it->second;
-      return groups[key] = add(parent, label, false);
-    };
-    for (const auto& s : r->cp.segments) {
-      const WorkerId& w = s.worker;
-      if (rows.id_of.count(w)) continue;
-      const std::string host = g.hosts[w.host];
-      const int64_t hg = group(host, -1, "Host " + host);
-      if (w.kind == WorkerId::kHostThread) {
-        rows.id_of[w] = add(hg, "Thread " + std::to_string(w.id), true);
-        continue;
-      }
-      const std::string vm_key = host + "/" + std::to_string(w.id);
-      const int64_t vg = group(vm_key, hg, "VM " + std::to_string(w.id));
-      if (w.kind == WorkerId::kGuest) {
-        rows.id_of[w] = add(vg, "Process " + graph::Cr3Text(w.cr3), true);
-        continue;
-      }
-      const int64_t ng = group(vm_key + "/" + graph::Cr3Text(w.hcr3), vg,
-                               "Nested VM " + graph::Cr3Text(w.hcr3));
-      rows.id_of[w] = add(ng, "L2 process " + graph::Cr3Text(w.cr3), true);
-    }
-  }
-
-  mutable std::mutex mu;
-  mutable std::unique_ptr<Result> result;
-};
 
 namespace {
 
@@ -286,114 +169,6 @@ class ParentProvider : public TimeGraphProvider {
   CriticalPathOutputs* outputs_;
 };
 
-class BreakdownProvider : public TableProvider {
- public:
-  explicit BreakdownProvider(const Path* p) : p_(p) {}
-  OutputDescriptor descriptor() const override {
-    return {p_->table_id(), "Critical Path Breakdown: " + p_->name,
-            "Time and share of the critical path per cause, per layer and "
-            "per worker",
-            "TABLE", p_->id()};
-  }
-  std::vector<TableColumnModel> Columns() const override {
-    return {{0, "Category", "cause, layer, worker or preempted by", "STRING"},
-            {1, "Name",
-             "cause (e.g. PREEMPTED), layer, worker, or who had the host CPU "
-             "while the guest's vCPU was preempted",
-             "STRING"},
-            {2, "Layer", "L0 host, L1 guest, L2 nested guest", "STRING"},
-            {3, "Time (ns)", "time on the path, ns", "NUMBER"},
-            {4, "Share", "share of the path's time", "STRING"}};
-  }
-  StatusOr<TableModel> Table() const override {
-    TableModel m;
-    m.columns = Columns();
-    const Path::Result* r = p_->Get();
-    if (r == nullptr) {
-      m.running = true;
-      return m;
-    }
-    if (!r->status.ok()) return r->status;
-    std::map<std::pair<std::string, std::string>, int64_t> by_cause;
-    std::map<std::string, int64_t> by_layer, by_worker, by_preempter;
-    int64_t total = 0;
-    const graph::ExecGraph& g = p_->graph->graph();
-    for (const auto& s : r->cp.segments) {
-      const int64_t d = s.end - s.start;
-      total += d;
-      by_cause[{graph::CauseName(s.cause), graph::LayerName(s.layer)}] += d;
-      by_layer[graph::LayerName(s.layer)] += d;
-      by_worker[graph::WorkerLabel(g, s.worker)] += d;
-      if (s.cause == Cause::kPreempted && s.layer == Layer::kL0 &&
-          s.worker.kind == WorkerId::kGuest) {
-        by_preempter[Preempter(s.worker, s.start)] += d;
-      }
-    }
-    for (const auto& [k, d] : by_cause) {
-      m.rows.push_back(
-          {"cause", k.first, k.second, std::to_string(d), Share(d, total)});
-    }
-    for (const auto& [k, d] : by_layer) {
-      m.rows.push_back({"layer", k, k, std::to_string(d), Share(d, total)});
-    }
-    for (const auto& [k, d] : by_worker) {
-      m.rows.push_back({"worker", k, "", std::to_string(d), Share(d, total)});
-    }
-    for (const auto& [k, d] : by_preempter) {
-      m.rows.push_back(
-          {"preempted by", k, "L0", std::to_string(d), Share(d, total)});
-    }
-    return m;
-  }
-
- private:
-  // Who had the host CPU while the vCPU of `w` was preempted at `t`: "VM
-  // <pid> (thread <tid>)" for another vCPU thread, "thread <tid>" for a
-  // host thread, "unknown" if the VM model does not say.
-  std::string Preempter(const WorkerId& w, int64_t t) const {
-    const storage::StateHistory* vm = p_->vm;
-    if (vm == nullptr) return "unknown";
-    const std::string host = p_->graph->graph().hosts[w.host];
-    const std::string pid = std::to_string(w.id);
-    auto at = [&](std::vector<std::string> path) -> std::optional<int64_t> {
-      auto q = vm->Find(path);
-      if (!q) return std::nullopt;
-      auto iv = vm->QuerySampled({*q}, {t});
-      if (!iv.ok() || iv->empty() || (*iv)[0].value.is_null()) {
-        return std::nullopt;
-      }
-      return (*iv)[0].value.i;
-    };
-    auto vcpu =
-        at({host, "VMs", pid, "Processes", graph::Cr3Text(w.cr3), "vCPU"});
-    if (!vcpu) return "unknown";
-    auto tid =
-        at({host, "VMs", pid, "vCPUs", std::to_string(*vcpu), "Preempter"});
-    if (!tid) return "unknown";
-    // A vCPU thread of some VM of this host?
-    if (auto vms = vm->Find({host, "VMs"})) {
-      for (storage::Quark vq : vm->Children(*vms)) {
-        auto vcpus = vm->Child(vq, "vCPUs");
-        if (!vcpus) continue;
-        for (storage::Quark cq : vm->Children(*vcpus)) {
-          auto th = vm->Child(cq, "Thread");
-          if (!th) continue;
-          auto iv = vm->QuerySampled({*th}, {t});
-          if (iv.ok() && !iv->empty() && (*iv)[0].value.i == *tid) {
-            return "VM " + vm->Name(vq) + " (thread " + std::to_string(*tid) +
-                   ")";
-          }
-        }
-      }
-    }
-    return "thread " + std::to_string(*tid);
-  }
-
- public:
- private:
-  const Path* p_;
-};
-
 }  // namespace
 
 CriticalPathOutputs::CriticalPathOutputs(const graph::GraphModule* graph,
@@ -521,7 +296,7 @@ StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
   path->graph = graph_;
   path->vm = vm_;
   path->time_graph = std::make_unique<PathProvider>(path.get());
-  path->table = std::make_unique<BreakdownProvider>(path.get());
+  path->table = MakeBreakdownProvider(path.get());
   std::lock_guard<std::mutex> lock(mu_);
   path->n = next_++;
   paths_.push_back(path);
@@ -590,7 +365,7 @@ void CriticalPathOutputs::AutoCreateLocked() {
     path->graph = graph_;
     path->vm = vm_;
     path->time_graph = std::make_unique<PathProvider>(path.get());
-    path->table = std::make_unique<BreakdownProvider>(path.get());
+    path->table = MakeBreakdownProvider(path.get());
     path->n = next_++;
     paths_.push_back(path);
     if (!first_) first_ = path;
