@@ -124,6 +124,12 @@ Status Simulator::Build(const std::string& out_dir) {
         p.hypervisor = hyp;
         p.cr3 = cr3;
         p.gid = static_cast<int>((hi << 16) | h.procs.size());
+        // Distinct initial sequence numbers per connection end, as real TCP
+        // stacks pick: otherwise a request and its response could share
+        // (seq, ack_seq, flags) and the hosts' packet matching would pair
+        // the request with the response.
+        p.snd = 1000 + 0x01000000u * (hi + 1) + 0x10000u * h.procs.size();
+        p.rcv = 5000 + 0x02000000u * (hi + 1) + 0x20000u * h.procs.size();
         h.procs.push_back(std::move(p));
         ProcTruth pt;
         pt.name = name;
