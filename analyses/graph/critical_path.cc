@@ -37,8 +37,9 @@ struct Iv {
 
 class Walker {
  public:
-  Walker(const ExecGraph& g, const storage::StateHistory* vm)
-      : g_(g), vm_(vm) {}
+  Walker(const ExecGraph& g, const storage::StateHistory* vm,
+         const sync::ClockSync* clocks, uint32_t owner)
+      : g_(g), vm_(vm), clocks_(clocks), owner_(owner) {}
 
   Status Walk(const WorkerId& w, int64_t a, int64_t b, int depth) {
     if (a >= b) return Status::Ok();
@@ -49,10 +50,27 @@ class Walker {
   CriticalPath Take() { return std::move(cp_); }
 
  private:
+  // `t` of host `from` in the clock of host `to`.
+  int64_t Conv(uint32_t from, uint32_t to, int64_t t) const {
+    if (from == to || clocks_ == nullptr) return t;
+    return clocks_->FromReference(g_.hosts[to],
+                                  clocks_->ToReference(g_.hosts[from], t));
+  }
+
+  // [s, e) in the clock of host `clock` (w's own unless said).
   void Emit(const WorkerId& w, int64_t s, int64_t e, Cause c, Layer l) {
+    Emit(w, s, e, c, l, w.host);
+  }
+  void Emit(const WorkerId& w, int64_t s, int64_t e, Cause c, Layer l,
+            uint32_t clock) {
     if (s >= e) return;
+    s = Conv(clock, owner_, s);
+    e = Conv(clock, owner_, e);
     if (!cp_.segments.empty()) {
       PathSegment& b = cp_.segments.back();
+      // Two conversions of one instant may round 1 ns apart.
+      if (s != b.end && s > b.end - 3 && s < b.end + 3) s = b.end;
+      if (s >= e) return;
       if (b.worker == w && b.end == s && b.cause == c && b.layer == l) {
         b.end = e;
         return;
@@ -61,8 +79,15 @@ class Walker {
     cp_.segments.push_back({w, s, e, c, l});
   }
 
-  // Drops what was emitted from `t` on, from segment `from` on.
-  void Truncate(size_t from, int64_t t) {
+  void Arrow(const WorkerId& from, const WorkerId& to, int64_t ts, Cause c,
+             uint32_t clock) {
+    cp_.arrows.push_back({from, to, Conv(clock, owner_, ts), c});
+  }
+
+  // Drops what was emitted from `t` (of host `clock`) on, from segment
+  // `from` on.
+  void Truncate(size_t from, int64_t t, uint32_t clock) {
+    t = Conv(clock, owner_, t);
     auto& s = cp_.segments;
     size_t keep = from;
     for (size_t i = from; i < s.size(); ++i) {
@@ -136,6 +161,37 @@ class Walker {
     Emit(w, std::max(s, x), g1, Cause::kHypervisor, Layer::kL0);
   }
 
+  // A wait [g0, g1) of `w` ended by a packet a guest process sent (header).
+  Status NetWait(const WorkerId& w, int64_t g0, int64_t g1,
+                 const GuestWake& wake, Layer layer, int depth) {
+    const uint32_t sh = static_cast<uint32_t>(wake.net_host);
+    const WorkerId snd{WorkerId::kGuest, sh, wake.net_pid, 0, wake.net_cr3};
+    const int64_t inj = std::clamp(wake.inj_ts, g0, g1);
+    const int64_t acc = std::clamp(wake.accept_ts, g0, inj);
+    int64_t k = std::clamp(Conv(sh, w.host, wake.net_kick_ts), g0, acc);
+    if (k > g0 && depth < kMaxDepth && !(snd == w) &&
+        g_.Guest({sh, snd.id, snd.cr3}) != nullptr) {
+      const size_t mark = cp_.segments.size();
+      Status st =
+          Walk(snd, Conv(w.host, sh, g0), Conv(w.host, sh, k), depth + 1);
+      if (!st.ok() && st.code() != StatusCode::kNotFound) return st;
+      if (!st.ok()) {
+        Truncate(mark, g0, w.host);  // the sender is unknown to the VM model
+        k = g0;
+      } else {
+        Arrow(snd, w, k, Cause::kNetwork, w.host);
+      }
+    } else {
+      k = g0;
+    }
+    const WorkerId hop{WorkerId::kNetwork, sh, wake.net_pid, w.host,
+                       static_cast<uint64_t>(w.id)};
+    Emit(hop, k, acc, Cause::kNetwork, Layer::kL0, w.host);
+    Emit(w, acc, inj, Cause::kNetwork, layer);
+    Ready(w, inj, g1, layer);
+    return Status::Ok();
+  }
+
   // A WAIT_TASK off period [g0, g1) of `w`: who made it runnable.
   Status TaskWait(const WorkerId& w, int64_t g0, int64_t g1,
                   const GuestWake* wake, Layer layer, int depth) {
@@ -149,10 +205,13 @@ class Walker {
       const int64_t wt = std::clamp(wake->wake_ts, g0, inj);
       Status st = Walk(waker, g0, wt, depth + 1);
       if (!st.ok()) return st;
-      cp_.arrows.push_back({waker, w, wt, Cause::kIpi});
+      Arrow(waker, w, wt, Cause::kIpi, w.host);
       Emit(w, wt, inj, Cause::kIpi, layer);
       Ready(w, inj, g1, layer);
       return Status::Ok();
+    }
+    if (wake != nullptr && wake->net_host >= 0) {
+      return NetWait(w, g0, g1, *wake, layer, depth);
     }
     if (wake != nullptr && !wake->ipi &&
         (IsTimerVector(wake->vector) || wake->device != Cause::kUnknown)) {
@@ -190,7 +249,7 @@ class Walker {
       if (wt > g0) {
         Status st = Walk(waker, g0, wt, depth + 1);
         if (!st.ok()) return st;
-        cp_.arrows.push_back({waker, w, wt, Cause::kIpi});
+        Arrow(waker, w, wt, Cause::kIpi, w.host);
         Ready(w, wt, g1, layer);
         return Status::Ok();
       }
@@ -234,7 +293,7 @@ class Walker {
           if (kick_t >= 0 && run_since_kick < kLazyIdleNs) {
             const GuestWake* dw = LatestWake(w, kick_t, iv.start);
             if (dw != nullptr && dw->device != Cause::kUnknown) {
-              Truncate(stretch_mark, kick_t);
+              Truncate(stretch_mark, kick_t, w.host);
               Emit(w, kick_t, dw->inj_ts, dw->device, layer);
               Emit(w, dw->inj_ts, iv.start, Cause::kPreempted, layer);
               kick_t = -1;
@@ -263,7 +322,7 @@ class Walker {
       int64_t g0 = iv.start;
       if (last_run_end >= 0) {
         g0 = last_run_end;
-        Truncate(mark, g0);
+        Truncate(mark, g0, w.host);
       }
       if (gw != nullptr && last_run_end >= 0 &&
           (reason == vm::kWaitDisk || reason == vm::kWaitNet)) {
@@ -271,7 +330,7 @@ class Walker {
         if (k != gw->kicks.begin() && *(k - 1) >= stretch_start &&
             g0 - *(k - 1) < kLazyIdleNs) {
           g0 = *(k - 1);
-          Truncate(stretch_mark, g0);
+          Truncate(stretch_mark, g0, w.host);
         }
       }
       size_t j = i;
@@ -283,6 +342,9 @@ class Walker {
         WorkerId self = w;
         self.kind = WorkerId::kGuest;
         Status st = TaskWait(w, g0, g1, LatestWake(self, g0, g1), layer, depth);
+        if (!st.ok()) return st;
+      } else if (wake != nullptr && wake->net_host >= 0) {
+        Status st = NetWait(w, g0, g1, *wake, layer, depth);
         if (!st.ok()) return st;
       } else if (wake == nullptr) {
         Emit(w, g0, g1, WaitCause(reason), layer);
@@ -333,13 +395,15 @@ class Walker {
       waker.id = found->waker;
       Status st = Walk(waker, s, en, depth + 1);
       if (!st.ok()) return st;
-      cp_.arrows.push_back({waker, w, en, Cause::kRunning});
+      Arrow(waker, w, en, Cause::kRunning, w.host);
     }
     return Status::Ok();
   }
 
   const ExecGraph& g_;
   const storage::StateHistory* vm_;
+  const sync::ClockSync* clocks_;
+  uint32_t owner_;
   CriticalPath cp_;
 };
 
@@ -362,6 +426,11 @@ std::string WorkerLabel(const ExecGraph& g, const WorkerId& w) {
     case WorkerId::kL2:
       return h + "/" + std::to_string(w.id) + "/" + Cr3Text(w.hcr3) + "/" +
              Cr3Text(w.cr3);
+    case WorkerId::kNetwork: {
+      std::string to = w.hcr3 < g.hosts.size() ? g.hosts[w.hcr3] : "?";
+      return "network " + h + "/" + std::to_string(w.id) + " -> " + to + "/" +
+             std::to_string(w.cr3);
+    }
   }
   return h;
 }
@@ -369,9 +438,13 @@ std::string WorkerLabel(const ExecGraph& g, const WorkerId& w) {
 StatusOr<CriticalPath> ComputeCriticalPath(const ExecGraph& g,
                                            const storage::StateHistory* vm,
                                            const WorkerId& w, int64_t start,
-                                           int64_t end) {
+                                           int64_t end,
+                                           const sync::ClockSync* clocks) {
   if (w.host >= g.hosts.size()) return InvalidArgument("unknown host");
-  Walker walker(g, vm);
+  if (w.kind == WorkerId::kNetwork) {
+    return InvalidArgument("a network hop has no path of its own");
+  }
+  Walker walker(g, vm, clocks, w.host);
   Status st = walker.Walk(w, start, end, 0);
   if (!st.ok()) return st;
   return walker.Take();

@@ -30,6 +30,17 @@
 //   L1 hypervisor's entry that resumes it (L1 working for L2);
 // - a wait still open at `end` keeps its cause; WAIT_UNKNOWN there is
 //   BLOCKED.
+// - a network wait (WAIT_NET, or a net-device wake of a WAIT_TASK period)
+//   ended by a packet that a guest process sent (graph_model.h: matched TCP
+//   send, on any host): if the sender's I/O kick came after the wait began,
+//   the sender's path (recursively, on its own host) up to the kick; then
+//   the network hop, a `network` worker at L0, from the kick (or the wait's
+//   start) until the receiving vhost accepted the packet; then NETWORK at
+//   the process's layer until the interrupt is injected; then PREEMPTED at
+//   its layer until it runs. A packet from outside the experiment: NETWORK.
+// Several hosts: every time of the result is in the clock of the path
+// owner's host; the other hosts' times are converted with `clocks` (the
+// experiment's clock synchronisation; null or identity: raw times).
 // Host threads: RUNNING / PREEMPTED / TIMER / ... pass through at L0; a
 // BLOCKED interval ended by a task-context wake-up is replaced by the
 // waker's path up to the wake-up.
@@ -43,13 +54,16 @@
 #include <vector>
 
 #include "analyses/graph/graph_model.h"
+#include "analyses/sync/clock_sync.h"
 #include "base/status.h"
 #include "storage/state_history.h"
 
 namespace vmtrace::graph {
 
 struct WorkerId {
-  enum Kind : uint8_t { kHostThread, kGuest, kL2 };
+  // kNetwork: the hop of a message from VM (host, id) to VM (hcr3 = host
+  // index, cr3 = QEMU pid) of the receiving process.
+  enum Kind : uint8_t { kHostThread, kGuest, kL2, kNetwork };
   Kind kind = kGuest;
   uint32_t host = 0;
   int64_t id = 0;     // tid (host thread) or QEMU pid
@@ -86,16 +100,16 @@ struct CriticalPath {
 
 // "0x11a000" (the VM store's and the truth's CR3 spelling).
 std::string Cr3Text(uint64_t cr3);
-// "host/tid", "host/pid/0xcr3", "host/pid/0xhcr3/0xcr3".
+// "host/tid", "host/pid/0xcr3", "host/pid/0xhcr3/0xcr3",
+// "network host/pid -> host/pid".
 std::string WorkerLabel(const ExecGraph& g, const WorkerId& w);
 
 // The path of `w` over [start, end). `vm` is the VM model's store (needed
 // for guest workers; may be null for host threads). A guest worker's path
 // starts when the VM model first saw it (not before `start`).
-StatusOr<CriticalPath> ComputeCriticalPath(const ExecGraph& g,
-                                           const storage::StateHistory* vm,
-                                           const WorkerId& w, int64_t start,
-                                           int64_t end);
+StatusOr<CriticalPath> ComputeCriticalPath(
+    const ExecGraph& g, const storage::StateHistory* vm, const WorkerId& w,
+    int64_t start, int64_t end, const sync::ClockSync* clocks = nullptr);
 
 }  // namespace vmtrace::graph
 

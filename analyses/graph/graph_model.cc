@@ -2,11 +2,14 @@
 #include "analyses/graph/graph_model.h"
 
 #include <algorithm>
+#include <charconv>
+#include <deque>
 #include <filesystem>
 #include <set>
 #include <string_view>
 
 #include "analyses/kernel/event_layout.h"
+#include "analyses/sync/tcp_event.h"
 
 namespace vmtrace::graph {
 namespace {
@@ -29,6 +32,8 @@ enum class Kind : uint8_t {
   kSoftirqExit,
   kBlockComplete,
   kStatedump,
+  kNetSend,
+  kNetRecv,
 };
 
 std::string_view Text(const ctf::Event& ev, int idx) {
@@ -75,93 +80,6 @@ bool IsIpiVector(int64_t v) { return v >= 251 && v <= 253; }
 
 }  // namespace
 
-const char* CauseName(Cause c) {
-  switch (c) {
-    case Cause::kUnknown:
-      return "UNKNOWN";
-    case Cause::kRunning:
-      return "RUNNING";
-    case Cause::kBlocked:
-      return "BLOCKED";
-    case Cause::kInterrupted:
-      return "INTERRUPTED";
-    case Cause::kPreempted:
-      return "PREEMPTED";
-    case Cause::kTimer:
-      return "TIMER";
-    case Cause::kNetwork:
-      return "NETWORK";
-    case Cause::kBlockDevice:
-      return "BLOCK_DEVICE";
-    case Cause::kIpi:
-      return "IPI";
-    case Cause::kHypervisor:
-      return "HYPERVISOR";
-  }
-  return "UNKNOWN";
-}
-
-const char* LayerName(Layer l) {
-  return l == Layer::kL0 ? "L0" : l == Layer::kL1 ? "L1" : "L2";
-}
-
-const char* CauseColor(Cause c) {
-  switch (c) {
-    case Cause::kUnknown:
-      return "#403b33";
-    case Cause::kRunning:
-      return "#339900";
-    case Cause::kBlocked:
-      return "#dc143c";
-    case Cause::kInterrupted:
-      return "#ffdc00";
-    case Cause::kPreempted:
-      return "#c86400";
-    case Cause::kTimer:
-      return "#336699";
-    case Cause::kNetwork:
-      return "#ff9bff";
-    case Cause::kBlockDevice:
-      return "#6600cc";
-    case Cause::kIpi:
-      return "#6666cc";
-    case Cause::kHypervisor:
-      return "#a0a0a0";
-  }
-  return "#403b33";
-}
-
-int ExecGraph::HostIndex(const std::string& name) const {
-  for (size_t i = 0; i < hosts.size(); ++i) {
-    if (hosts[i] == name) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-const HostThread* ExecGraph::Thread(uint32_t host, int64_t tid) const {
-  auto it = thread_of.find({host, tid});
-  return it == thread_of.end() ? nullptr : &threads[it->second];
-}
-
-const GuestWorker* ExecGraph::Guest(const GuestKey& k) const {
-  auto it = guests.find(k);
-  return it == guests.end() ? nullptr : &it->second;
-}
-
-size_t ExecGraph::MemoryBytes() const {
-  size_t n = threads.capacity() * sizeof(HostThread) +
-             host_wakes.capacity() * sizeof(HostWake) + thread_of.size() * 64;
-  for (const HostThread& t : threads)
-    n += t.edges.capacity() * sizeof(HostEdge);
-  for (const auto& [k, w] : guests) {
-    n += 96 + w.wakes.capacity() * sizeof(GuestWake) +
-         w.kicks.capacity() * sizeof(int64_t) +
-         w.resumes.capacity() * sizeof(GuestResume) +
-         w.hyp_entries.capacity() * sizeof(int64_t);
-  }
-  return n;
-}
-
 struct GraphModel::Layout {
   Kind kind = Kind::kIgnored;
   int a = -1, b = -1, c = -1, d = -1;  // payload fields, per kind
@@ -178,7 +96,12 @@ struct GraphModel::Vcpu {
   bool cr3_is_hyp = false;  // the current CR3 is an L1 hypervisor's
   int64_t dev_vector = -1;  // last vector accepted for it by a QEMU thread
   Cause dev_cause = Cause::kUnknown;
+  bool has_packet = false;  // the last net IRQ accepted for it had a packet
+  sync::TcpKey packet;
+  int64_t packet_accept_ts = 0;
   std::vector<GuestWake> pending;  // bound at the next enter_guest
+  // Per pending wake: its packet, if any (bound with it).
+  std::vector<std::pair<bool, sync::TcpKey>> pending_packets;
 };
 
 struct GraphModel::Cpu {
@@ -186,6 +109,27 @@ struct GraphModel::Cpu {
   Ctx ctx = Ctx::kNone;
   int64_t softirq_vec = -1;
   bool block_done = false;
+  bool has_rx = false;  // a TCP receive in the current softirq
+  sync::TcpKey rx;
+};
+
+// Who made a vhost (or any QEMU) thread run: the guest process whose vCPU
+// woke it, at that vCPU's last exit.
+struct TxSource {
+  int64_t pid = -1;
+  uint64_t cr3 = 0;
+  int64_t kick_ts = 0;
+};
+
+struct NetSend {
+  uint32_t host = 0;
+  TxSource src;
+};
+
+struct WakePacket {
+  GuestKey guest;
+  int64_t inj_ts, accept_ts;
+  sync::TcpKey key;
 };
 
 struct PendingIpi {
@@ -203,6 +147,11 @@ struct GraphModel::State {
   std::map<std::tuple<uint32_t, int64_t, int64_t>, PendingIpi> ipis;
   std::map<std::pair<uint32_t, int64_t>, std::string> names;      // (host, tid)
   std::set<std::tuple<uint32_t, int64_t, uint64_t>> hypervisors;  // L1 CR3s
+  sync::TcpEventDecoder tcp;
+  std::map<std::pair<uint32_t, int64_t>, TxSource> tx_src;  // (host, tid)
+  std::map<std::pair<uint32_t, int64_t>, std::deque<sync::TcpKey>> rx_queue;
+  std::unordered_map<sync::TcpKey, NetSend, sync::TcpKeyHash> sends;
+  std::vector<WakePacket> wake_packets;
 };
 
 GraphModel::GraphModel(
@@ -283,6 +232,9 @@ const GraphModel::Layout& GraphModel::LayoutOf(const ctf::EventClass* cls) {
     l.kind = Kind::kSoftirqExit;
   } else if (n == "block_rq_complete") {
     l.kind = Kind::kBlockComplete;
+  } else if (const sync::TcpSide side = s_->tcp.SideOf(cls);
+             side != sync::TcpSide::kNone) {
+    l.kind = side == sync::TcpSide::kSend ? Kind::kNetSend : Kind::kNetRecv;
   }
   return s_->layouts.emplace(cls, l).first->second;
 }
@@ -341,6 +293,14 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
     case Kind::kTtwu: {
       const int64_t wakee = Int(ev, l.a);
       if (wakee <= 0) break;
+      if (cpu.ctx == Ctx::kNone) {
+        if (const Vcpu* src = vcpu_of(ctx_tid); src && src->has_cr3) {
+          s_->tx_src[{host, wakee}] = {src->pid, src->cr3, src->last_exit_ts};
+        }
+      } else if (cpu.ctx == Ctx::kSoftirq && cpu.has_rx) {
+        s_->rx_queue[{host, wakee}].push_back(cpu.rx);
+        cpu.has_rx = false;
+      }
       HostThread& t = Thread(host, wakee);
       if (t.edges.empty() || t.edges.back().cause != Cause::kBlocked) break;
       Cause c = Cause::kBlocked;
@@ -410,8 +370,17 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       }
       if (!v.pending.empty()) {
         GuestWorker& w = g_.guests[{host, v.pid, v.cr3}];
-        for (GuestWake& gw : v.pending) w.wakes.push_back(gw);
+        for (size_t i = 0; i < v.pending.size(); ++i) {
+          w.wakes.push_back(v.pending[i]);
+          if (v.pending_packets[i].first) {
+            s_->wake_packets.push_back({{host, v.pid, v.cr3},
+                                        v.pending[i].inj_ts,
+                                        v.pending[i].accept_ts,
+                                        v.pending_packets[i].second});
+          }
+        }
         v.pending.clear();
+        v.pending_packets.clear();
       }
       break;
     }
@@ -423,19 +392,39 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
                                                     ctx_tid, src->has_cr3};
       } else if (src == nullptr && l.b >= 0) {
         // A QEMU device thread: disk (main / "IO *") or net ("vhost-*").
-        const int64_t pid = Int(ev, l.ctx_pid, -1);
+        int64_t pid = Int(ev, l.ctx_pid, -1);
         auto nm = s_->names.find({host, ctx_tid});
         const std::string_view name =
             nm == s_->names.end() ? std::string_view() : nm->second;
+        // A vhost worker is a kernel thread of its own: "vhost-<QEMU pid>".
+        if (name.substr(0, 6) == "vhost-") {
+          int64_t owner = 0;
+          auto [e, ec] = std::from_chars(name.data() + 6,
+                                         name.data() + name.size(), owner);
+          if (ec == std::errc() && owner > 0) pid = owner;
+        }
         Cause c = name.substr(0, 6) == "vhost-" ? Cause::kNetwork
                   : ctx_tid == pid || name.substr(0, 3) == "IO "
                       ? Cause::kBlockDevice
                       : Cause::kUnknown;
+        bool has_packet = false;
+        sync::TcpKey packet;
+        if (c == Cause::kNetwork) {
+          auto q = s_->rx_queue.find({host, ctx_tid});
+          if (q != s_->rx_queue.end() && !q->second.empty()) {
+            packet = q->second.front();
+            q->second.pop_front();
+            has_packet = true;
+          }
+        }
         if (c != Cause::kUnknown) {
           for (auto& [key, v] : s_->vcpus) {
             if (key.first == host && v.pid == pid && v.id == Int(ev, l.b)) {
               v.dev_vector = vec;
               v.dev_cause = c;
+              v.has_packet = has_packet;
+              v.packet = packet;
+              v.packet_accept_ts = ts;
             }
           }
         }
@@ -461,7 +450,13 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
         }
       }
       if (gw.vector == v->dev_vector) gw.device = v->dev_cause;
+      const bool packet = gw.device == Cause::kNetwork && v->has_packet;
+      if (packet) {
+        gw.accept_ts = v->packet_accept_ts;
+        v->has_packet = false;
+      }
       v->pending.push_back(gw);
+      v->pending_packets.emplace_back(packet, v->packet);
       break;
     }
     case Kind::kHrtimerEntry:
@@ -483,6 +478,18 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
     case Kind::kBlockComplete:
       cpu.block_done = true;
       break;
+    case Kind::kNetSend: {
+      sync::TcpKey key;
+      if (!s_->tcp.Decode(ev, &key)) break;
+      auto src = s_->tx_src.find({host, ctx_tid});
+      if (src == s_->tx_src.end()) break;  // not sent for a guest process
+      s_->sends[key] = {host, src->second};
+      break;
+    }
+    case Kind::kNetRecv: {
+      cpu.has_rx = s_->tcp.Decode(ev, &cpu.rx);
+      break;
+    }
     case Kind::kStatedump: {
       const int64_t tid = Int(ev, l.a);
       if (tid > 0) s_->names[{host, tid}] = std::string(Text(ev, l.b));
@@ -505,6 +512,27 @@ void GraphModel::Finish(int64_t end_time) {
     w.resumes.shrink_to_fit();
     w.hyp_entries.shrink_to_fit();
   }
+  // Packets into guests whose send was found: who sent them, when.
+  for (const WakePacket& wp : s_->wake_packets) {
+    auto send = s_->sends.find(wp.key);
+    if (send == s_->sends.end()) continue;
+    auto gw = g_.guests.find(wp.guest);
+    if (gw == g_.guests.end()) continue;
+    auto& wakes = gw->second.wakes;
+    auto it = std::lower_bound(
+        wakes.begin(), wakes.end(), wp.inj_ts,
+        [](const GuestWake& x, int64_t t) { return x.inj_ts < t; });
+    for (; it != wakes.end() && it->inj_ts == wp.inj_ts; ++it) {
+      if (it->device != Cause::kNetwork || it->net_host >= 0) continue;
+      it->net_host = static_cast<int32_t>(send->second.host);
+      it->net_pid = send->second.src.pid;
+      it->net_cr3 = send->second.src.cr3;
+      it->net_kick_ts = send->second.src.kick_ts;
+      break;
+    }
+  }
+  s_->wake_packets.clear();
+  s_->sends.clear();
   for (HostThread& t : g_.threads) t.edges.shrink_to_fit();
   g_.host_wakes.shrink_to_fit();
 }

@@ -20,7 +20,15 @@
 // - the guest's I/O kicks (exit 30 while a CR3 is current), used to place
 //   the start of a disk/net wait before the guest's lazy-TLB idle run;
 // - guest context switches per vCPU (GuestResume), from which a wake-up on
-//   the same vCPU (no host event) is inferred.
+//   the same vCPU (no host event) is inferred;
+// - network messages between guests (c.5): a TCP send (`net_dev_queue`) by
+//   a vhost thread is bound to the guest process whose vCPU last woke that
+//   vhost (its CR3 at the vCPU's last exit, the I/O kick); a receive
+//   (`net_if_receive_skb`) to the vhost thread woken in that softirq, then
+//   to the next net-vector kvm_apic_accept_irq of that vhost and the
+//   injection it causes. Sends and receives are matched on (seq, ack_seq,
+//   flags) in Finish(), across hosts; one vhost serving several vCPUs at
+//   once binds its sends to the latest waker (a documented approximation).
 // The horizontal edges of guest-process workers are the VM model's process
 // rows (vm_layout.h): the critical path reads them from the VM store after
 // the pass rather than recomputing vm-semantics §4 (critical_path.h).
@@ -94,6 +102,15 @@ struct GuestWake {
   // (none), kBlockDevice (QEMU main or "IO *" thread) or kNetwork ("vhost-*").
   Cause device = Cause::kUnknown;
   int32_t vcpu = -1;  // vcpu id of the wakee
+  // kNetwork with a matched packet (vm-analyses.md c.5): the vhost thread
+  // accepted the IRQ for a packet whose send was found (on any host of the
+  // experiment) and whose sending vhost had been woken by a guest vCPU.
+  // Times are in the clock of their own host.
+  int64_t accept_ts = 0;    // the receiving vhost's kvm_apic_accept_irq
+  int32_t net_host = -1;    // the sender's host, -1 if not matched
+  int64_t net_pid = -1;     // the sender's VM (QEMU pid)
+  uint64_t net_cr3 = 0;     // the sending guest process
+  int64_t net_kick_ts = 0;  // its I/O kick (the exit before the vhost wake)
 };
 
 struct GuestKey {

@@ -116,6 +116,13 @@ Status SaveGraph(const ExecGraph& g, const std::string& path,
       w.U(x.ipi ? 1 : 0);
       w.U(uint8_t(x.device));
       w.S(x.vcpu);
+      w.S(x.net_host);
+      if (x.net_host >= 0) {
+        w.S(x.accept_ts - x.inj_ts);
+        w.S(x.net_pid);
+        w.U(x.net_cr3);
+        w.S(x.net_kick_ts - x.inj_ts);
+      }
     }
     auto times = [&w, &g](const std::vector<int64_t>& v) {
       w.U(v.size());
@@ -222,6 +229,17 @@ Status LoadGraph(const std::string& path, const std::string& fingerprint,
       x.ipi = ipi != 0;
       x.device = Cause(dev);
       x.vcpu = int32_t(vcpu);
+      int64_t net_host, accept, kick;
+      if (!r.S(&net_host)) return bad;
+      x.net_host = int32_t(net_host);
+      if (net_host >= 0) {
+        if (!r.S(&accept) || !r.S(&x.net_pid) || !r.U(&x.net_cr3) ||
+            !r.S(&kick)) {
+          return bad;
+        }
+        x.accept_ts = x.inj_ts + accept;
+        x.net_kick_ts = x.inj_ts + kick;
+      }
     }
     auto times = [&r, &g](std::vector<int64_t>* v) {
       uint64_t c;

@@ -197,8 +197,10 @@ void Simulator::BlockProc(Host& h, int proc, Wait kind, AState actual,
   p.blocked = true;
   p.waiting = kind;
   p.block_info = -1;
-  if (h.truth.enabled() && (kind == Wait::kTask || kind == Wait::kReply)) {
+  if (h.truth.enabled() &&
+      (kind == Wait::kTask || kind == Wait::kReply || kind == Wait::kServe)) {
     BlockInfo bi;
+    bi.block_ts = t;
     if (waker_gid >= 0) {
       bi.waker_host = waker_gid >> 16;
       bi.waker = waker_gid & 0xffff;

@@ -266,19 +266,31 @@ void Simulator::VhostRun(Host& h, int vmi, uint32_t epoch, uint64_t t) {
     Packet pk = vm.rx.Pop();
     int proc = static_cast<int>(pk.dest);
     Proc& p = h.procs[proc];
-    t = h.writer->KvmApicAcceptIrq(cpu, t, vh.ctx, h.vcpus[p.vcpu].index,
-                                   static_cast<uint8_t>(vm.spec->vectors.net)) +
-        200;
+    const uint64_t accept =
+        h.writer->KvmApicAcceptIrq(cpu, t, vh.ctx, h.vcpus[p.vcpu].index,
+                                   static_cast<uint8_t>(vm.spec->vectors.net));
+    t = accept + 200;
     Wait kind = Wait::kNet;
     if (pk.kind == kPktRequest) {
       kind = Wait::kServe;
       p.requesters.Push(static_cast<int>(pk.src));
+      // A server blocked on `serve` waits for this client's request: the
+      // client's kick sent it (the truth's critical path follows it).
       Proc& client = ProcByGid(static_cast<int>(pk.src));
-      if (client.block_info >= 0) {
-        hosts_[pk.src >> 16]->truth.blocks()[client.block_info].recv_ts = t;
+      if (p.blocked && p.waiting == Wait::kServe && p.block_info >= 0 &&
+          client.block_info >= 0) {
+        BlockInfo& bi = h.truth.blocks()[p.block_info];
+        bi.waker_host = static_cast<int>(pk.src >> 16);
+        bi.waker = static_cast<int>(pk.src & 0xffff);
+        bi.wake_ts =
+            hosts_[pk.src >> 16]->truth.blocks()[client.block_info].block_ts;
+        bi.accept_ts = accept;
       }
     } else if (pk.kind == kPktResponse) {
       kind = Wait::kReply;
+      if (p.blocked && p.waiting == Wait::kReply && p.block_info >= 0) {
+        h.truth.blocks()[p.block_info].accept_ts = accept;
+      }
     }
     t = Deliver(h, p.vcpu, vm.spec->vectors.net, proc, kind, cpu, t) + 300;
   }

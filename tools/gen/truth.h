@@ -97,10 +97,13 @@ enum class WaitReason : uint8_t { kTimer, kDisk, kNet, kTask, kUnknown };
 
 // Who ended a blocked interval (for the critical path).
 struct BlockInfo {
-  int waker_host = -1;   // host index of the waker
-  int waker = -1;        // process index in that host, -1 = outside source
-  uint64_t wake_ts = 0;  // when the waker acted
-  uint64_t recv_ts = 0;  // kReply: when the server received the request
+  int waker_host = -1;    // host index of the waker
+  int waker = -1;         // process index in that host, -1 = outside source
+  uint64_t wake_ts = 0;   // when the waker acted (network: its I/O kick)
+  uint64_t block_ts = 0;  // when this process blocked
+  // Network waits (kReply, kNet serving a request): when the waker's packet
+  // reached this VM (its vhost thread accepted the IRQ); 0 if it did not.
+  uint64_t accept_ts = 0;
 };
 
 struct ProcTruth {

@@ -86,9 +86,6 @@ class CriticalPath {
         case AState::kDisk:
           Emit(host, proc, s, e, "BLOCK_DEVICE", layer);
           break;
-        case AState::kNet:
-          Emit(host, proc, s, e, "NETWORK", layer);
-          break;
         case AState::kTask: {
           const BlockInfo* bi = it->info >= 0 ? &blocks[it->info] : nullptr;
           if (bi == nullptr || bi->waker < 0 || depth > 48) {
@@ -100,18 +97,24 @@ class CriticalPath {
           Emit(host, proc, w, e, "IPI", layer);
           break;
         }
+        case AState::kNet:
         case AState::kReply: {
+          // A packet from another guest process (a request to a server, its
+          // response): the sender's path until its I/O kick sent it, the
+          // network hop until this VM's vhost accepted it, then NETWORK at
+          // this process's layer until the interrupt is injected. A packet
+          // from outside (or none yet): NETWORK.
           const BlockInfo* bi = it->info >= 0 ? &blocks[it->info] : nullptr;
-          if (bi == nullptr || bi->waker < 0 || bi->recv_ts == 0 ||
+          if (bi == nullptr || bi->waker < 0 || bi->accept_ts == 0 ||
               depth > 48) {
             Emit(host, proc, s, e, "NETWORK", layer);
             break;
           }
-          uint64_t r = std::clamp(bi->recv_ts, s, e);
-          uint64_t w = std::clamp(bi->wake_ts, r, e);
-          Emit(-1, -1, s, r, "NETWORK", "L0");
-          if (w > r) Walk(bi->waker_host, bi->waker, r, w, depth + 1);
-          Emit(-1, -1, w, e, "NETWORK", "L0");
+          const uint64_t acc = std::clamp(bi->accept_ts, s, e);
+          const uint64_t k = std::clamp(bi->wake_ts, s, acc);
+          if (k > s) Walk(bi->waker_host, bi->waker, s, k, depth + 1);
+          Emit(-1, -1, k, acc, "NETWORK", "L0");
+          Emit(host, proc, acc, e, "NETWORK", layer);
           break;
         }
       }
