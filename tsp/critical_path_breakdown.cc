@@ -56,7 +56,8 @@ class BreakdownProvider : public TableProvider {
       by_worker[graph::WorkerLabel(g, s.worker)] += d;
       if (s.cause == Cause::kPreempted && s.layer == Layer::kL0 &&
           s.worker.kind == WorkerId::kGuest) {
-        by_preempter[Preempter(s.worker, s.start)] += d;
+        by_preempter[Preempter(s.worker, LocalTime(*r, s.worker, s.start))] +=
+            d;
       }
     }
     for (const auto& [k, d] : by_cause) {
@@ -77,6 +78,16 @@ class BreakdownProvider : public TableProvider {
   }
 
  private:
+  // Path times are in the owner host's clock; the VM store of another
+  // host is in that host's.
+  int64_t LocalTime(const Path::Result& r, const WorkerId& w, int64_t t) const {
+    const graph::ExecGraph& g = p_->graph->graph();
+    const uint32_t owner = p_->worker.host;
+    if (r.clocks == nullptr || w.host == owner) return t;
+    return r.clocks->FromReference(g.hosts[w.host],
+                                   r.clocks->ToReference(g.hosts[owner], t));
+  }
+
   // Who had the host CPU while the vCPU of `w` was preempted at `t`: "VM
   // <pid> (thread <tid>)" for another vCPU thread, "thread <tid>" for a
   // host thread, "unknown" if the VM model does not say.

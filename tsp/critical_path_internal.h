@@ -69,6 +69,7 @@ struct CriticalPathOutputs::Path {
   std::optional<int64_t> start, end;
   const graph::GraphModule* graph = nullptr;
   const storage::StateHistory* vm = nullptr;
+  const sync::SyncModule* sync = nullptr;  // several hosts only
   std::unique_ptr<TimeGraphProvider> time_graph;
   std::unique_ptr<TableProvider> table;
 
@@ -84,17 +85,22 @@ struct CriticalPathOutputs::Path {
     CriticalPath cp;
     Rows rows;
     int64_t start = 0, end = 0;
+    const sync::ClockSync* clocks = nullptr;  // null: one clock
   };
   // Null while the pass runs; computed once after it.
   const Result* Get() const {
-    if (!graph->complete()) return nullptr;
+    if (!graph->complete() || (sync != nullptr && !sync->complete())) {
+      return nullptr;
+    }
     std::lock_guard<std::mutex> lock(mu);
     if (result) return result.get();
     auto r = std::make_unique<Result>();
     const graph::ExecGraph& g = graph->graph();
     r->start = start.value_or(g.begin);
     r->end = end.value_or(g.end + 1);
-    auto cp = graph::ComputeCriticalPath(g, vm, worker, r->start, r->end);
+    r->clocks = sync != nullptr ? sync->clock_sync() : nullptr;
+    auto cp =
+        graph::ComputeCriticalPath(g, vm, worker, r->start, r->end, r->clocks);
     if (!cp.ok()) {
       r->status = cp.status();
     } else {
@@ -129,6 +135,12 @@ struct CriticalPathOutputs::Path {
     for (const auto& s : r->cp.segments) {
       const WorkerId& w = s.worker;
       if (rows.id_of.count(w)) continue;
+      if (w.kind == WorkerId::kNetwork) {
+        // Between hosts / VMs: a row of its own under "Network".
+        const int64_t ng = group("\nnetwork", -1, "Network");
+        rows.id_of[w] = add(ng, graph::WorkerLabel(g, w), true);
+        continue;
+      }
       const std::string host = g.hosts[w.host];
       const int64_t hg = group(host, -1, "Host " + host);
       if (w.kind == WorkerId::kHostThread) {

@@ -172,8 +172,13 @@ class ParentProvider : public TimeGraphProvider {
 }  // namespace
 
 CriticalPathOutputs::CriticalPathOutputs(const graph::GraphModule* graph,
-                                         const storage::StateHistory* vm)
-    : graph_(graph), vm_(vm) {}
+                                         const storage::StateHistory* vm,
+                                         const sync::SyncModule* sync)
+    : graph_(graph), vm_(vm), sync_(sync) {}
+
+bool CriticalPathOutputs::complete() const {
+  return graph_->complete() && (sync_ == nullptr || sync_->complete());
+}
 
 CriticalPathOutputs::~CriticalPathOutputs() = default;
 
@@ -295,6 +300,7 @@ StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
   path->parameters = p;
   path->graph = graph_;
   path->vm = vm_;
+  path->sync = sync_;
   path->time_graph = std::make_unique<PathProvider>(path.get());
   path->table = MakeBreakdownProvider(path.get());
   std::lock_guard<std::mutex> lock(mu_);
@@ -316,7 +322,7 @@ Status CriticalPathOutputs::Delete(const std::string& derived_id) {
 }
 
 void CriticalPathOutputs::AutoCreateLocked() {
-  if (auto_done_ || !graph_->complete() || vm_ == nullptr) return;
+  if (auto_done_ || !complete() || vm_ == nullptr) return;
   auto_done_ = true;
   const graph::ExecGraph& g = graph_->graph();
   struct Waited {
@@ -364,6 +370,7 @@ void CriticalPathOutputs::AutoCreateLocked() {
         {"host", g.hosts[x.host]}, {"vm_pid", x.pid}, {"cr3", x.cr3}};
     path->graph = graph_;
     path->vm = vm_;
+    path->sync = sync_;
     path->time_graph = std::make_unique<PathProvider>(path.get());
     path->table = MakeBreakdownProvider(path.get());
     path->n = next_++;

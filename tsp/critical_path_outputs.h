@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "analyses/graph/graph_module.h"
+#include "analyses/sync/sync_module.h"
 #include "base/status.h"
 #include "storage/state_history.h"
 #include "tsp/providers.h"
@@ -48,9 +49,12 @@ class CriticalPathOutputs {
  public:
   static constexpr int kAutoPaths = 3;
 
-  // `graph` and `vm` (may be null: host threads only) must outlive this.
+  // `graph`, `vm` (may be null: host threads only) and `sync` (null for a
+  // single-host experiment) must outlive this. With `sync`, a path that
+  // crosses hosts has every time in its owner host's clock.
   CriticalPathOutputs(const graph::GraphModule* graph,
-                      const storage::StateHistory* vm);
+                      const storage::StateHistory* vm,
+                      const sync::SyncModule* sync = nullptr);
   ~CriticalPathOutputs();
 
   // The parent output's provider: it shows First() (no rows without one).
@@ -71,14 +75,15 @@ class CriticalPathOutputs {
   // The first automatic path (kept even if its derived output is deleted);
   // null before the pass ends or without guest processes.
   const Path* First();
-  // True once the pass that builds the graph is over.
-  bool complete() const { return graph_->complete(); }
+  // True once the pass that builds the graph (and the clock sync) is over.
+  bool complete() const;
 
  private:
   void AutoCreateLocked();
 
   const graph::GraphModule* graph_;
   const storage::StateHistory* vm_;
+  const sync::SyncModule* sync_;
   std::mutex mu_;
   int next_ = 1;
   bool auto_done_ = false;

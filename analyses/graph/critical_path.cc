@@ -161,6 +161,33 @@ class Walker {
     Emit(w, std::max(s, x), g1, Cause::kHypervisor, Layer::kL0);
   }
 
+  // The latest timer-vector wake in (g0, g1) bound to another process of
+  // w's VM and vCPU that kept running (GuestWake::kept).
+  const GuestWake* UnswitchedTimer(const WorkerId& w, int64_t g0, int64_t g1) {
+    const GuestWorker* self = g_.Guest({w.host, w.id, w.cr3});
+    if (self == nullptr || self->wakes.empty()) return nullptr;
+    const int32_t vcpu = self->wakes.front().vcpu;
+    const GuestWake* best = nullptr;
+    for (auto it = g_.guests.lower_bound({w.host, w.id, 0});
+         it != g_.guests.end() && it->first.host == w.host &&
+         it->first.pid == w.id;
+         ++it) {
+      if (it->first.cr3 == w.cr3) continue;
+      const auto& ws = it->second.wakes;
+      auto x = std::lower_bound(
+          ws.begin(), ws.end(), g0,
+          [](const GuestWake& a, int64_t t) { return a.inj_ts <= t; });
+      for (; x != ws.end() && x->inj_ts < g1; ++x) {
+        if (x->kept && x->vcpu == vcpu && !x->ipi &&
+            x->device == Cause::kUnknown && IsTimerVector(x->vector) &&
+            (best == nullptr || x->inj_ts > best->inj_ts)) {
+          best = &*x;
+        }
+      }
+    }
+    return best;
+  }
+
   // A wait [g0, g1) of `w` ended by a packet a guest process sent (header).
   Status NetWait(const WorkerId& w, int64_t g0, int64_t g1,
                  const GuestWake& wake, Layer layer, int depth) {
@@ -220,6 +247,13 @@ class Walker {
            wake->device != Cause::kUnknown ? wake->device : Cause::kTimer,
            layer);
       Ready(w, wake->inj_ts, g1, layer);
+      return Status::Ok();
+    }
+    // A timer interrupt on its vCPU that the guest did not switch on, while
+    // another process ran: it woke `w`, which runs at a later switch.
+    if (const GuestWake* tw = UnswitchedTimer(w, g0, g1)) {
+      Emit(w, g0, tw->inj_ts, Cause::kTimer, layer);
+      Ready(w, tw->inj_ts, g1, layer);
       return Status::Ok();
     }
     // No host event: a wake-up on the same vCPU. The waker is the process
@@ -324,8 +358,10 @@ class Walker {
         g0 = last_run_end;
         Truncate(mark, g0, w.host);
       }
+      const bool open_at_end =
+          reason == vm::kWaitUnknown && OpenAtEnd(w, ivs, i);
       if (gw != nullptr && last_run_end >= 0 &&
-          (reason == vm::kWaitDisk || reason == vm::kWaitNet)) {
+          (reason == vm::kWaitDisk || reason == vm::kWaitNet || open_at_end)) {
         auto k = std::upper_bound(gw->kicks.begin(), gw->kicks.end(), g0);
         if (k != gw->kicks.begin() && *(k - 1) >= stretch_start &&
             g0 - *(k - 1) < kLazyIdleNs) {
@@ -358,7 +394,22 @@ class Walker {
       mark = cp_.segments.size();
       i = j;
     }
+    // The trace ends after a kick with only the lazy idle run since: the
+    // process blocked at the kick, on what the trace does not tell.
+    if (kick_t >= 0 && run_since_kick < kLazyIdleNs && !ivs.empty() &&
+        w.host < g_.host_end.size() && ivs.back().end >= g_.host_end[w.host]) {
+      Truncate(stretch_mark, kick_t, w.host);
+      Emit(w, kick_t, ivs.back().end, Cause::kBlocked, layer);
+    }
     return Status::Ok();
+  }
+
+  // True if ivs[i..] runs to the end of w's host trace with no RUNNING.
+  bool OpenAtEnd(const WorkerId& w, const std::vector<Iv>& ivs, size_t i) {
+    for (size_t j = i; j < ivs.size(); ++j) {
+      if (ivs[j].state == vm::kRunning) return false;
+    }
+    return w.host < g_.host_end.size() && ivs.back().end >= g_.host_end[w.host];
   }
 
   Status WalkThread(const WorkerId& w, int64_t a, int64_t b, int depth) {

@@ -169,6 +169,7 @@ GraphModel::GraphModel(
     }
     trace_host_.push_back(static_cast<uint32_t>(i));
   }
+  g_.host_end.assign(g_.hosts.size(), 0);
 }
 
 GraphModel::~GraphModel() = default;
@@ -264,6 +265,7 @@ void GraphModel::Change(uint32_t host, int64_t tid, int64_t ts, Cause c) {
 void GraphModel::OnEvent(const ctf::Event& ev) {
   if (g_.events++ == 0) g_.begin = ev.timestamp;
   g_.end = ev.timestamp;
+  g_.host_end[trace_host_[ev.trace_index]] = ev.timestamp;
   const Layout& l = LayoutOf(ev.cls);
   if (l.kind == Kind::kIgnored) return;
   const uint32_t host = trace_host_[ev.trace_index];
@@ -361,6 +363,7 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       v.cr3 = static_cast<uint64_t>(Int(ev, l.a, 0));
       v.has_cr3 = true;
       v.cr3_is_hyp = s_->hypervisors.count({host, v.pid, v.cr3}) > 0;
+      const bool kept = v.has_named && v.named == v.cr3;
       if (!v.cr3_is_hyp) {
         if (v.has_named && v.named != v.cr3) {
           g_.guests[{host, v.pid, v.cr3}].resumes.push_back({ts, v.named});
@@ -372,6 +375,7 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
         GuestWorker& w = g_.guests[{host, v.pid, v.cr3}];
         for (size_t i = 0; i < v.pending.size(); ++i) {
           w.wakes.push_back(v.pending[i]);
+          w.wakes.back().kept = kept && !v.cr3_is_hyp;
           if (v.pending_packets[i].first) {
             s_->wake_packets.push_back({{host, v.pid, v.cr3},
                                         v.pending[i].inj_ts,

@@ -98,6 +98,9 @@ struct GuestWake {
   int64_t source_tid = -1;  // thread that accepted the IRQ (-1 unknown)
   uint64_t waker_cr3 = 0;   // IPI only
   bool ipi = false;         // waker_cr3 names the waking guest process
+  // The vCPU re-entered the CR3 it ran before (the guest did not switch on
+  // this interrupt: it woke a process that runs later, if any).
+  bool kept = false;
   // Device completion accepted by a QEMU thread for this vector: kTimer
   // (none), kBlockDevice (QEMU main or "IO *" thread) or kNetwork ("vhost-*").
   Cause device = Cause::kUnknown;
@@ -145,8 +148,9 @@ struct ExecGraph {
   std::vector<HostWake> host_wakes;                            // by ts
   std::map<std::pair<uint32_t, int64_t>, uint32_t> thread_of;  // (host,tid)
   std::map<GuestKey, GuestWorker> guests;
-  uint64_t events = 0;         // events fed
-  int64_t begin = 0, end = 0;  // first and last event fed
+  uint64_t events = 0;            // events fed
+  int64_t begin = 0, end = 0;     // first and last event fed
+  std::vector<int64_t> host_end;  // last event of each host (its clock)
 
   int HostIndex(const std::string& name) const;
   const HostThread* Thread(uint32_t host, int64_t tid) const;

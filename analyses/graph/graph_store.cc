@@ -80,7 +80,10 @@ Status SaveGraph(const ExecGraph& g, const std::string& path,
   w.S(g.begin);
   w.S(g.end);
   w.U(g.hosts.size());
-  for (const auto& h : g.hosts) w.Str(h);
+  for (size_t i = 0; i < g.hosts.size(); ++i) {
+    w.Str(g.hosts[i]);
+    w.S(i < g.host_end.size() ? g.host_end[i] - g.begin : 0);
+  }
   w.U(g.threads.size());
   for (const auto& t : g.threads) {
     w.U(t.host);
@@ -113,7 +116,7 @@ Status SaveGraph(const ExecGraph& g, const std::string& path,
       w.S(x.vector);
       w.S(x.source_tid);
       w.U(x.waker_cr3);
-      w.U(x.ipi ? 1 : 0);
+      w.U((x.ipi ? 1 : 0) | (x.kept ? 2 : 0));
       w.U(uint8_t(x.device));
       w.S(x.vcpu);
       w.S(x.net_host);
@@ -176,8 +179,11 @@ Status LoadGraph(const std::string& path, const std::string& fingerprint,
     return bad;
   }
   g.hosts.resize(n);
-  for (auto& h : g.hosts) {
-    if (!r.Str(&h)) return bad;
+  g.host_end.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    int64_t e;
+    if (!r.Str(&g.hosts[i]) || !r.S(&e)) return bad;
+    g.host_end[i] = g.begin + e;
   }
   if (!r.Count(&n)) return bad;
   g.threads.resize(n);
@@ -226,7 +232,8 @@ Status LoadGraph(const std::string& path, const std::string& fingerprint,
       }
       x.inj_ts = g.begin + inj;
       x.wake_ts = x.inj_ts + wake;
-      x.ipi = ipi != 0;
+      x.ipi = (ipi & 1) != 0;
+      x.kept = (ipi & 2) != 0;
       x.device = Cause(dev);
       x.vcpu = int32_t(vcpu);
       int64_t net_host, accept, kick;

@@ -65,7 +65,14 @@ class CriticalPath {
     for (; it != items.end() && it->start < b; ++it) {
       uint64_t s = std::max(it->start, a), e = std::min(it->end, b);
       if (s >= e) continue;
-      switch (static_cast<AState>(it->state)) {
+      const AState st = static_cast<AState>(it->state);
+      if (it + 1 == items.end() && st >= AState::kTimer) {
+        // Still blocked when the trace ends: what would wake it is after
+        // the end, so the trace cannot tell the cause.
+        Emit(host, proc, s, e, "BLOCKED", layer);
+        continue;
+      }
+      switch (st) {
         case AState::kNotStarted:
           break;
         case AState::kRunning:
