@@ -8,6 +8,7 @@
 #include "analyses/ctf/reader.h"
 #include "analyses/graph/graph_module.h"
 #include "analyses/kernel/kernel_module.h"
+#include "analyses/sync/sync_module.h"
 #include "analyses/vm/vm_module.h"
 #include "base/log.h"
 #include "base/uuid.h"
@@ -215,6 +216,10 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
     VMTRACE_ASSIGN_OR_RETURN(auto k, kernel::KernelModule::Open(
                                          t, exp_dir + "/kernel", fingerprint));
     mods.push_back(std::move(k));
+    // Several hosts: their clocks, fitted from matched TCP packets.
+    if (sync::SyncModule::HostNames(t).size() >= 2) {
+      mods.push_back(sync::SyncModule::Open(t, exp_dir + "/sync", fingerprint));
+    }
     // The VM analyses (and their outputs) exist only for traces of a KVM
     // host: without entry/exit events they would show empty views.
     bool kvm = false;
@@ -269,6 +274,9 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
       exp->xys.push_back(MakeVcpuUsageProvider(h));
       exp->tables.push_back(MakePreemptionsProvider(h));
     }
+  }
+  for (const auto& m : exp->index->modules()) {
+    if (auto* s = dynamic_cast<const sync::SyncModule*>(m.get())) exp->sync = s;
   }
   // The critical path outputs, over the execution graph and the VM model.
   for (const auto& m : exp->index->modules()) {

@@ -21,6 +21,10 @@
 #include "storage/registry.h"
 #include "tsp/providers.h"
 
+namespace vmtrace::sync {
+class SyncModule;  // analyses/sync/sync_module.h
+}  // namespace vmtrace::sync
+
 namespace vmtrace::tsp {
 
 class CriticalPathOutputs;  // tsp/critical_path_outputs.h
@@ -49,6 +53,9 @@ class Experiment {
   std::vector<std::unique_ptr<TableProvider>> tables;
   // Derived (configured) critical path outputs; null without a KVM host.
   std::shared_ptr<CriticalPathOutputs> critical_paths;
+  // The hosts' clock synchronisation (one of index->modules()); null with a
+  // single host. Its clock_sync() is null until the pass completes it.
+  const sync::SyncModule* sync = nullptr;
 };
 
 // What GET /experiments shows for one experiment: live if open, CLOSED with

@@ -87,6 +87,13 @@ StatusOr<std::unique_ptr<ExperimentIndex>> ExperimentIndex::Open(
     VMTRACE_RETURN_IF_ERROR(idx->store_->BeginBuild(begin));
   }
   if (!idx->index_needs_pass_ && !modules_need_pass) {
+    // Nothing is read: the analyses loaded from their stores report their
+    // figures as after the pass that made them.
+    for (const auto& m : idx->modules_) {
+      for (const auto& [k, v] : m->Stats()) {
+        idx->properties_[m->id() + "." + k] = v;
+      }
+    }
     idx->loaded_from_store_ = true;
     return idx;
   }
