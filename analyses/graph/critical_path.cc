@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
+#include "analyses/graph/guest_facts.h"
 #include "analyses/vm/vm_layout.h"
 
 namespace vmtrace::graph {
@@ -27,19 +29,16 @@ Cause WaitCause(int64_t state) {
   }
 }
 
-bool IsTimerVector(int64_t v) { return v == 236 || v == 238 || v == 239; }
-
-bool IsWait(int64_t s) { return s >= vm::kWaitTimer && s <= vm::kWaitUnknown; }
-
-struct Iv {
-  int64_t start, end, state;
-};
+using internal::GuestFacts;
+using internal::IsTimerVector;
+using internal::IsWait;
+using internal::Iv;
 
 class Walker {
  public:
   Walker(const ExecGraph& g, const storage::StateHistory* vm,
          const sync::ClockSync* clocks, uint32_t owner)
-      : g_(g), vm_(vm), clocks_(clocks), owner_(owner) {}
+      : g_(g), facts_(g, vm), clocks_(clocks), owner_(owner) {}
 
   Status Walk(const WorkerId& w, int64_t a, int64_t b, int depth) {
     if (a >= b) return Status::Ok();
@@ -98,94 +97,22 @@ class Walker {
     s.resize(std::max(keep, std::min(from, s.size())));
   }
 
-  StatusOr<std::vector<Iv>> Row(const WorkerId& w, int64_t a, int64_t b) {
-    if (vm_ == nullptr) return NotFound("no VM store for guest workers");
-    std::vector<std::string> path = {g_.hosts[w.host], "VMs",
-                                     std::to_string(w.id)};
-    if (w.kind == WorkerId::kL2) {
-      path.push_back("Nested");
-      path.push_back(Cr3Text(w.hcr3));
-    }
-    path.push_back("Processes");
-    path.push_back(Cr3Text(w.cr3));
-    auto q = vm_->Find(path);
-    if (!q) return NotFound("no guest process " + WorkerLabel(g_, w));
-    auto ivs = vm_->QueryRange(*q, a, b - 1);
-    if (!ivs.ok()) return ivs.status();
-    std::vector<Iv> out;
-    for (const auto& iv : *ivs) {
-      if (iv.value.is_null()) continue;
-      int64_t s = std::max(iv.start, a), e = std::min(iv.end + 1, b);
-      if (s >= e) continue;
-      if (!out.empty() && out.back().state == iv.value.i &&
-          out.back().end == s) {
-        out.back().end = e;
-      } else {
-        out.push_back({s, e, iv.value.i});
-      }
-    }
-    return out;
-  }
-
-  // The latest wake-up of `w` injected in [g0, g1]; for an L2 process also
-  // those bound to its L1 hypervisor (entered first after the injection).
-  const GuestWake* LatestWake(const WorkerId& w, int64_t g0, int64_t g1) {
-    const GuestWake* best = nullptr;
-    auto look = [&](uint64_t cr3) {
-      const GuestWorker* gw = g_.Guest({w.host, w.id, cr3});
-      if (gw == nullptr) return;
-      auto it = std::upper_bound(
-          gw->wakes.begin(), gw->wakes.end(), g1,
-          [](int64_t t, const GuestWake& x) { return t < x.inj_ts; });
-      if (it == gw->wakes.begin() || (it - 1)->inj_ts < g0) return;
-      if (best == nullptr || (it - 1)->inj_ts > best->inj_ts) best = &*(it - 1);
-    };
-    look(w.cr3);
-    if (w.kind == WorkerId::kL2) look(w.hcr3);
-    return best;
-  }
-
   // Runnable in the guest from `s` until it runs at `g1`: PREEMPTED at its
   // layer; for an L2 process, from the L1 hypervisor's entry that resumes
   // it, HYPERVISOR at L0 (L1 working for L2).
-  void Ready(const WorkerId& w, int64_t s, int64_t g1, Layer layer) {
+  void Ready(const WorkerId& w, int64_t s, int64_t g1, Layer layer,
+             bool first_seen = false) {
     int64_t x = g1;
     if (w.kind == WorkerId::kL2) {
       if (const GuestWorker* h = g_.Guest({w.host, w.id, w.hcr3})) {
         auto it =
             std::lower_bound(h->hyp_entries.begin(), h->hyp_entries.end(), s);
         if (it != h->hyp_entries.end() && *it < g1) x = *it;
+        if (first_seen) x = s;
       }
     }
     Emit(w, s, x, Cause::kPreempted, layer);
     Emit(w, std::max(s, x), g1, Cause::kHypervisor, Layer::kL0);
-  }
-
-  // The latest timer-vector wake in (g0, g1) bound to another process of
-  // w's VM and vCPU that kept running (GuestWake::kept).
-  const GuestWake* UnswitchedTimer(const WorkerId& w, int64_t g0, int64_t g1) {
-    const GuestWorker* self = g_.Guest({w.host, w.id, w.cr3});
-    if (self == nullptr || self->wakes.empty()) return nullptr;
-    const int32_t vcpu = self->wakes.front().vcpu;
-    const GuestWake* best = nullptr;
-    for (auto it = g_.guests.lower_bound({w.host, w.id, 0});
-         it != g_.guests.end() && it->first.host == w.host &&
-         it->first.pid == w.id;
-         ++it) {
-      if (it->first.cr3 == w.cr3) continue;
-      const auto& ws = it->second.wakes;
-      auto x = std::lower_bound(
-          ws.begin(), ws.end(), g0,
-          [](const GuestWake& a, int64_t t) { return a.inj_ts <= t; });
-      for (; x != ws.end() && x->inj_ts < g1; ++x) {
-        if (x->kept && x->vcpu == vcpu && !x->ipi &&
-            x->device == Cause::kUnknown && IsTimerVector(x->vector) &&
-            (best == nullptr || x->inj_ts > best->inj_ts)) {
-          best = &*x;
-        }
-      }
-    }
-    return best;
   }
 
   // A wait [g0, g1) of `w` ended by a packet a guest process sent (header).
@@ -249,51 +176,46 @@ class Walker {
       Ready(w, wake->inj_ts, g1, layer);
       return Status::Ok();
     }
-    // A timer interrupt on its vCPU that the guest did not switch on, while
-    // another process ran: it woke `w`, which runs at a later switch.
-    if (const GuestWake* tw = UnswitchedTimer(w, g0, g1)) {
-      Emit(w, g0, tw->inj_ts, Cause::kTimer, layer);
-      Ready(w, tw->inj_ts, g1, layer);
+    // Which explains the wake-up (host-only events cannot tell; the choice
+    // and its order are the header's):
+    // - kt: a timer interrupt on its vCPU that the guest did not switch on
+    //   while another process ran; the process it woke runs later;
+    // - the guess: no host event, a wake-up on the same vCPU by the process
+    //   of w's level that ran last on w's vCPU before w runs again, when it
+    //   last ran;
+    // - ht: a timer the L1 hypervisor took (interrupts go to L1 first).
+    // A timer bound to the guessed waker itself, or later than its last run,
+    // wins over the guess; the guess wins over an earlier timer.
+    uint64_t kt_cr3 = 0;
+    const GuestWake* kt = facts_.UnswitchedTimer(w, g0, g1, false, &kt_cr3);
+    WorkerId waker;
+    int64_t wt = g0;
+    const bool guess =
+        depth < kMaxDepth && facts_.LastOnVcpu(w, g0, g1, &waker, &wt);
+    if (kt != nullptr && (!guess || kt_cr3 == waker.cr3 || kt->inj_ts > wt)) {
+      Emit(w, g0, kt->inj_ts, Cause::kTimer, layer);
+      Ready(w, kt->inj_ts, g1, layer);
       return Status::Ok();
     }
-    // No host event: a wake-up on the same vCPU. The waker is the process
-    // the vCPU ran before switching to `w`; it woke `w` when it last ran.
-    const GuestWorker* gw = g_.Guest({w.host, w.id, w.cr3});
-    const GuestResume* res = nullptr;
-    if (gw != nullptr) {
-      auto it = std::upper_bound(
-          gw->resumes.begin(), gw->resumes.end(), g1,
-          [](int64_t t, const GuestResume& r) { return t < r.ts; });
-      if (it != gw->resumes.begin() && (it - 1)->ts >= g0) res = &*(it - 1);
+    const GuestWake* ht = facts_.UnswitchedTimer(w, g0, g1, true);
+    if (guess && (ht == nullptr || ht->inj_ts < wt)) {
+      Status st = Walk(waker, g0, wt, depth + 1);
+      if (!st.ok()) return st;
+      Arrow(waker, w, wt, Cause::kIpi, w.host);
+      Ready(w, wt, g1, layer);
+      return Status::Ok();
     }
-    if (res != nullptr && res->prev != w.cr3 && depth < kMaxDepth) {
-      WorkerId waker = w;
-      waker.cr3 = res->prev;
-      auto row = Row(waker, g0, res->ts + 1);
-      if (!row.ok() && w.kind == WorkerId::kL2) {
-        waker.kind = WorkerId::kGuest;
-        row = Row(waker, g0, res->ts + 1);
-      }
-      int64_t wt = g0;
-      if (row.ok()) {
-        for (const Iv& iv : *row) {
-          if (iv.state == vm::kRunning) wt = std::min(iv.end, res->ts);
-        }
-      }
-      if (wt > g0) {
-        Status st = Walk(waker, g0, wt, depth + 1);
-        if (!st.ok()) return st;
-        Arrow(waker, w, wt, Cause::kIpi, w.host);
-        Ready(w, wt, g1, layer);
-        return Status::Ok();
-      }
+    if (ht != nullptr) {
+      Emit(w, g0, ht->inj_ts, Cause::kTimer, layer);
+      Ready(w, ht->inj_ts, g1, layer);
+      return Status::Ok();
     }
     Emit(w, g0, g1, Cause::kPreempted, layer);
     return Status::Ok();
   }
 
   Status WalkGuest(const WorkerId& w, int64_t a, int64_t b, int depth) {
-    auto row = Row(w, a, b);
+    auto row = facts_.Row(w, a, b);
     if (!row.ok()) return row.status();
     const std::vector<Iv>& ivs = *row;
     const GuestWorker* gw = g_.Guest({w.host, w.id, w.cr3});
@@ -307,11 +229,13 @@ class Walker {
       if (!IsWait(iv.state)) {
         if (iv.state == vm::kProcessUnknown) {
           // Not seen yet: runnable in the guest (the truth's READY) until
-          // its first RUNNING; the top-level path starts when first seen.
+          // its first RUNNING; the top-level path starts when first seen,
+          // an L2 process's with its L1 hypervisor working for it (it is
+          // first seen right after the hypervisor's VMLAUNCH / VMRESUME).
           size_t j = i;
           while (j < ivs.size() && ivs[j].state != vm::kRunning) ++j;
           const int64_t g1 = j < ivs.size() ? ivs[j].start : b;
-          Ready(w, depth == 0 ? iv.end : iv.start, g1, layer);
+          Ready(w, depth == 0 ? iv.end : iv.start, g1, layer, depth == 0);
           mark = cp_.segments.size();
           i = j;
           continue;
@@ -325,7 +249,7 @@ class Walker {
           // HYPERVISOR or PREEMPTED until a device completion woke it:
           // blocked on the device from the kick.
           if (kick_t >= 0 && run_since_kick < kLazyIdleNs) {
-            const GuestWake* dw = LatestWake(w, kick_t, iv.start);
+            const GuestWake* dw = facts_.LatestWake(w, kick_t, iv.start);
             if (dw != nullptr && dw->device != Cause::kUnknown) {
               Truncate(stretch_mark, kick_t, w.host);
               Emit(w, kick_t, dw->inj_ts, dw->device, layer);
@@ -372,16 +296,21 @@ class Walker {
       size_t j = i;
       while (j < ivs.size() && ivs[j].state != vm::kRunning) ++j;
       const int64_t g1 = j < ivs.size() ? ivs[j].start : b;
-      const GuestWake* wake = LatestWake(w, g0, g1);
+      const GuestWake* wake = facts_.LatestWake(w, g0, g1);
       if (reason == vm::kWaitTask) {
         // Only wake-ups bound to `w` itself (not its L1 hypervisor's).
         WorkerId self = w;
         self.kind = WorkerId::kGuest;
-        Status st = TaskWait(w, g0, g1, LatestWake(self, g0, g1), layer, depth);
+        Status st =
+            TaskWait(w, g0, g1, facts_.LatestWake(self, g0, g1), layer, depth);
         if (!st.ok()) return st;
       } else if (wake != nullptr && wake->net_host >= 0) {
         Status st = NetWait(w, g0, g1, *wake, layer, depth);
         if (!st.ok()) return st;
+      } else if (wake == nullptr && reason == vm::kWaitTimer &&
+                 (wake = facts_.UnswitchedTimer(w, g0, g1, false)) != nullptr) {
+        Emit(w, g0, wake->inj_ts, Cause::kTimer, layer);
+        Ready(w, wake->inj_ts, g1, layer);
       } else if (wake == nullptr) {
         Emit(w, g0, g1, WaitCause(reason), layer);
       } else {
@@ -452,7 +381,7 @@ class Walker {
   }
 
   const ExecGraph& g_;
-  const storage::StateHistory* vm_;
+  GuestFacts facts_;
   const sync::ClockSync* clocks_;
   uint32_t owner_;
   CriticalPath cp_;

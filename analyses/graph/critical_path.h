@@ -19,17 +19,32 @@
 //   the IPI, then IPI until the injection (a vertical edge, an arrow); if
 //   the wake-up bound to the process itself is a timer (236/238/239) or
 //   device vector, that cause then PREEMPTED (it fired while another process
-//   had the vCPU); otherwise a wake-up on the same vCPU, which leaves no
-//   host event: the waker is taken to be the process the vCPU ran right
-//   before switching to this one (GuestResume), its path up to its last
-//   RUNNING before the switch, then PREEMPTED at the guest's layer. A
-//   guess: a timer that fired while another process ran and was not the
-//   interrupt that switched to this one looks the same (the truth says
-//   TIMER there);
+//   had the vCPU). Otherwise the host saw nothing that names the waker; in
+//   this order:
+//   (kt) a timer injected into its vCPU while another process ran, that
+//   the guest did not switch on (the vCPU re-entered the same CR3,
+//   GuestWake::kept), woke it: TIMER until then, PREEMPTED after;
+//   (guess) a wake-up on the same vCPU: the waker is the process of its
+//   level (L1 or the same nested VM's L2, not an L1 hypervisor) that ran
+//   last on its vCPU before it runs again, its path up to that last run,
+//   then PREEMPTED — unless kt is bound to that process or comes after that
+//   run (kt wins);
+//   (ht) a timer the L1 hypervisor took (interrupts go to L1 first: a wake
+//   held at the hypervisor's entry binds to it if it resumes L2, to the
+//   next L1 process if it sleeps, graph_model.h) after the guessed waker's
+//   last run, or with no guess: TIMER until then;
+//   else PREEMPTED at its layer for the whole period;
+// - a WAIT_TIMER period whose interrupt was bound to another process (it
+//   fired while that one ran): TIMER until kt, then PREEMPTED;
+// - an L1 process entered in nested mode right after an L2 entry counts as
+//   L2 for the VM model (vm-semantics §5.2); its runs there, on a row of
+//   its CR3 under the nested VM, are laid over its L1 row's off periods;
 // - an L2 process, runnable after its wake-up, is HYPERVISOR at L0 from the
-//   L1 hypervisor's entry that resumes it (L1 working for L2);
-// - a wait still open at `end` keeps its cause; WAIT_UNKNOWN there is
-//   BLOCKED.
+//   L1 hypervisor's entry that resumes it (L1 working for L2); first seen
+//   (right after a VMLAUNCH / VMRESUME), it is HYPERVISOR until it runs;
+// - a wait still open at the end of its host's trace is BLOCKED (what
+//   would end it is after the end); after an I/O kick and only the idle run
+//   since, BLOCKED from the kick;
 // - a network wait (WAIT_NET, or a net-device wake of a WAIT_TASK period)
 //   ended by a packet that a guest process sent (graph_model.h: matched TCP
 //   send, on any host): if the sender's I/O kick came after the wait began,

@@ -100,6 +100,9 @@ struct GraphModel::Vcpu {
   sync::TcpKey packet;
   int64_t packet_accept_ts = 0;
   std::vector<GuestWake> pending;  // bound at the next enter_guest
+  // Entered into an L1 hypervisor's L1 phase, not yet bound (see Bind).
+  std::vector<GuestWake> held;
+  std::vector<std::pair<bool, sync::TcpKey>> held_packets;
   // Per pending wake: its packet, if any (bound with it).
   std::vector<std::pair<bool, sync::TcpKey>> pending_packets;
 };
@@ -262,6 +265,26 @@ void GraphModel::Change(uint32_t host, int64_t tid, int64_t ts, Cause c) {
   t.edges.push_back({ts, c});
 }
 
+void GraphModel::Bind(uint32_t host, Vcpu& v, uint64_t cr3,
+                      std::vector<GuestWake>* wakes,
+                      std::vector<std::pair<bool, sync::TcpKey>>* packets,
+                      bool kept) {
+  if (wakes->empty()) return;
+  GuestWorker& w = g_.guests[{host, v.pid, cr3}];
+  for (size_t i = 0; i < wakes->size(); ++i) {
+    w.wakes.push_back((*wakes)[i]);
+    w.wakes.back().kept = kept;
+    if ((*packets)[i].first) {
+      s_->wake_packets.push_back({{host, v.pid, cr3},
+                                  (*wakes)[i].inj_ts,
+                                  (*wakes)[i].accept_ts,
+                                  (*packets)[i].second});
+    }
+  }
+  wakes->clear();
+  packets->clear();
+}
+
 void GraphModel::OnEvent(const ctf::Event& ev) {
   if (g_.events++ == 0) g_.begin = ev.timestamp;
   g_.end = ev.timestamp;
@@ -353,6 +376,7 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       if ((reason == 20 || reason == 21 || reason == 24) && v.has_cr3) {
         s_->hypervisors.insert({host, v.pid, v.cr3});
         v.cr3_is_hyp = true;
+        Bind(host, v, v.cr3, &v.held, &v.held_packets, false);
       }
       break;
     }
@@ -371,20 +395,19 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
         v.named = v.cr3;
         v.has_named = true;
       }
-      if (!v.pending.empty()) {
-        GuestWorker& w = g_.guests[{host, v.pid, v.cr3}];
-        for (size_t i = 0; i < v.pending.size(); ++i) {
-          w.wakes.push_back(v.pending[i]);
-          w.wakes.back().kept = kept && !v.cr3_is_hyp;
-          if (v.pending_packets[i].first) {
-            s_->wake_packets.push_back({{host, v.pid, v.cr3},
-                                        v.pending[i].inj_ts,
-                                        v.pending[i].accept_ts,
-                                        v.pending_packets[i].second});
-          }
-        }
+      // Interrupts go to L1 first. Entering the L1 hypervisor, they are
+      // held: if it resumes L2 they were for L2 (bound to the hypervisor,
+      // where L2 processes look); if it sleeps instead, for the L1 process
+      // the vCPU enters next.
+      if (v.cr3_is_hyp) {
+        v.held.insert(v.held.end(), v.pending.begin(), v.pending.end());
+        v.held_packets.insert(v.held_packets.end(), v.pending_packets.begin(),
+                              v.pending_packets.end());
         v.pending.clear();
         v.pending_packets.clear();
+      } else {
+        Bind(host, v, v.cr3, &v.held, &v.held_packets, false);
+        Bind(host, v, v.cr3, &v.pending, &v.pending_packets, kept);
       }
       break;
     }

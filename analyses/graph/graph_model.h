@@ -13,7 +13,8 @@
 //   CR3s of L1 and L2 do not mix, vm_model.h): the vertical edges that tell
 //   why a guest process resumed: one GuestWake per interrupt injected into a
 //   vCPU (the first kvm_inj_virq after an entry), bound to the CR3 the vCPU
-//   next enters. An IPI's waker is the source vCPU's current CR3 at its last
+//   next enters (into an L1 hypervisor's CR3: held until it either resumes
+//   L2, then bound to it, or sleeps, then bound to the next CR3 entered). An IPI's waker is the source vCPU's current CR3 at its last
 //   kvm_exit before kvm_apic_accept_irq (the guest's ICR write, exit 32);
 //   disk / net completions come from the QEMU I/O / vhost thread's
 //   kvm_apic_accept_irq (their tid is kept as the source);
@@ -46,6 +47,7 @@
 #include <vector>
 
 #include "analyses/ctf/reader.h"
+#include "analyses/sync/tcp_event.h"
 
 namespace vmtrace::graph {
 
@@ -178,6 +180,9 @@ class GraphModel {
   const Layout& LayoutOf(const ctf::EventClass* cls);
   HostThread& Thread(uint32_t host, int64_t tid);
   void Change(uint32_t host, int64_t tid, int64_t ts, Cause c);
+  // Moves `wakes` (with their packets) to the guest worker `cr3` of v's VM.
+  void Bind(uint32_t host, Vcpu& v, uint64_t cr3, std::vector<GuestWake>* wakes,
+            std::vector<std::pair<bool, sync::TcpKey>>* packets, bool kept);
 
   ExecGraph g_;
   std::vector<uint32_t> trace_host_;

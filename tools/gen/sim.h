@@ -280,7 +280,7 @@ class Simulator {
   // needed (0: keep running) and sets *blocks when the process blocked.
   int AdvanceSteps(Host& h, int vcpu, int proc, uint64_t t, bool* blocks);
   bool HypervisorRunnable(Host& h, const Vcpu& v) const;
-  void PickProcess(Host& h, Vcpu& v, uint64_t t);
+  void PickProcess(Host& h, Vcpu& v, uint64_t t, bool from_l2);
   void SetActualCurrent(Host& h, const Vcpu& v, uint64_t t, AState s);
   void ScheduleTick(Host& h, int vcpu, uint64_t t);
   uint64_t DoEffect(Host& h, int vcpu, uint64_t t);

@@ -72,13 +72,19 @@ bool Simulator::HypervisorRunnable(Host& h, const Vcpu& v) const {
   return (v.cur2 >= 0 && !h.procs[v.cur2].blocked) || !v.rq2.empty();
 }
 
-void Simulator::PickProcess(Host& h, Vcpu& v, uint64_t t) {
+void Simulator::PickProcess(Host& h, Vcpu& v, uint64_t t, bool from_l2) {
   const uint64_t slice = h.vms[v.vm].spec->guest_timeslice_ns;
   auto runnable = [&](int p) {
     const Proc& pr = h.procs[p];
     return pr.hypervisor ? HypervisorRunnable(h, v) : !pr.blocked;
   };
-  if (v.cur1 >= 0 && !runnable(v.cur1)) v.cur1 = -1;
+  // An exit from L2 is reflected to the L1 hypervisor first, even when its
+  // L2 has nothing left to run: it then sleeps in L1 (its L1 phase ends
+  // with exit 32 or HLT), and only then does L1 run another process.
+  if (v.cur1 >= 0 && !runnable(v.cur1) &&
+      !(from_l2 && h.procs[v.cur1].hypervisor)) {
+    v.cur1 = -1;
+  }
   while (v.cur1 < 0 && !v.rq1.empty()) {
     int p = v.rq1.Pop();
     h.procs[p].queued = false;
@@ -120,8 +126,9 @@ void Simulator::VcpuEnter(Host& h, int vi, uint32_t epoch, uint64_t t) {
   }
   // Interrupts are handled by L1 first, so L2 is resumed through L1.
   if (injected && v.in_l2) v.l2_next = false;
+  const bool from_l2 = v.in_l2;
   v.in_l2 = false;
-  PickProcess(h, v, t);
+  PickProcess(h, v, t, from_l2);
   uint64_t cr3 = 0;
   bool l2 = false;
   v.idle = v.cur1 < 0;

@@ -1,0 +1,243 @@
+// Internal to the critical path (critical_path.cc): what the VM model's
+// store and the execution graph say about guest processes, as the walker
+// asks it. Not a public API.
+#ifndef VMTRACE_ANALYSES_GRAPH_GUEST_FACTS_H_
+#define VMTRACE_ANALYSES_GRAPH_GUEST_FACTS_H_
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "analyses/graph/critical_path.h"
+#include "analyses/vm/vm_layout.h"
+
+namespace vmtrace::graph::internal {
+
+inline bool IsTimerVector(int64_t v) {
+  return v == 236 || v == 238 || v == 239;
+}
+
+inline bool IsWait(int64_t s) {
+  return s >= vm::kWaitTimer && s <= vm::kWaitUnknown;
+}
+
+// An interval of a process row: [start, end), a vm_layout.h state.
+struct Iv {
+  int64_t start, end, state;
+};
+
+class GuestFacts {
+ public:
+  GuestFacts(const ExecGraph& g, const storage::StateHistory* vm)
+      : g_(g), vm_(vm) {}
+
+  // The VM-model row of a guest process over [a, b), consecutive equal
+  // states merged. An L1 process entered in nested mode right after an L2
+  // entry counts as L2 there (vm-semantics §5.2): its runs then appear on a
+  // row of the same CR3 under the nested VM; they are laid over the L1
+  // row's off periods, since an L1 CR3 is not an L2 process's.
+  StatusOr<std::vector<Iv>> Row(const WorkerId& w, int64_t a, int64_t b) {
+    auto own = RawRow(w, a, b);
+    if (!own.ok() || w.kind != WorkerId::kGuest) return own;
+    auto nested =
+        vm_->Find({g_.hosts[w.host], "VMs", std::to_string(w.id), "Nested"});
+    if (!nested) return own;
+    for (storage::Quark n : vm_->Children(*nested)) {
+      WorkerId l2 = w;
+      l2.kind = WorkerId::kL2;
+      l2.hcr3 = std::strtoull(vm_->Name(n).c_str(), nullptr, 16);
+      if (l2.hcr3 == w.cr3) continue;
+      auto ph = RawRow(l2, a, b);
+      if (!ph.ok()) continue;
+      std::vector<Iv> runs;
+      for (const Iv& iv : *ph) {
+        if (iv.state == vm::kRunning || iv.state == vm::kVcpuHypervisor ||
+            iv.state == vm::kVcpuPreempted) {
+          runs.push_back(iv);
+        }
+      }
+      if (!runs.empty()) *own = Overlay(*own, runs);
+    }
+    return own;
+  }
+
+  // `base` with `runs` (sorted, disjoint) replacing its off periods.
+  static std::vector<Iv> Overlay(const std::vector<Iv>& base,
+                                 const std::vector<Iv>& runs) {
+    std::vector<Iv> out;
+    auto push = [&out](int64_t s, int64_t e, int64_t st) {
+      if (s >= e) return;
+      if (!out.empty() && out.back().state == st && out.back().end == s) {
+        out.back().end = e;
+      } else {
+        out.push_back({s, e, st});
+      }
+    };
+    size_t r = 0;
+    for (const Iv& iv : base) {
+      if (!IsWait(iv.state) && iv.state != vm::kProcessUnknown) {
+        push(iv.start, iv.end, iv.state);
+        continue;
+      }
+      int64_t t = iv.start;
+      while (r < runs.size() && runs[r].end <= t) ++r;
+      for (size_t k = r; k < runs.size() && runs[k].start < iv.end; ++k) {
+        const int64_t s = std::max(runs[k].start, t);
+        const int64_t e = std::min(runs[k].end, iv.end);
+        if (s >= e) continue;
+        push(t, s, iv.state);
+        push(s, e, runs[k].state);
+        t = e;
+      }
+      push(t, iv.end, iv.state);
+    }
+    return out;
+  }
+
+  StatusOr<std::vector<Iv>> RawRow(const WorkerId& w, int64_t a, int64_t b) {
+    if (vm_ == nullptr) return NotFound("no VM store for guest workers");
+    std::vector<std::string> path = {g_.hosts[w.host], "VMs",
+                                     std::to_string(w.id)};
+    if (w.kind == WorkerId::kL2) {
+      path.push_back("Nested");
+      path.push_back(Cr3Text(w.hcr3));
+    }
+    path.push_back("Processes");
+    path.push_back(Cr3Text(w.cr3));
+    auto q = vm_->Find(path);
+    if (!q) return NotFound("no guest process " + WorkerLabel(g_, w));
+    auto ivs = vm_->QueryRange(*q, a, b - 1);
+    if (!ivs.ok()) return ivs.status();
+    std::vector<Iv> out;
+    for (const auto& iv : *ivs) {
+      if (iv.value.is_null()) continue;
+      int64_t s = std::max(iv.start, a), e = std::min(iv.end + 1, b);
+      if (s >= e) continue;
+      if (!out.empty() && out.back().state == iv.value.i &&
+          out.back().end == s) {
+        out.back().end = e;
+      } else {
+        out.push_back({s, e, iv.value.i});
+      }
+    }
+    return out;
+  }
+
+  // The latest wake-up of `w` injected in [g0, g1]; for an L2 process also
+  // those bound to its L1 hypervisor (entered first after the injection).
+  const GuestWake* LatestWake(const WorkerId& w, int64_t g0, int64_t g1) {
+    const GuestWake* best = nullptr;
+    auto look = [&](uint64_t cr3) {
+      const GuestWorker* gw = g_.Guest({w.host, w.id, cr3});
+      if (gw == nullptr) return;
+      auto it = std::upper_bound(
+          gw->wakes.begin(), gw->wakes.end(), g1,
+          [](int64_t t, const GuestWake& x) { return t < x.inj_ts; });
+      if (it == gw->wakes.begin() || (it - 1)->inj_ts < g0) return;
+      if (best == nullptr || (it - 1)->inj_ts > best->inj_ts) best = &*(it - 1);
+    };
+    look(w.cr3);
+    if (w.kind == WorkerId::kL2) look(w.hcr3);
+    return best;
+  }
+
+  // The process of w's VM (or nested VM) and vCPU, not an L1 hypervisor,
+  // whose last RUNNING in (g0, g1] ends latest: `who` and that end.
+  bool LastOnVcpu(const WorkerId& w, int64_t g0, int64_t g1, WorkerId* who,
+                  int64_t* end) {
+    const int64_t vcpu = VcpuOf(w, g1);
+    if (vm_ == nullptr || vcpu < 0) return false;
+    std::vector<std::string> path = {g_.hosts[w.host], "VMs",
+                                     std::to_string(w.id)};
+    if (w.kind == WorkerId::kL2) {
+      path.push_back("Nested");
+      path.push_back(Cr3Text(w.hcr3));
+    }
+    path.push_back("Processes");
+    auto parent = vm_->Find(path);
+    if (!parent) return false;
+    bool found = false;
+    for (storage::Quark q : vm_->Children(*parent)) {
+      WorkerId o = w;
+      o.cr3 = std::strtoull(vm_->Name(q).c_str(), nullptr, 16);
+      if (o.cr3 == w.cr3) continue;
+      const GuestWorker* gw = g_.Guest({w.host, w.id, o.cr3});
+      if (gw != nullptr && !gw->hyp_entries.empty()) continue;
+      auto row = RawRow(o, g0, g1 + 1);
+      if (!row.ok()) continue;
+      int64_t last = -1;
+      for (const Iv& iv : *row) {
+        if (iv.state == vm::kRunning && iv.end > g0)
+          last = std::min(iv.end, g1);
+      }
+      if (last <= g0 || (found && last <= *end)) continue;
+      if (VcpuOf(o, last - 1) != vcpu) continue;
+      *who = o;
+      *end = last;
+      found = true;
+    }
+    return found;
+  }
+
+  // The vCPU id the VM model gives `w` at `t` (a process is pinned to the
+  // vCPU it was last named on), -1 if unknown.
+  int64_t VcpuOf(const WorkerId& w, int64_t t) {
+    std::vector<std::string> path = {g_.hosts[w.host], "VMs",
+                                     std::to_string(w.id)};
+    if (w.kind == WorkerId::kL2) {
+      path.push_back("Nested");
+      path.push_back(Cr3Text(w.hcr3));
+    }
+    path.push_back("Processes");
+    path.push_back(Cr3Text(w.cr3));
+    path.push_back("vCPU");
+    auto q = vm_ != nullptr ? vm_->Find(path) : std::nullopt;
+    if (!q) return -1;
+    auto ivs = vm_->QueryRange(*q, g_.begin, t);
+    if (!ivs.ok()) return -1;
+    for (auto it = ivs->rbegin(); it != ivs->rend(); ++it) {
+      if (!it->value.is_null()) return it->value.i;
+    }
+    return -1;
+  }
+
+  // The latest timer-vector wake in (g0, g1) bound to another process of
+  // w's VM and vCPU that kept running (GuestWake::kept), or with
+  // `hypervisor`, bound to an L1 hypervisor.
+  const GuestWake* UnswitchedTimer(const WorkerId& w, int64_t g0, int64_t g1,
+                                   bool hypervisor, uint64_t* bound = nullptr) {
+    const int64_t vcpu = VcpuOf(w, g1);
+    if (vcpu < 0) return nullptr;
+    const GuestWake* best = nullptr;
+    for (auto it = g_.guests.lower_bound({w.host, w.id, 0});
+         it != g_.guests.end() && it->first.host == w.host &&
+         it->first.pid == w.id;
+         ++it) {
+      if (it->first.cr3 == w.cr3) continue;
+      const bool hyp = !it->second.hyp_entries.empty();
+      if (hyp != hypervisor) continue;
+      const auto& ws = it->second.wakes;
+      auto x = std::lower_bound(
+          ws.begin(), ws.end(), g0,
+          [](const GuestWake& a, int64_t t) { return a.inj_ts <= t; });
+      for (; x != ws.end() && x->inj_ts < g1; ++x) {
+        if ((x->kept || hyp) && x->vcpu == vcpu && !x->ipi &&
+            x->device == Cause::kUnknown && IsTimerVector(x->vector) &&
+            (best == nullptr || x->inj_ts > best->inj_ts)) {
+          best = &*x;
+          if (bound != nullptr) *bound = it->first.cr3;
+        }
+      }
+    }
+    return best;
+  }
+
+ private:
+  const ExecGraph& g_;
+  const storage::StateHistory* vm_;
+};
+
+}  // namespace vmtrace::graph::internal
+
+#endif  // VMTRACE_ANALYSES_GRAPH_GUEST_FACTS_H_
