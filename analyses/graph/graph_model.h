@@ -14,8 +14,9 @@
 //   why a guest process resumed: one GuestWake per interrupt injected into a
 //   vCPU (the first kvm_inj_virq after an entry), bound to the CR3 the vCPU
 //   next enters (into an L1 hypervisor's CR3: held until it either resumes
-//   L2, then bound to it, or sleeps, then bound to the next CR3 entered). An IPI's waker is the source vCPU's current CR3 at its last
-//   kvm_exit before kvm_apic_accept_irq (the guest's ICR write, exit 32);
+//   L2, then bound to it, or sleeps, then bound to the next CR3 entered).
+//   An IPI's waker is the source vCPU's current CR3 at its last kvm_exit
+//   before kvm_apic_accept_irq (the guest's ICR write, exit 32);
 //   disk / net completions come from the QEMU I/O / vhost thread's
 //   kvm_apic_accept_irq (their tid is kept as the source);
 // - the guest's I/O kicks (exit 30 while a CR3 is current), used to place
