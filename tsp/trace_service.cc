@@ -288,7 +288,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
         vh = &v->history();
       }
     }
-    exp->critical_paths = std::make_shared<CriticalPathOutputs>(gm, vh);
+    exp->critical_paths =
+        std::make_shared<CriticalPathOutputs>(gm, vh, exp->sync);
     exp->time_graphs.push_back(exp->critical_paths->MakeParent());
   }
   exp->table = std::make_unique<index::EventsTable>(exp->index.get(), names);

@@ -284,20 +284,36 @@ class Walker {
       }
       const bool open_at_end =
           reason == vm::kWaitUnknown && OpenAtEnd(w, ivs, i);
-      if (gw != nullptr && last_run_end >= 0 &&
-          (reason == vm::kWaitDisk || reason == vm::kWaitNet || open_at_end)) {
-        auto k = std::upper_bound(gw->kicks.begin(), gw->kicks.end(), g0);
-        if (k != gw->kicks.begin() && *(k - 1) >= stretch_start &&
-            g0 - *(k - 1) < kLazyIdleNs) {
-          g0 = *(k - 1);
-          Truncate(stretch_mark, g0, w.host);
-        }
-      }
       size_t j = i;
       while (j < ivs.size() && ivs[j].state != vm::kRunning) ++j;
       const int64_t g1 = j < ivs.size() ? ivs[j].start : b;
+      // The I/O kick its last run ended with (then only the idle run).
+      int64_t kick = -1;
+      if (gw != nullptr && last_run_end >= 0) {
+        auto k = std::upper_bound(gw->kicks.begin(), gw->kicks.end(), g0);
+        if (k != gw->kicks.begin() && *(k - 1) >= stretch_start &&
+            g0 - *(k - 1) < kLazyIdleNs) {
+          kick = *(k - 1);
+        }
+      }
+      // A WAIT_TASK after a kick whose device completion was injected while
+      // another process ran: blocked on the device from the kick.
+      const GuestWake* dev = reason == vm::kWaitTask && kick >= 0
+                                 ? facts_.FirstDeviceWake(w, kick, g1)
+                                 : nullptr;
+      if (kick >= 0 && (reason == vm::kWaitDisk || reason == vm::kWaitNet ||
+                        open_at_end || dev != nullptr)) {
+        g0 = kick;
+        Truncate(stretch_mark, g0, w.host);
+      }
       const GuestWake* wake = facts_.LatestWake(w, g0, g1);
-      if (reason == vm::kWaitTask) {
+      if (dev != nullptr && dev->net_host >= 0) {
+        Status st = NetWait(w, g0, g1, *dev, layer, depth);
+        if (!st.ok()) return st;
+      } else if (dev != nullptr) {
+        Emit(w, g0, dev->inj_ts, dev->device, layer);
+        Ready(w, dev->inj_ts, g1, layer);
+      } else if (reason == vm::kWaitTask) {
         // Only wake-ups bound to `w` itself (not its L1 hypervisor's).
         WorkerId self = w;
         self.kind = WorkerId::kGuest;

@@ -34,6 +34,9 @@
 //   next L1 process if it sleeps, graph_model.h) after the guessed waker's
 //   last run, or with no guess: TIMER until then;
 //   else PREEMPTED at its layer for the whole period;
+// - a WAIT_TASK period right after an I/O kick whose disk / net completion
+//   was injected while another process ran: the device wait from the kick,
+//   as for WAIT_DISK / WAIT_NET;
 // - a WAIT_TIMER period whose interrupt was bound to another process (it
 //   fired while that one ran): TIMER until kt, then PREEMPTED;
 // - an L1 process entered in nested mode right after an L2 entry counts as

@@ -202,6 +202,30 @@ class GuestFacts {
     return -1;
   }
 
+  // The first disk / net completion injected into w's vCPU in (g0, g1),
+  // bound to any process of w's VM; null if none.
+  const GuestWake* FirstDeviceWake(const WorkerId& w, int64_t g0, int64_t g1) {
+    const int64_t vcpu = VcpuOf(w, g1);
+    if (vcpu < 0) return nullptr;
+    const GuestWake* best = nullptr;
+    for (auto it = g_.guests.lower_bound({w.host, w.id, 0});
+         it != g_.guests.end() && it->first.host == w.host &&
+         it->first.pid == w.id;
+         ++it) {
+      const auto& ws = it->second.wakes;
+      auto x = std::lower_bound(
+          ws.begin(), ws.end(), g0,
+          [](const GuestWake& a, int64_t t) { return a.inj_ts <= t; });
+      for (; x != ws.end() && x->inj_ts < g1; ++x) {
+        if (x->vcpu == vcpu && x->device != Cause::kUnknown) {
+          if (best == nullptr || x->inj_ts < best->inj_ts) best = &*x;
+          break;
+        }
+      }
+    }
+    return best;
+  }
+
   // The latest timer-vector wake in (g0, g1) bound to another process of
   // w's VM and vCPU that kept running (GuestWake::kept), or with
   // `hypervisor`, bound to an L1 hypervisor.

@@ -172,6 +172,7 @@ struct Floor {
   // the first segment, which starts before the host first sees the
   // process (D1).
   int inexact;
+  int seed = 0;  // 0: the scenario's own
 };
 
 class CriticalPathTest : public testing::TestWithParam<Floor> {};
@@ -181,11 +182,11 @@ TEST_P(CriticalPathTest, MatchesTruth) {
   const fs::path out = fs::temp_directory_path() /
                        ("vmtrace-cp-" + name + "-" + std::to_string(getpid()));
   fs::remove_all(out);
-  const char* seed = std::getenv("VMTRACE_CP_SEED");  // measuring only
-  const std::string cmd = std::string(VMTRACE_GEN_BIN) + " --scenario " +
-                          VMTRACE_GEN_SCENARIOS + "/" + name + ".json --out " +
-                          out.string() + (seed ? " --seed " + std::string(seed) : "") +
-                          " > /dev/null";
+  const int seed = GetParam().seed;
+  const std::string cmd =
+      std::string(VMTRACE_GEN_BIN) + " --scenario " + VMTRACE_GEN_SCENARIOS +
+      "/" + name + ".json --out " + out.string() +
+      (seed ? " --seed " + std::to_string(seed) : "") + " > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   std::vector<std::string> dirs;
   std::vector<fs::path> truths;
@@ -290,21 +291,38 @@ TEST_P(CriticalPathTest, MatchesTruth) {
   fs::remove_all(out);
 }
 
-INSTANTIATE_TEST_SUITE_P(Bundled, CriticalPathTest,
-                         // Measured (default seed): 100.00%, 100.00%,
-                         // 100.00%, 99.90%.
-                         testing::Values(Floor{"one-vm-mixed", 0.99999, 1},
-                                         Floor{"overcommit-two-vms", 0.99999,
-                                               1},
-                                         Floor{"nested-vm", 0.99999, 1},
-                                         Floor{"two-hosts-net", 0.998, -1}),
-                         [](const auto& info) {
-                           std::string n = info.param.scenario;
-                           for (char& c : n) {
-                             if (c == '-') c = '_';
-                           }
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Bundled, CriticalPathTest,
+    // Measured (default seed): 100.00%, 100.00%,
+    // 100.00%, 99.90%.
+    testing::Values(
+        Floor{"one-vm-mixed", 0.99999, 1},
+        Floor{"overcommit-two-vms", 0.99999, 1}, Floor{"nested-vm", 0.99999, 1},
+        Floor{"two-hosts-net", 0.998, -1},
+        // Other seeds: the rules are not
+        // tuned to one run. Measured
+        // (seeds 11-14): one-vm-mixed
+        // 97.66-100%, overcommit 100%,
+        // nested 98.33-100%, two hosts
+        // 99.89-99.90%.
+        Floor{"one-vm-mixed", 0.975, -1, 11},
+        Floor{"one-vm-mixed", 0.975, -1, 12},
+        Floor{"one-vm-mixed", 0.975, -1, 13},
+        Floor{"one-vm-mixed", 0.975, -1, 14},
+        Floor{"overcommit-two-vms", 0.999, -1, 11},
+        Floor{"nested-vm", 0.98, -1, 11}, Floor{"nested-vm", 0.98, -1, 12},
+        Floor{"nested-vm", 0.98, -1, 13}, Floor{"nested-vm", 0.98, -1, 14},
+        Floor{"two-hosts-net", 0.998, -1, 11}),
+    [](const auto& info) {
+      std::string n = info.param.scenario;
+      if (info.param.seed) {
+        n += "_seed" + std::to_string(info.param.seed);
+      }
+      for (char& c : n) {
+        if (c == '-') c = '_';
+      }
+      return n;
+    });
 
 // Host threads: the QEMU vCPU thread's path covers the range contiguously,
 // runs at L0, and a blocked interval ended by a task-context wake-up goes
