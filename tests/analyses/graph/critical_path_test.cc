@@ -172,6 +172,18 @@ Compare ComparePaths(const std::vector<Seg>& truth,
   return c;
 }
 
+// Time per (worker, cause, layer) over [a, b): what the Breakdown table
+// sums.
+std::map<std::string, int64_t> Totals(const std::vector<Seg>& p, int64_t a,
+                                      int64_t b) {
+  std::map<std::string, int64_t> out;
+  for (const Seg& s : p) {
+    const int64_t d = std::min(s.end, b) - std::max(s.start, a);
+    if (d > 0) out[s.worker + " " + s.cause + " " + s.layer] += d;
+  }
+  return out;
+}
+
 struct Floor {
   const char* scenario;
   double agree;  // minimum share of agreeing time over all processes
@@ -296,6 +308,10 @@ TEST_P(CriticalPathTest, MatchesTruth) {
     EXPECT_GT(c.exact, 0) << name << " " << pname;
     if (GetParam().inexact >= 0) {
       EXPECT_LE(c.truth_segments - c.exact, GetParam().inexact)
+          << name << " " << pname;
+      // The breakdown (time per cause and layer, per worker) equals the
+      // truth's totals over the same range.
+      EXPECT_EQ(Totals(ours, a, end), Totals(truth, a, end))
           << name << " " << pname;
     }
     std::printf("%s %s: %.1f%% of time agrees, %d/%d truth segments exact\n",
