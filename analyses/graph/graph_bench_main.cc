@@ -6,7 +6,9 @@
 // + VM model (in-memory state history), (c) reader + VM model + execution
 // graph, (d) reader + graph; prints the times, the graph's bytes per event,
 // and the critical path time of the guest process that waited longest over
-// the whole trace and over a 10-second window.
+// the whole trace and over a 10-second window. With several hosts, (e)
+// reader + clock sync analysis, whose clocks the paths then use; the path
+// segments on other hosts and the network hops are counted.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include "analyses/ctf/reader.h"
 #include "analyses/graph/critical_path.h"
 #include "analyses/graph/graph_model.h"
+#include "analyses/sync/sync_module.h"
 #include "analyses/vm/vm_model.h"
 #include "storage/memory_state_history.h"
 
@@ -49,7 +52,11 @@ int main(int argc, char** argv) {
   double t_read = 0, t_vm = 0, t_graph = 0, t_gonly = 0;
   std::unique_ptr<storage::MemoryStateHistory> h;
   std::unique_ptr<graph::GraphModel> g;
-  for (int mode : {0, 1, 2, 3}) {
+  double t_sync = 0;
+  std::unique_ptr<sync::SyncModule> sm;
+  const bool hosts = sync::SyncModule::HostNames(traces).size() > 1;
+  for (int mode : {0, 1, 2, 3, 4}) {
+    if (mode == 4 && !hosts) break;
     auto reader = ctf::EventReader::Open(traces).value();
     auto store = std::make_unique<storage::MemoryStateHistory>();
     std::unique_ptr<vm::VmModel> model;
@@ -57,7 +64,11 @@ int main(int argc, char** argv) {
     if (mode == 1 || mode == 2) {
       model = std::make_unique<vm::VmModel>(traces, store.get());
     }
-    if (mode >= 2) gm = std::make_unique<graph::GraphModel>(traces);
+    if (mode == 2 || mode == 3) {
+      gm = std::make_unique<graph::GraphModel>(traces);
+    }
+    std::unique_ptr<sync::SyncModule> sy;
+    if (mode == 4) sy = sync::SyncModule::Open(traces, "", "");
     ctf::Event ev;
     int64_t last = 0;
     uint64_t n = 0;
@@ -65,13 +76,20 @@ int main(int argc, char** argv) {
     while (reader->Next(&ev)) {
       if (model) model->OnEvent(ev);
       if (gm) gm->OnEvent(ev);
+      if (sy) sy->OnEvent(ev);
       last = ev.timestamp;
       ++n;
     }
     if (model) (void)model->Finish(last);
     if (gm) gm->Finish(last);
+    if (sy) (void)sy->Finish(last);
     const double s = Sec(t0, Clock::now());
-    (mode == 0 ? t_read : mode == 1 ? t_vm : mode == 2 ? t_graph : t_gonly) = s;
+    (mode == 0   ? t_read
+     : mode == 1 ? t_vm
+     : mode == 2 ? t_graph
+     : mode == 3 ? t_gonly
+                 : t_sync) = s;
+    if (sy) sm = std::move(sy);
     events = n;
     if (mode == 2) {
       h = std::move(store);
@@ -88,6 +106,16 @@ int main(int argc, char** argv) {
               t_gonly, t_gonly - t_read);
   std::printf("graph memory    %zu bytes, %.2f bytes/event\n", eg.MemoryBytes(),
               double(eg.MemoryBytes()) / double(events));
+  const sync::ClockSync* clocks = sm ? sm->clock_sync() : nullptr;
+  if (sm) {
+    std::printf("read + sync     %.2f s (sync +%.2f s over reading)\n", t_sync,
+                t_sync - t_read);
+    for (const auto& hc : clocks->hosts()) {
+      std::printf("clock %s: offset %.0f ns, slope %.9f, +-%.0f ns, %s\n",
+                  hc.host.c_str(), hc.offset_ns, hc.slope, hc.accuracy_ns,
+                  hc.quality.c_str());
+    }
+  }
   // The guest worker with the most wake-ups stands in for "waited longest".
   const graph::GuestKey* best = nullptr;
   size_t most = 0;
@@ -103,11 +131,25 @@ int main(int argc, char** argv) {
     for (int64_t span : {int64_t{10'000'000'000}, eg.end - eg.begin + 1}) {
       const auto t0 = Clock::now();
       auto cp = graph::ComputeCriticalPath(
-          eg, h.get(), w, eg.begin, std::min(eg.end + 1, eg.begin + span));
-      std::printf("critical path %s over %.1f s: %.3f s, %zu segments%s\n",
-                  graph::WorkerLabel(eg, w).c_str(), double(span) / 1e9,
-                  Sec(t0, Clock::now()), cp.ok() ? cp->segments.size() : 0,
-                  cp.ok() ? "" : " (error)");
+          eg, h.get(), w, eg.begin, std::min(eg.end + 1, eg.begin + span),
+          clocks);
+      const double took = Sec(t0, Clock::now());
+      size_t remote = 0, hops = 0;
+      if (cp.ok()) {
+        for (const auto& s : cp->segments) {
+          if (s.worker.kind == graph::WorkerId::kNetwork) {
+            ++hops;
+          } else if (s.worker.host != w.host) {
+            ++remote;
+          }
+        }
+      }
+      std::printf(
+          "critical path %s over %.1f s: %.3f s, %zu segments (%zu on other "
+          "hosts, %zu network hops)%s\n",
+          graph::WorkerLabel(eg, w).c_str(), double(span) / 1e9, took,
+          cp.ok() ? cp->segments.size() : 0, remote, hops,
+          cp.ok() ? "" : " (error)");
     }
   }
   return 0;

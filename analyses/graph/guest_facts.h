@@ -194,7 +194,13 @@ class GuestFacts {
     path.push_back("vCPU");
     auto q = vm_ != nullptr ? vm_->Find(path) : std::nullopt;
     if (!q) return -1;
-    auto ivs = vm_->QueryRange(*q, g_.begin, t);
+    // Callers ask when `w` runs (named on its vCPU): one point query; else
+    // the last value of the preceding second.
+    auto at = vm_->QuerySampled({*q}, {t});
+    if (at.ok() && !at->empty() && !(*at)[0].value.is_null()) {
+      return (*at)[0].value.i;
+    }
+    auto ivs = vm_->QueryRange(*q, std::max(g_.begin, t - 1'000'000'000), t);
     if (!ivs.ok()) return -1;
     for (auto it = ivs->rbegin(); it != ivs->rend(); ++it) {
       if (!it->value.is_null()) return it->value.i;
