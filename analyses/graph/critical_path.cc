@@ -132,14 +132,16 @@ class Walker {
       if (!st.ok()) {
         Truncate(mark, g0, w.host);  // the sender is unknown to the VM model
         k = g0;
-      } else {
-        Arrow(snd, w, k, Cause::kNetwork, w.host);
       }
     } else {
       k = g0;
     }
     const WorkerId hop{WorkerId::kNetwork, sh, wake.net_pid, w.host,
                        static_cast<uint64_t>(w.id)};
+    // Arrows: the sender's kick into the hop (when the sender is on the
+    // path), the hop into the receiver when its vhost accepted the packet.
+    if (k > g0) Arrow(snd, hop, k, Cause::kNetwork, w.host);
+    Arrow(hop, w, acc, Cause::kNetwork, w.host);
     Emit(hop, k, acc, Cause::kNetwork, Layer::kL0, w.host);
     Emit(w, acc, inj, Cause::kNetwork, layer);
     Ready(w, inj, g1, layer);

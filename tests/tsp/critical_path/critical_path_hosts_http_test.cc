@@ -91,6 +91,16 @@ TEST_F(CriticalPathHostsHttpTest, PathCrossesTheNetworkToTheOtherHost) {
   }
   EXPECT_GE(rows_with_states, 4u) << "curl, nginx, php and the network";
 
+  // Arrows into and out of the network hops.
+  Json arrows =
+      Body(Post(base + "/timeGraph/" + id + "/arrows",
+                Json{{"parameters", {{"requested_timerange", range}}}}));
+  size_t net_arrows = 0;
+  for (const Json& a : arrows["model"]) {
+    if (a["style"]["parentKey"] == "NETWORK") ++net_arrows;
+  }
+  EXPECT_GT(net_arrows, 10u) << arrows.dump().substr(0, 500);
+
   // The breakdown names the hops and the remote processes.
   const std::string table =
       "vmtrace.critical-path.breakdown$" + id.substr(id.find('$') + 1);
