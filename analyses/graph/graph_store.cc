@@ -11,14 +11,22 @@ namespace {
 constexpr char kMagic[] = "vmtrace-graph";
 constexpr int kFormat = 1;
 
+// Streams to the file through a 1 MB buffer: the graph of a 10M-event
+// trace encodes to ~50 MB, which need not sit in memory beside it.
 class Writer {
  public:
+  explicit Writer(std::ofstream* f) : f_(f) {}
   void U(uint64_t v) {
     while (v >= 0x80) {
       out.push_back(char(v | 0x80));
       v >>= 7;
     }
     out.push_back(char(v));
+    if (out.size() >= (1u << 20)) Flush();
+  }
+  void Flush() {
+    f_->write(out.data(), std::streamsize(out.size()));
+    out.clear();
   }
   // Signed values and time deltas (which may be negative between vectors).
   void S(int64_t v) { U((uint64_t(v) << 1) ^ uint64_t(v >> 63)); }
@@ -27,6 +35,9 @@ class Writer {
     out += s;
   }
   std::string out;
+
+ private:
+  std::ofstream* f_;
 };
 
 class Reader {
@@ -71,7 +82,10 @@ class Reader {
 
 Status SaveGraph(const ExecGraph& g, const std::string& path,
                  const std::string& fingerprint) {
-  Writer w;
+  const std::string tmp = path + ".tmp";
+  std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+  if (!f) return IoError("cannot create " + tmp);
+  Writer w(&f);
   w.Str(kMagic);
   w.U(kFormat);
   w.U(kGraphVersion);
@@ -146,13 +160,10 @@ Status SaveGraph(const ExecGraph& g, const std::string& path,
     times(gw.hyp_entries);
   }
 
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(w.out.data(), std::streamsize(w.out.size()));
-    f.flush();
-    if (!f) return IoError("cannot write " + tmp);
-  }
+  w.Flush();
+  f.flush();
+  if (!f) return IoError("cannot write " + tmp);
+  f.close();
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return IoError("cannot rename " + tmp + ": " + ec.message());
