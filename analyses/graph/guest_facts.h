@@ -95,8 +95,8 @@ class GuestFacts {
     return out;
   }
 
-  StatusOr<std::vector<Iv>> RawRow(const WorkerId& w, int64_t a, int64_t b) {
-    if (vm_ == nullptr) return NotFound("no VM store for guest workers");
+  // The VM store's path of the processes of w's VM (or nested VM).
+  std::vector<std::string> ProcessesPath(const WorkerId& w) const {
     std::vector<std::string> path = {g_.hosts[w.host], "VMs",
                                      std::to_string(w.id)};
     if (w.kind == WorkerId::kL2) {
@@ -104,6 +104,31 @@ class GuestFacts {
       path.push_back(Cr3Text(w.hcr3));
     }
     path.push_back("Processes");
+    return path;
+  }
+
+  // Calls f(cr3 bound to, its worker, wake) for the wakes injected in
+  // (g0, g1) into any process of w's VM, by process then time; f returns
+  // false to go to the next process.
+  template <typename F>
+  void ForWakes(const WorkerId& w, int64_t g0, int64_t g1, F f) const {
+    for (auto it = g_.guests.lower_bound({w.host, w.id, 0});
+         it != g_.guests.end() && it->first.host == w.host &&
+         it->first.pid == w.id;
+         ++it) {
+      const auto& ws = it->second.wakes;
+      auto x = std::lower_bound(
+          ws.begin(), ws.end(), g0,
+          [](const GuestWake& a, int64_t t) { return a.inj_ts <= t; });
+      for (; x != ws.end() && x->inj_ts < g1; ++x) {
+        if (!f(it->first.cr3, it->second, *x)) break;
+      }
+    }
+  }
+
+  StatusOr<std::vector<Iv>> RawRow(const WorkerId& w, int64_t a, int64_t b) {
+    if (vm_ == nullptr) return NotFound("no VM store for guest workers");
+    std::vector<std::string> path = ProcessesPath(w);
     path.push_back(Cr3Text(w.cr3));
     auto q = vm_->Find(path);
     if (!q) return NotFound("no guest process " + WorkerLabel(g_, w));
@@ -148,13 +173,7 @@ class GuestFacts {
                   int64_t* end) {
     const int64_t vcpu = VcpuOf(w, g1);
     if (vm_ == nullptr || vcpu < 0) return false;
-    std::vector<std::string> path = {g_.hosts[w.host], "VMs",
-                                     std::to_string(w.id)};
-    if (w.kind == WorkerId::kL2) {
-      path.push_back("Nested");
-      path.push_back(Cr3Text(w.hcr3));
-    }
-    path.push_back("Processes");
+    std::vector<std::string> path = ProcessesPath(w);
     auto parent = vm_->Find(path);
     if (!parent) return false;
     bool found = false;
@@ -183,13 +202,7 @@ class GuestFacts {
   // The vCPU id the VM model gives `w` at `t` (a process is pinned to the
   // vCPU it was last named on), -1 if unknown.
   int64_t VcpuOf(const WorkerId& w, int64_t t) {
-    std::vector<std::string> path = {g_.hosts[w.host], "VMs",
-                                     std::to_string(w.id)};
-    if (w.kind == WorkerId::kL2) {
-      path.push_back("Nested");
-      path.push_back(Cr3Text(w.hcr3));
-    }
-    path.push_back("Processes");
+    std::vector<std::string> path = ProcessesPath(w);
     path.push_back(Cr3Text(w.cr3));
     path.push_back("vCPU");
     auto q = vm_ != nullptr ? vm_->Find(path) : std::nullopt;
@@ -214,21 +227,11 @@ class GuestFacts {
     const int64_t vcpu = VcpuOf(w, g1);
     if (vcpu < 0) return nullptr;
     const GuestWake* best = nullptr;
-    for (auto it = g_.guests.lower_bound({w.host, w.id, 0});
-         it != g_.guests.end() && it->first.host == w.host &&
-         it->first.pid == w.id;
-         ++it) {
-      const auto& ws = it->second.wakes;
-      auto x = std::lower_bound(
-          ws.begin(), ws.end(), g0,
-          [](const GuestWake& a, int64_t t) { return a.inj_ts <= t; });
-      for (; x != ws.end() && x->inj_ts < g1; ++x) {
-        if (x->vcpu == vcpu && x->device != Cause::kUnknown) {
-          if (best == nullptr || x->inj_ts < best->inj_ts) best = &*x;
-          break;
-        }
-      }
-    }
+    ForWakes(w, g0, g1, [&](uint64_t, const GuestWorker&, const GuestWake& x) {
+      if (x.vcpu != vcpu || x.device == Cause::kUnknown) return true;
+      if (best == nullptr || x.inj_ts < best->inj_ts) best = &x;
+      return false;
+    });
     return best;
   }
 
@@ -240,26 +243,18 @@ class GuestFacts {
     const int64_t vcpu = VcpuOf(w, g1);
     if (vcpu < 0) return nullptr;
     const GuestWake* best = nullptr;
-    for (auto it = g_.guests.lower_bound({w.host, w.id, 0});
-         it != g_.guests.end() && it->first.host == w.host &&
-         it->first.pid == w.id;
-         ++it) {
-      if (it->first.cr3 == w.cr3) continue;
-      const bool hyp = !it->second.hyp_entries.empty();
-      if (hyp != hypervisor) continue;
-      const auto& ws = it->second.wakes;
-      auto x = std::lower_bound(
-          ws.begin(), ws.end(), g0,
-          [](const GuestWake& a, int64_t t) { return a.inj_ts <= t; });
-      for (; x != ws.end() && x->inj_ts < g1; ++x) {
-        if ((x->kept || hyp) && x->vcpu == vcpu && !x->ipi &&
-            x->device == Cause::kUnknown && IsTimerVector(x->vector) &&
-            (best == nullptr || x->inj_ts > best->inj_ts)) {
-          best = &*x;
-          if (bound != nullptr) *bound = it->first.cr3;
-        }
-      }
-    }
+    ForWakes(w, g0, g1,
+             [&](uint64_t cr3, const GuestWorker& gw, const GuestWake& x) {
+               const bool hyp = !gw.hyp_entries.empty();
+               if (cr3 == w.cr3 || hyp != hypervisor) return false;
+               if ((x.kept || hyp) && x.vcpu == vcpu && !x.ipi &&
+                   x.device == Cause::kUnknown && IsTimerVector(x.vector) &&
+                   (best == nullptr || x.inj_ts > best->inj_ts)) {
+                 best = &x;
+                 if (bound != nullptr) *bound = cr3;
+               }
+               return true;
+             });
     return best;
   }
 
