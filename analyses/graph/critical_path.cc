@@ -148,24 +148,32 @@ class Walker {
     return Status::Ok();
   }
 
+  // True if `wake` is an IPI another known guest process sent.
+  bool IpiFrom(const WorkerId& w, const GuestWake* wake, int depth) const {
+    return wake != nullptr && wake->ipi && wake->waker_cr3 != w.cr3 &&
+           depth < kMaxDepth &&
+           g_.Guest({w.host, w.id, wake->waker_cr3}) != nullptr;
+  }
+
+  // Another vCPU's process sent an IPI: its path, then IPI until injected.
+  Status IpiWait(const WorkerId& w, int64_t g0, int64_t g1,
+                 const GuestWake& wake, Layer layer, int depth) {
+    WorkerId waker = w;
+    waker.cr3 = wake.waker_cr3;
+    const int64_t inj = std::clamp(wake.inj_ts, g0, g1);
+    const int64_t wt = std::clamp(wake.wake_ts, g0, inj);
+    Status st = Walk(waker, g0, wt, depth + 1);
+    if (!st.ok()) return st;
+    Arrow(waker, w, wt, Cause::kIpi, w.host);
+    Emit(w, wt, inj, Cause::kIpi, layer);
+    Ready(w, inj, g1, layer);
+    return Status::Ok();
+  }
+
   // A WAIT_TASK off period [g0, g1) of `w`: who made it runnable.
   Status TaskWait(const WorkerId& w, int64_t g0, int64_t g1,
                   const GuestWake* wake, Layer layer, int depth) {
-    if (wake != nullptr && wake->ipi && wake->waker_cr3 != w.cr3 &&
-        depth < kMaxDepth &&
-        g_.Guest({w.host, w.id, wake->waker_cr3}) != nullptr) {
-      // Another vCPU's process sent an IPI: its path, then IPI.
-      WorkerId waker = w;
-      waker.cr3 = wake->waker_cr3;
-      const int64_t inj = wake->inj_ts;
-      const int64_t wt = std::clamp(wake->wake_ts, g0, inj);
-      Status st = Walk(waker, g0, wt, depth + 1);
-      if (!st.ok()) return st;
-      Arrow(waker, w, wt, Cause::kIpi, w.host);
-      Emit(w, wt, inj, Cause::kIpi, layer);
-      Ready(w, inj, g1, layer);
-      return Status::Ok();
-    }
+    if (IpiFrom(w, wake, depth)) return IpiWait(w, g0, g1, *wake, layer, depth);
     if (wake != nullptr && wake->net_host >= 0) {
       return NetWait(w, g0, g1, *wake, layer, depth);
     }
@@ -188,13 +196,24 @@ class Walker {
     // - ht: a timer the L1 hypervisor took (interrupts go to L1 first).
     // A timer bound to the guessed waker itself, or later than its last run,
     // wins over the guess; the guess wins over an earlier timer.
-    uint64_t kt_cr3 = 0;
+    uint64_t kt_cr3 = 0, ki_cr3 = 0;
     const GuestWake* kt = facts_.UnswitchedTimer(w, g0, g1, false, &kt_cr3);
+    const GuestWake* ki = facts_.UnswitchedIpi(w, g0, g1, &ki_cr3);
+    if (ki != nullptr && !IpiFrom(w, ki, depth)) ki = nullptr;
     WorkerId waker;
     int64_t wt = g0;
     const bool guess =
         depth < kMaxDepth && facts_.LastOnVcpu(w, g0, g1, &waker, &wt);
-    if (kt != nullptr && (!guess || kt_cr3 == waker.cr3 || kt->inj_ts > wt)) {
+    auto beats_guess = [&](const GuestWake* x, uint64_t bound) {
+      return x != nullptr && (!guess || bound == waker.cr3 || x->inj_ts > wt);
+    };
+    // An IPI the guest did not switch on, sent by another process: like kt,
+    // the later of the two.
+    if (beats_guess(ki, ki_cr3) &&
+        (!beats_guess(kt, kt_cr3) || ki->inj_ts > kt->inj_ts)) {
+      return IpiWait(w, g0, g1, *ki, layer, depth);
+    }
+    if (beats_guess(kt, kt_cr3)) {
       Emit(w, g0, kt->inj_ts, Cause::kTimer, layer);
       Ready(w, kt->inj_ts, g1, layer);
       return Status::Ok();

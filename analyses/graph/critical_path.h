@@ -33,6 +33,9 @@
 //   held at the hypervisor's entry binds to it if it resumes L2, to the
 //   next L1 process if it sleeps, graph_model.h) after the guessed waker's
 //   last run, or with no guess: TIMER until then;
+//   (ki) like kt, an IPI injected into its vCPU while another process ran
+//   and not switched on: its sender's path, then IPI (the later of kt and
+//   ki, when either wins over the guess by the same test);
 //   else PREEMPTED at its layer for the whole period;
 // - a WAIT_TASK period right after an I/O kick whose disk / net completion
 //   was injected while another process ran: the device wait from the kick,

@@ -235,6 +235,26 @@ class GuestFacts {
     return best;
   }
 
+  // The latest IPI in (g0, g1) into w's vCPU bound to another process that
+  // kept running (GuestWake::kept); `bound`: that process's CR3.
+  const GuestWake* UnswitchedIpi(const WorkerId& w, int64_t g0, int64_t g1,
+                                 uint64_t* bound) {
+    const int64_t vcpu = VcpuOf(w, g1);
+    if (vcpu < 0) return nullptr;
+    const GuestWake* best = nullptr;
+    ForWakes(w, g0, g1,
+             [&](uint64_t cr3, const GuestWorker&, const GuestWake& x) {
+               if (cr3 == w.cr3) return false;
+               if (x.kept && x.ipi && x.vcpu == vcpu &&
+                   (best == nullptr || x.inj_ts > best->inj_ts)) {
+                 best = &x;
+                 *bound = cr3;
+               }
+               return true;
+             });
+    return best;
+  }
+
   // The latest timer-vector wake in (g0, g1) bound to another process of
   // w's VM and vCPU that kept running (GuestWake::kept), or with
   // `hypervisor`, bound to an L1 hypervisor.
