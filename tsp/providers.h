@@ -39,6 +39,8 @@ struct TreeModel {
   std::vector<std::string> headers;
   std::vector<TreeEntry> entries;
   bool running = false;  // the analysis has not covered the trace yet
+  // The reply's statusMessage when set (why the tree is empty, say).
+  std::string message;
 };
 
 struct TimeGraphState {

@@ -22,7 +22,7 @@ ApiResponse TimeGraphTree(TraceService* svc, const ApiRequest& r) {
   int64_t end = *range ? (*range)->end : snap.end;
   auto tree = res->time_graph->Tree(start, end);
   if (!tree.ok()) return FromStatus(tree.status());
-  return Envelope(TreeJson(*tree, true), tree->running);
+  return Envelope(TreeJson(*tree, true), tree->running, tree->message);
 }
 
 struct Filter {

@@ -47,6 +47,7 @@ class VirtualProcessesProvider : public TimeGraphProvider {
     TreeModel m;
     m.headers = {"Name", "Id"};
     m.running = !complete;
+    bool has_process = false;
     for (Quark host : h.Children(storage::kRootQuark)) {
       auto vms = h.Child(host, "VMs");
       if (!vms) continue;
@@ -58,6 +59,7 @@ class VirtualProcessesProvider : public TimeGraphProvider {
         m.entries.push_back({int64_t(vmq), int64_t(host), {label, ""}});
         if (auto procs = h.Child(vmq, "Processes")) {
           AddProcesses(h, *procs, int64_t(vmq), "P", &m);
+          has_process = has_process || !h.Children(*procs).empty();
         }
         auto nested = h.Child(vmq, "Nested");
         if (!nested) continue;
@@ -69,6 +71,12 @@ class VirtualProcessesProvider : public TimeGraphProvider {
           }
         }
       }
+    }
+    if (complete && !has_process && !vm_->has_enter_guest()) {
+      m.message =
+          "No guest processes: the trace has no addons_vcpu_enter_guest "
+          "events (lttng-modules addons), which this view and the guest "
+          "critical path need; Virtual CPUs works without them";
     }
     if (complete) cached_ = m;
     return Stretch(m, start, end);

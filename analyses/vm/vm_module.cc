@@ -13,6 +13,11 @@ StatusOr<std::unique_ptr<VmModule>> VmModule::Open(
   o.fingerprint = fingerprint + "|vm:" + options.Fingerprint();
   VMTRACE_ASSIGN_OR_RETURN(m->store_, storage::LevelDbStateHistory::Open(o));
   m->needs_pass_ = m->store_->needs_build();
+  for (const auto& t : traces) {
+    for (const ctf::EventClass* c : t->event_classes()) {
+      if (c->name() == "addons_vcpu_enter_guest") m->has_enter_guest_ = true;
+    }
+  }
   if (m->needs_pass_) {
     m->model_ =
         std::make_unique<VmModel>(traces, m->store_.get(), std::move(options));

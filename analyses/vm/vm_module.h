@@ -34,11 +34,15 @@ class VmModule : public index::AnalysisModule {
   std::vector<std::pair<std::string, std::string>> Stats() const override;
 
   const storage::StateHistory& history() const { return *store_; }
+  // True if some trace declares addons_vcpu_enter_guest (vm-semantics §2:
+  // without it there are no guest processes, and the outputs say why).
+  bool has_enter_guest() const { return has_enter_guest_; }
 
  private:
   std::unique_ptr<storage::LevelDbStateHistory> store_;
   std::unique_ptr<VmModel> model_;
   bool needs_pass_ = false;
+  bool has_enter_guest_ = false;
 };
 
 }  // namespace vmtrace::vm
