@@ -121,6 +121,7 @@ class LevelDbStateHistory : public StateHistory, public StateWriter {
 
   // StateWriter
   Quark GetOrAdd(Quark parent, std::string_view name) override;
+  void EndSubtree(int64_t t, Quark q) override;
   void Set(int64_t t, Quark q, StateValue value) override;
   const StateValue& Current(Quark q) const override;
   Status Flush(int64_t now) override;

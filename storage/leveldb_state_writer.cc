@@ -154,6 +154,11 @@ void LevelDbStateHistory::Set(int64_t t, Quark q, StateValue value) {
   }
 }
 
+void LevelDbStateHistory::EndSubtree(int64_t t, Quark q) {
+  if (!Current(q).is_null()) Set(t, q, StateValue());
+  for (Quark c : Children(q)) EndSubtree(t, c);
+}
+
 const StateValue& LevelDbStateHistory::Current(Quark q) const {
   static const StateValue kNullValue;
   return q < writer_.size() && writer_[q].open ? writer_[q].value : kNullValue;

@@ -242,6 +242,11 @@ void MemoryStateHistory::Set(int64_t t, Quark q, StateValue value) {
   }
 }
 
+void MemoryStateHistory::EndSubtree(int64_t t, Quark q) {
+  if (!Current(q).is_null()) Set(t, q, StateValue());
+  for (Quark c : Children(q)) EndSubtree(t, c);
+}
+
 const StateValue& MemoryStateHistory::Current(Quark q) const {
   static const StateValue kNullValue;
   return q < open_.size() && open_[q].open ? open_[q].value : kNullValue;

@@ -122,6 +122,11 @@ class StateWriter {
   virtual void Set(int64_t t, Quark q, StateValue value) = 0;
   // The value currently open for q (null if none).
   virtual const StateValue& Current(Quark q) const = 0;
+  // Every attribute at or below `q` with an open value becomes null from
+  // `t` on (its interval ends at t-1). For a host whose trace ends before
+  // the experiment's: its states end with its last event instead of
+  // lasting until the end of the other hosts' traces.
+  virtual void EndSubtree(int64_t t, Quark q) = 0;
   // Makes everything closed so far visible to readers, up to `now`.
   virtual Status Flush(int64_t now) = 0;
   // Closes every open interval at `end_time`, flushes, and marks the

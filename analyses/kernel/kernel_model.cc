@@ -95,6 +95,8 @@ KernelModel::KernelModel(
     auto [it, inserted] = by_name.emplace(host, host_threads_.size());
     if (inserted) {
       storage::Quark h = w_->GetOrAdd(storage::kRootQuark, host);
+      host_quarks_.push_back(h);
+      host_last_.push_back(-1);
       host_threads_.push_back(w_->GetOrAdd(h, "Threads"));
       host_cpus_.push_back(w_->GetOrAdd(h, "CPUs"));
     }
@@ -204,6 +206,7 @@ void KernelModel::OnEvent(const ctf::Event& ev) {
   const EventLayout& l = Layout(ev.cls);
   const size_t host = trace_host_index_[ev.trace_index];
   const int64_t t = ev.timestamp;
+  host_last_[host] = t;
   const int64_t cpu_id = CpuOf(ev, l);
   if (cpu_id < 0 && l.kind != EventKind::kStatedumpProcess &&
       l.kind != EventKind::kIgnored) {
@@ -432,6 +435,14 @@ void KernelModel::OnStatedump(const ctf::Event& ev, const EventLayout& l,
   }
 }
 
-Status KernelModel::Finish(int64_t end_time) { return w_->Close(end_time); }
+Status KernelModel::Finish(int64_t end_time) {
+  // A host whose trace ended earlier: its states end with its last event.
+  for (size_t h = 0; h < host_quarks_.size(); ++h) {
+    if (host_last_[h] >= 0 && host_last_[h] < end_time) {
+      w_->EndSubtree(host_last_[h], host_quarks_[h]);
+    }
+  }
+  return w_->Close(end_time);
+}
 
 }  // namespace vmtrace::kernel

@@ -88,7 +88,7 @@ class KernelModel {
  public:
   // Bumped whenever what the model writes changes: stored states built by
   // another version are rebuilt.
-  static constexpr int kVersion = 2;
+  static constexpr int kVersion = 3;  // 3: per-host ends
 
   // `traces` are the experiment's CTF traces (Event::trace_index indexes
   // them); `writer` must outlive the model.
@@ -138,7 +138,8 @@ class KernelModel {
   storage::StateWriter* w_;
   std::vector<size_t> trace_host_index_;  // ctf trace -> host
   std::vector<std::string> trace_hosts_;  // ctf trace -> host name
-  std::vector<storage::Quark> host_threads_, host_cpus_;
+  std::vector<storage::Quark> host_threads_, host_cpus_, host_quarks_;
+  std::vector<int64_t> host_last_;  // last event of each host
   std::unordered_map<const ctf::EventClass*, EventLayout> layouts_;
   std::unordered_map<uint64_t, Thread> threads_;  // (host << 40) | tid key
   std::unordered_map<uint64_t, Cpu> cpus_;        // (host << 32) | cpu

@@ -270,6 +270,7 @@ void VmModel::OnEvent(const ctf::Event& ev) {
   const size_t host = trace_host_[ev.trace_index];
   Host& h = hosts_[host];
   if (h.begin < 0) h.begin = ev.timestamp;
+  h.last = ev.timestamp;
   if (l.kind == VmEventKind::kIgnored) return;
   const int64_t t = ev.timestamp;
   if (l.kind == VmEventKind::kStatedump) {
@@ -364,6 +365,12 @@ Status VmModel::Finish(int64_t end_time) {
     if (p.off_start >= 0) {
       SetProc(p, p.off_start, kWaitUnknown);
       p.off_start = -1;
+    }
+  }
+  // A host whose trace ended earlier: its states end with its last event.
+  for (const Host& h : hosts_) {
+    if (h.vms != 0 && h.last >= 0 && h.last < end_time) {
+      w_->EndSubtree(h.last, w_->GetOrAdd(storage::kRootQuark, h.name));
     }
   }
   return w_->Close(end_time);

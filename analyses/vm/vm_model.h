@@ -84,7 +84,7 @@ struct VmStats {
 class VmModel {
  public:
   // Bumped whenever what the model writes changes.
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: per-host ends
 
   VmModel(const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
           storage::StateWriter* writer, VmOptions options = {});
@@ -112,8 +112,8 @@ class VmModel {
   };
   struct Host {
     std::string name;
-    int64_t begin = -1;
-    storage::Quark vms = 0;  // 0 until the first VM
+    int64_t begin = -1, last = -1;  // first and last event of the host
+    storage::Quark vms = 0;         // 0 until the first VM
     std::unordered_map<int64_t, Thread> threads;
     std::unordered_map<int64_t, int64_t> current;  // cpu -> tid
   };

@@ -7,9 +7,8 @@
 // - Host -> VM and VM <-> VM preemptions equal the truth's PREEMPTED_*
 //   intervals; vCPU Usage over one bucket [begin, end) equals the truth's
 //   shares.
-// Each host's trace is run alone: a history has no per-host end, and in a
-// multi-host experiment a state open at one host's last event lasts until
-// the experiment's last event (see vm_stats_providers.h).
+// Each host's trace is run alone here; ScenarioStatsHosts runs the two
+// hosts of two-hosts-net together (each host's states end with its trace).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -32,9 +31,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::unique_ptr<storage::MemoryStateHistory> RunModel(const std::string& dir) {
-  std::vector<std::shared_ptr<const ctf::Trace>> traces = {
-      ctf::Trace::Open(dir).value()};
+std::unique_ptr<storage::MemoryStateHistory> RunModel(
+    const std::vector<std::string>& dirs) {
+  std::vector<std::shared_ptr<const ctf::Trace>> traces;
+  for (const auto& d : dirs) traces.push_back(ctf::Trace::Open(d).value());
   auto h = std::make_unique<storage::MemoryStateHistory>();
   vm::VmModel model(traces, h.get());
   auto reader = ctf::EventReader::Open(traces).value();
@@ -148,7 +148,7 @@ TEST_P(ScenarioStats, MatchesTruth) {
       if (d.is_directory() && d.path().filename() == host) dir = d.path();
     }
     ASSERT_FALSE(dir.empty()) << host;
-    auto h = RunModel(dir.string());
+    auto h = RunModel({dir.string()});
     ASSERT_TRUE(h->complete());
     const int64_t begin = t["begin"], end = t["end"];
 
@@ -223,6 +223,53 @@ TEST_P(ScenarioStats, MatchesTruth) {
     }
   }
   EXPECT_GT(vms, 0);
+  fs::remove_all(out);
+}
+
+// Both hosts of two-hosts-net in one experiment: each host's rows end with
+// its own last event (host-s's trace ends 2.5 ms later in raw time), so the
+// wait totals are still the truth's.
+TEST(ScenarioStatsHosts, EachHostEndsWithItsTrace) {
+  const fs::path out = fs::temp_directory_path() /
+                       ("vmtrace-vmstats-hosts-" + std::to_string(getpid()));
+  fs::remove_all(out);
+  const std::string cmd = std::string(VMTRACE_GEN_BIN) + " --scenario " +
+                          VMTRACE_GEN_SCENARIOS + "/two-hosts-net.json --out " +
+                          out.string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto h = RunModel({(out / "host-c").string(), (out / "host-s").string()});
+  auto wait = MakeVmWaitTableProvider(h.get())->Table();
+  ASSERT_TRUE(wait.ok());
+  for (const char* host : {"host-c", "host-s"}) {
+    json t =
+        json::parse(std::ifstream(out / (std::string(host) + ".truth.json")));
+    const int64_t end = t["end"];
+    for (const json& vm : t["vms"]) {
+      const std::string pid = std::to_string(vm["pid"].get<int64_t>());
+      const char* cats[] = {"WAIT_TIMER", "WAIT_DISK", "WAIT_NET", "WAIT_TASK",
+                            "WAIT_UNKNOWN"};
+      for (int c = 0; c < 5; ++c) {
+        EXPECT_EQ(Cell(*wait, {host, pid, "VM"}, 4 + 2 * c),
+                  std::to_string(vm["wait_totals"][cats[c]].get<int64_t>()))
+            << host << " VM " << pid << " " << cats[c];
+      }
+      for (const json& v : vm["vcpus"]) {
+        auto q = h->Find({host, "VMs", pid, "vCPUs",
+                          std::to_string(v["id"].get<int64_t>())});
+        ASSERT_TRUE(q);
+        auto ivs = h->QueryRange(*q, end, end + 10'000'000);
+        ASSERT_TRUE(ivs.ok());
+        for (const auto& iv : *ivs) {
+          if (iv.start > end) {
+            EXPECT_TRUE(iv.value.is_null()) << host;
+          }
+          if (!iv.value.is_null()) {
+            EXPECT_LE(iv.end, end) << host;
+          }
+        }
+      }
+    }
+  }
   fs::remove_all(out);
 }
 
