@@ -212,6 +212,36 @@ TYPED_TEST(StateHistoryTest, SetSemantics) {
             (std::vector<StateInterval>{{a, 40, 50, StateValue::Int(3)}}));
 }
 
+// A host whose trace ends early: everything below its quark ends there,
+// nothing else does.
+TYPED_TEST(StateHistoryTest, EndSubtreeEndsOnlyThatSubtree) {
+  auto& w = this->w();
+  auto& r = this->r();
+  Quark a = w.GetOrAddPath({"host-a", "Threads", "1"});
+  Quark a2 = w.GetOrAddPath({"host-a", "CPUs", "0"});
+  Quark quiet = w.GetOrAddPath({"host-a", "Threads", "2"});
+  Quark b = w.GetOrAddPath({"host-b", "Threads", "1"});
+  w.Set(10, a, StateValue::Int(1));
+  w.Set(12, a2, StateValue::Int(2));
+  w.Set(10, b, StateValue::Int(3));
+  w.EndSubtree(50, *r.Find({"host-a"}));
+  ASSERT_TRUE(w.Close(100).ok());
+  auto got = r.QueryRange(a, INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(got.ok());
+  std::vector<StateInterval> want = {{a, 10, 49, StateValue::Int(1)},
+                                     {a, 50, 100, StateValue::Null()}};
+  EXPECT_EQ(*got, want);
+  got = r.QueryRange(a2, INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].end, 49);
+  EXPECT_TRUE(r.QueryRange(quiet, INT64_MIN, INT64_MAX)->empty());
+  got = r.QueryRange(b, INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(got.ok());
+  want = {{b, 10, 100, StateValue::Int(3)}};
+  EXPECT_EQ(*got, want);
+}
+
 TYPED_TEST(StateHistoryTest, OpenIntervalsAreInvisibleUntilClosedAndFlushed) {
   auto& w = this->w();
   auto& r = this->r();
