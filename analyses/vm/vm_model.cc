@@ -237,14 +237,17 @@ void VmModel::OnSwitch(const ctf::Event& ev, const VmEventLayout& l,
   const int64_t prev = Int(ev, l.prev_tid);
   const int64_t next = Int(ev, l.next_tid);
   std::string_view next_comm = Text(ev, l.next_comm);
+  // unordered_map references survive rehashing: nt stays valid below.
   Thread& nt = h.threads[next];
-  if (!next_comm.empty() && next != 0) nt.name = std::string(next_comm);
+  if (!next_comm.empty() && next != 0 && nt.name != next_comm) {
+    nt.name.assign(next_comm.data(), next_comm.size());
+  }
   // A QEMU-named vCPU thread with a known pid is bound at its switch-in.
   if (nt.vcpu < 0 && nt.pid >= 0) {
     int64_t id = VcpuFromName(nt.name);
     if (id >= 0) nt.vcpu = GetVcpu(host, nt.pid, id, next);
   }
-  const int next_vcpu = h.threads[next].vcpu;
+  const int next_vcpu = nt.vcpu;
   Thread& pt = h.threads[prev];
   pt.running = false;
   if (pt.vcpu >= 0) {
@@ -258,11 +261,10 @@ void VmModel::OnSwitch(const ctf::Event& ev, const VmEventLayout& l,
     const bool next_is_vcpu = next_vcpu >= 0 || VcpuFromName(next_comm) >= 0;
     SwitchOut(v, t, runnable, next_is_vcpu, next);
   }
-  Thread& n2 = h.threads[next];
-  n2.running = true;
-  n2.since = t;
+  nt.running = true;
+  nt.since = t;
   h.current[cpu] = next;
-  if (n2.vcpu >= 0) SwitchIn(vcpus_[n2.vcpu], t);
+  if (nt.vcpu >= 0) SwitchIn(vcpus_[nt.vcpu], t);
 }
 
 void VmModel::OnEvent(const ctf::Event& ev) {

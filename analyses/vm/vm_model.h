@@ -120,7 +120,9 @@ class VmModel {
   struct Proc {
     storage::Quark q = 0, vcpu_q = 0, threads_q = 0, thread = 0;
     int64_t off_start = -1;  // pending off interval
-    std::unordered_map<std::string, storage::Quark> threads;
+    // Kernel-stack prefix (its hex digits 1..11, and the digit count) ->
+    // thread quark.
+    std::unordered_map<uint64_t, storage::Quark> threads;
   };
   struct Nested {
     storage::Quark q = 0, vcpus = 0, procs = 0;

@@ -91,13 +91,17 @@ void VmModel::SetThread(Vcpu& v, Proc& p, int64_t t, const ctf::Value* sp) {
       (sp->kind != ctf::Value::kUnsigned && sp->kind != ctf::Value::kSigned)) {
     return;
   }
-  char buf[24];
-  int n =
-      snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(sp->u));
+  // The prefix is hex digits 1..11 of sptmp; it is formatted only for a new
+  // thread (this runs at every addons_vcpu_enter_guest).
+  const uint64_t u = sp->u;
+  const int n = u == 0 ? 1 : (64 - __builtin_clzll(u) + 3) / 4;
   if (n <= 13) return;  // user stack: the current thread stays
-  std::string prefix(buf + 1, 11);
-  auto [it, inserted] = p.threads.try_emplace(prefix, 0);
+  const uint64_t digits = (u >> (4 * (n - 12))) & ((uint64_t{1} << 44) - 1);
+  auto [it, inserted] = p.threads.try_emplace(digits | (uint64_t(n) << 44), 0);
   if (inserted) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(u));
+    const std::string prefix(buf + 1, 11);
     it->second = w_->GetOrAdd(p.threads_q, prefix);
     w_->Set(hosts_[vms_[v.vm].host].begin, it->second,
             StateValue::Int(kProcessUnknown));
