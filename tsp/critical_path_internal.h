@@ -70,6 +70,7 @@ struct CriticalPathOutputs::Path {
   const graph::GraphModule* graph = nullptr;
   const storage::StateHistory* vm = nullptr;
   const sync::SyncModule* sync = nullptr;  // several hosts only
+  const vm::VmOptions* vectors = nullptr;  // the outputs' vector maps
   std::unique_ptr<TimeGraphProvider> time_graph;
   std::unique_ptr<TableProvider> table;
 
@@ -99,8 +100,8 @@ struct CriticalPathOutputs::Path {
     r->start = start.value_or(g.begin);
     r->end = end.value_or(g.end + 1);
     r->clocks = sync != nullptr ? sync->clock_sync() : nullptr;
-    auto cp =
-        graph::ComputeCriticalPath(g, vm, worker, r->start, r->end, r->clocks);
+    auto cp = graph::ComputeCriticalPath(g, vm, worker, r->start, r->end,
+                                         {r->clocks, vectors});
     if (!cp.ok()) {
       r->status = cp.status();
     } else {

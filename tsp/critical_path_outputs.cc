@@ -173,8 +173,9 @@ class ParentProvider : public TimeGraphProvider {
 
 CriticalPathOutputs::CriticalPathOutputs(const graph::GraphModule* graph,
                                          const storage::StateHistory* vm,
-                                         const sync::SyncModule* sync)
-    : graph_(graph), vm_(vm), sync_(sync) {}
+                                         const sync::SyncModule* sync,
+                                         ::vmtrace::vm::VmOptions vectors)
+    : graph_(graph), vm_(vm), sync_(sync), vectors_(std::move(vectors)) {}
 
 bool CriticalPathOutputs::complete() const {
   return graph_->complete() && (sync_ == nullptr || sync_->complete());
@@ -301,6 +302,7 @@ StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
   path->graph = graph_;
   path->vm = vm_;
   path->sync = sync_;
+  path->vectors = &vectors_;
   path->time_graph = std::make_unique<PathProvider>(path.get());
   path->table = MakeBreakdownProvider(path.get());
   std::lock_guard<std::mutex> lock(mu_);
@@ -371,6 +373,7 @@ void CriticalPathOutputs::AutoCreateLocked() {
     path->graph = graph_;
     path->vm = vm_;
     path->sync = sync_;
+    path->vectors = &vectors_;
     path->time_graph = std::make_unique<PathProvider>(path.get());
     path->table = MakeBreakdownProvider(path.get());
     path->n = next_++;

@@ -33,6 +33,7 @@
 
 #include "analyses/graph/graph_module.h"
 #include "analyses/sync/sync_module.h"
+#include "analyses/vm/vm_model.h"
 #include "base/status.h"
 #include "storage/state_history.h"
 #include "tsp/providers.h"
@@ -52,9 +53,12 @@ class CriticalPathOutputs {
   // `graph`, `vm` (may be null: host threads only) and `sync` (null for a
   // single-host experiment) must outlive this. With `sync`, a path that
   // crosses hosts has every time in its owner host's clock.
+  // `vectors`: the vector maps the VM model was built with (timer vectors
+  // decide some causes on the path).
   CriticalPathOutputs(const graph::GraphModule* graph,
                       const storage::StateHistory* vm,
-                      const sync::SyncModule* sync = nullptr);
+                      const sync::SyncModule* sync = nullptr,
+                      ::vmtrace::vm::VmOptions vectors = {});
   ~CriticalPathOutputs();
 
   // The parent output's provider: it shows First() (no rows without one).
@@ -84,6 +88,7 @@ class CriticalPathOutputs {
   const graph::GraphModule* graph_;
   const storage::StateHistory* vm_;
   const sync::SyncModule* sync_;
+  const ::vmtrace::vm::VmOptions vectors_;
   std::mutex mu_;
   int next_ = 1;
   bool auto_done_ = false;

@@ -289,7 +289,7 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
       }
     }
     exp->critical_paths =
-        std::make_shared<CriticalPathOutputs>(gm, vh, exp->sync);
+        std::make_shared<CriticalPathOutputs>(gm, vh, exp->sync, vm_options);
     exp->time_graphs.push_back(exp->critical_paths->MakeParent());
   }
   exp->table = std::make_unique<index::EventsTable>(exp->index.get(), names);

@@ -30,15 +30,17 @@ Cause WaitCause(int64_t state) {
 }
 
 using internal::GuestFacts;
-using internal::IsTimerVector;
 using internal::IsWait;
 using internal::Iv;
 
 class Walker {
  public:
   Walker(const ExecGraph& g, const storage::StateHistory* vm,
-         const sync::ClockSync* clocks, uint32_t owner)
-      : g_(g), facts_(g, vm), clocks_(clocks), owner_(owner) {}
+         const PathOptions& options, uint32_t owner)
+      : g_(g),
+        facts_(g, vm, options.vectors),
+        clocks_(options.clocks),
+        owner_(owner) {}
 
   Status Walk(const WorkerId& w, int64_t a, int64_t b, int depth) {
     if (a >= b) return Status::Ok();
@@ -178,7 +180,7 @@ class Walker {
       return NetWait(w, g0, g1, *wake, layer, depth);
     }
     if (wake != nullptr && !wake->ipi &&
-        (IsTimerVector(wake->vector) || wake->device != Cause::kUnknown)) {
+        (facts_.Timer(w, wake->vector) || wake->device != Cause::kUnknown)) {
       // Its timer / device fired while another process had the vCPU.
       Emit(w, g0, wake->inj_ts,
            wake->device != Cause::kUnknown ? wake->device : Cause::kTimer,
@@ -455,13 +457,12 @@ std::string WorkerLabel(const ExecGraph& g, const WorkerId& w) {
 StatusOr<CriticalPath> ComputeCriticalPath(const ExecGraph& g,
                                            const storage::StateHistory* vm,
                                            const WorkerId& w, int64_t start,
-                                           int64_t end,
-                                           const sync::ClockSync* clocks) {
+                                           int64_t end, PathOptions options) {
   if (w.host >= g.hosts.size()) return InvalidArgument("unknown host");
   if (w.kind == WorkerId::kNetwork) {
     return InvalidArgument("a network hop has no path of its own");
   }
-  Walker walker(g, vm, clocks, w.host);
+  Walker walker(g, vm, options, w.host);
   Status st = walker.Walk(w, start, end, 0);
   if (!st.ok()) return st;
   return walker.Take();

@@ -62,6 +62,8 @@
 // Several hosts: every time of the result is in the clock of the path
 // owner's host; the other hosts' times are converted with `clocks` (the
 // experiment's clock synchronisation; null or identity: raw times).
+// Timer vectors are the VM vector configuration's (PathOptions::vectors,
+// the same the VM model was built with; null: Linux's 236/238/239).
 // Host threads: RUNNING / PREEMPTED / TIMER / ... pass through at L0; a
 // BLOCKED interval ended by a task-context wake-up is replaced by the
 // waker's path up to the wake-up.
@@ -76,6 +78,7 @@
 
 #include "analyses/graph/graph_model.h"
 #include "analyses/sync/clock_sync.h"
+#include "analyses/vm/vm_model.h"
 #include "base/status.h"
 #include "storage/state_history.h"
 
@@ -125,12 +128,20 @@ std::string Cr3Text(uint64_t cr3);
 // "network host/pid -> host/pid".
 std::string WorkerLabel(const ExecGraph& g, const WorkerId& w);
 
+struct PathOptions {
+  const sync::ClockSync* clocks = nullptr;  // several hosts
+  const vm::VmOptions* vectors = nullptr;   // the VM model's vector maps
+};
+
 // The path of `w` over [start, end). `vm` is the VM model's store (needed
 // for guest workers; may be null for host threads). A guest worker's path
-// starts when the VM model first saw it (not before `start`).
-StatusOr<CriticalPath> ComputeCriticalPath(
-    const ExecGraph& g, const storage::StateHistory* vm, const WorkerId& w,
-    int64_t start, int64_t end, const sync::ClockSync* clocks = nullptr);
+// starts when the VM model first saw it (not before `start`). What
+// `options` points to must outlive the call.
+StatusOr<CriticalPath> ComputeCriticalPath(const ExecGraph& g,
+                                           const storage::StateHistory* vm,
+                                           const WorkerId& w, int64_t start,
+                                           int64_t end,
+                                           PathOptions options = {});
 
 }  // namespace vmtrace::graph
 

@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
       const auto t0 = Clock::now();
       auto cp = graph::ComputeCriticalPath(
           eg, h.get(), w, eg.begin, std::min(eg.end + 1, eg.begin + span),
-          clocks);
+          {clocks});
       const double took = Sec(t0, Clock::now());
       size_t remote = 0, hops = 0;
       if (cp.ok()) {

@@ -14,10 +14,6 @@
 
 namespace vmtrace::graph::internal {
 
-inline bool IsTimerVector(int64_t v) {
-  return v == 236 || v == 238 || v == 239;
-}
-
 inline bool IsWait(int64_t s) {
   return s >= vm::kWaitTimer && s <= vm::kWaitUnknown;
 }
@@ -29,8 +25,16 @@ struct Iv {
 
 class GuestFacts {
  public:
-  GuestFacts(const ExecGraph& g, const storage::StateHistory* vm)
-      : g_(g), vm_(vm) {}
+  GuestFacts(const ExecGraph& g, const storage::StateHistory* vm,
+             const vm::VmOptions* vectors)
+      : g_(g), vm_(vm), vectors_(vectors) {}
+
+  // A timer vector of w's VM (the vector configuration's, else Linux's).
+  bool Timer(const WorkerId& w, int64_t vector) const {
+    static const vm::VmOptions kDefaults;
+    return vm::IsTimerVector(vectors_ != nullptr ? *vectors_ : kDefaults,
+                             g_.hosts[w.host], w.id, vector);
+  }
 
   // The VM-model row of a guest process over [a, b), consecutive equal
   // states merged. An L1 process entered in nested mode right after an L2
@@ -268,7 +272,7 @@ class GuestFacts {
                const bool hyp = !gw.hyp_entries.empty();
                if (cr3 == w.cr3 || hyp != hypervisor) return false;
                if ((x.kept || hyp) && x.vcpu == vcpu && !x.ipi &&
-                   x.device == Cause::kUnknown && IsTimerVector(x.vector) &&
+                   x.device == Cause::kUnknown && Timer(w, x.vector) &&
                    (best == nullptr || x.inj_ts > best->inj_ts)) {
                  best = &x;
                  if (bound != nullptr) *bound = cr3;
@@ -281,6 +285,7 @@ class GuestFacts {
  private:
   const ExecGraph& g_;
   const storage::StateHistory* vm_;
+  const vm::VmOptions* vectors_;
 };
 
 }  // namespace vmtrace::graph::internal

@@ -173,27 +173,38 @@ int VmModel::BindThread(const ctf::Event& ev, const VmEventLayout& l,
   return v;
 }
 
-int64_t VmModel::ReasonOf(const Vm& vm, int64_t vector) const {
-  static const std::vector<int64_t> kTimer = {236, 238, 239};
-  static const std::vector<int64_t> kTask = {251, 252, 253};
-  const VectorMap* o = nullptr;
-  if (!options_.vectors.empty()) {
-    // Most specific first: this VM, every VM of its host, every VM.
-    const std::string& host = hosts_[vm.host].name;
-    const std::string pid = std::to_string(vm.pid);
-    for (const std::string& key :
-         {host + "/" + pid, host + "/*", "*/" + pid, std::string("*/*")}) {
-      auto it = options_.vectors.find(key);
-      if (it != options_.vectors.end()) {
-        o = &it->second;
-        break;
-      }
-    }
+namespace {
+const std::vector<int64_t> kTimerVectors = {236, 238, 239};
+}  // namespace
+
+const VectorMap* FindVectors(const VmOptions& options, const std::string& host,
+                             int64_t pid) {
+  if (options.vectors.empty()) return nullptr;
+  const std::string p = std::to_string(pid);
+  for (const std::string& key :
+       {host + "/" + p, host + "/*", "*/" + p, std::string("*/*")}) {
+    auto it = options.vectors.find(key);
+    if (it != options.vectors.end()) return &it->second;
   }
+  return nullptr;
+}
+
+bool IsTimerVector(const VmOptions& options, const std::string& host,
+                   int64_t pid, int64_t vector) {
+  const VectorMap* o = FindVectors(options, host, pid);
+  const auto& s = o && !o->timer.empty() ? o->timer : kTimerVectors;
+  return std::find(s.begin(), s.end(), vector) != s.end();
+}
+
+int64_t VmModel::ReasonOf(const Vm& vm, int64_t vector) const {
+  static const std::vector<int64_t> kTask = {251, 252, 253};
+  const VectorMap* o = FindVectors(options_, hosts_[vm.host].name, vm.pid);
   auto has = [vector](const std::vector<int64_t>& s) {
     return std::find(s.begin(), s.end(), vector) != s.end();
   };
-  if (has(o && !o->timer.empty() ? o->timer : kTimer)) return kWaitTimer;
+  if (has(o && !o->timer.empty() ? o->timer : kTimerVectors)) {
+    return kWaitTimer;
+  }
   if (has(o && !o->task.empty() ? o->task : kTask)) return kWaitTask;
   auto it = learnt_.find({vm.host, vm.pid});
   if ((o && has(o->disk)) ||

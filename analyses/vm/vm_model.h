@@ -74,6 +74,16 @@ struct VmOptions {
   std::string Fingerprint() const;
 };
 
+// The vector map that applies to VM `pid` of `host` (most specific key
+// first: this VM, every VM of its host, this pid on any host, every VM);
+// null when none does (Linux's defaults).
+const VectorMap* FindVectors(const VmOptions& options, const std::string& host,
+                             int64_t pid);
+// True if `vector` is a timer vector of that VM ({236, 238, 239} unless
+// its map says otherwise).
+bool IsTimerVector(const VmOptions& options, const std::string& host,
+                   int64_t pid, int64_t vector);
+
 struct VmStats {
   uint64_t events_without_cpu = 0;
   uint64_t kvm_events_unbound = 0;  // no vCPU id to bind the thread with

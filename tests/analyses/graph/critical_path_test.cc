@@ -79,12 +79,13 @@ struct PassRun {
   std::unique_ptr<sync::SyncModule> sync;  // several hosts only
 };
 
-PassRun RunPass(const std::vector<std::string>& dirs) {
+PassRun RunPass(const std::vector<std::string>& dirs,
+                vm::VmOptions options = {}) {
   std::vector<std::shared_ptr<const ctf::Trace>> traces;
   for (const auto& d : dirs) traces.push_back(ctf::Trace::Open(d).value());
   PassRun r;
   r.h = std::make_unique<storage::MemoryStateHistory>();
-  vm::VmModel model(traces, r.h.get());
+  vm::VmModel model(traces, r.h.get(), std::move(options));
   r.graph = std::make_unique<GraphModel>(traces);
   if (traces.size() > 1) r.sync = sync::SyncModule::Open(traces, "", "");
   auto reader = ctf::EventReader::Open(traces).value();
@@ -279,7 +280,7 @@ TEST_P(CriticalPathTest, MatchesTruth) {
       truth.push_back({c[0], c[1], c[2], c[3], c[4]});
     }
     auto cp =
-        ComputeCriticalPath(g, run.h.get(), pr.w, t["begin"], end, &clocks);
+        ComputeCriticalPath(g, run.h.get(), pr.w, t["begin"], end, {&clocks});
     ASSERT_TRUE(cp.ok()) << pname << ": " << cp.status().ToString();
     std::vector<Seg> ours = segs(*cp);
     ASSERT_FALSE(ours.empty()) << pname;
@@ -288,7 +289,7 @@ TEST_P(CriticalPathTest, MatchesTruth) {
       // move by the fit's error (< 1 us), nothing else.
       ASSERT_NE(run.sync->clock_sync(), nullptr);
       auto fit = ComputeCriticalPath(g, run.h.get(), pr.w, t["begin"], end,
-                                     run.sync->clock_sync());
+                                     {run.sync->clock_sync()});
       ASSERT_TRUE(fit.ok());
       std::vector<Seg> fs = segs(*fit);
       Compare fc = ComparePaths(
@@ -408,6 +409,38 @@ TEST(CriticalPathHostThread, VcpuThreadPath) {
   WorkerId guest{WorkerId::kGuest, 0, 2000, 0, 0x11a000};
   EXPECT_FALSE(ComputeCriticalPath(g, nullptr, guest, begin, end).ok());
   EXPECT_GT(g.MemoryBytes(), 0u);
+  fs::remove_all(out);
+}
+
+// The timer vectors are the VM vector configuration's: with the guest's
+// timer said to be vector 999, the 236 injections explain nothing as a
+// timer any more, on the VM model's rows and on the path alike.
+TEST(CriticalPathVectors, TimerVectorsFollowTheConfiguration) {
+  const fs::path out = fs::temp_directory_path() /
+                       ("vmtrace-cp-vectors-" + std::to_string(getpid()));
+  fs::remove_all(out);
+  const std::string cmd = std::string(VMTRACE_GEN_BIN) + " --scenario " +
+                          VMTRACE_GEN_SCENARIOS + "/one-vm-mixed.json --out " +
+                          out.string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  json t = json::parse(std::ifstream(out / "host-a.truth.json"));
+  const int64_t begin = t["begin"], end = t["end"];
+  const WorkerId cron{WorkerId::kGuest, 0, 2000, 0, 0x33c000};
+  auto timer_ns = [&](const vm::VmOptions& o) {
+    PassRun run = RunPass({(out / "host-a").string()}, o);
+    auto cp = ComputeCriticalPath(run.graph->graph(), run.h.get(), cron, begin,
+                                  end, {nullptr, &o});
+    EXPECT_TRUE(cp.ok());
+    int64_t ns = 0;
+    for (const PathSegment& s : cp->segments) {
+      if (s.cause == Cause::kTimer) ns += s.end - s.start;
+    }
+    return ns;
+  };
+  vm::VmOptions other;
+  other.vectors["host-a/2000"].timer = {999};
+  EXPECT_GT(timer_ns({}), 0) << "cron sleeps on guest timers";
+  EXPECT_EQ(timer_ns(other), 0);
   fs::remove_all(out);
 }
 
