@@ -237,8 +237,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
       mods.push_back(std::move(vm));
       // The execution graph (critical paths), same pass, saved beside the
       // other stores so a reopen does not read the trace again.
-      mods.push_back(
-          graph::GraphModule::Open(t, exp_dir + "/graph", fingerprint));
+      mods.push_back(graph::GraphModule::Open(t, exp_dir + "/graph",
+                                              fingerprint, vm_options));
     }
     return mods;
   };

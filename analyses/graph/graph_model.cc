@@ -76,8 +76,6 @@ std::string_view KvmSuffix(std::string_view n) {
   return {};
 }
 
-bool IsIpiVector(int64_t v) { return v >= 251 && v <= 253; }
-
 }  // namespace
 
 struct GraphModel::Layout {
@@ -158,8 +156,9 @@ struct GraphModel::State {
 };
 
 GraphModel::GraphModel(
-    const std::vector<std::shared_ptr<const ctf::Trace>>& traces)
-    : s_(std::make_unique<State>()) {
+    const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
+    vm::VmOptions vectors)
+    : vectors_(std::move(vectors)), s_(std::make_unique<State>()) {
   for (const auto& t : traces) {
     std::string host = t->info().hostname;
     if (host.empty()) {
@@ -414,7 +413,7 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
     case Kind::kAcceptIrq: {
       const int64_t vec = Int(ev, l.a);
       Vcpu* src = vcpu_of(ctx_tid);
-      if (src != nullptr && IsIpiVector(vec) && l.b >= 0) {
+      if (src != nullptr && Ipi(host, src->pid, vec) && l.b >= 0) {
         s_->ipis[{host, src->pid, Int(ev, l.b)}] = {src->last_exit_ts, src->cr3,
                                                     ctx_tid, src->has_cr3};
       } else if (src == nullptr && l.b >= 0) {
@@ -466,7 +465,7 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       gw.inj_ts = gw.wake_ts = ts;
       gw.vector = Int(ev, l.a);
       gw.vcpu = static_cast<int32_t>(v->id);
-      if (IsIpiVector(gw.vector)) {
+      if (Ipi(host, v->pid, gw.vector)) {
         auto it = s_->ipis.find({host, v->pid, v->id});
         if (it != s_->ipis.end()) {
           gw.wake_ts = it->second.wake_ts;

@@ -49,6 +49,7 @@
 
 #include "analyses/ctf/reader.h"
 #include "analyses/sync/tcp_event.h"
+#include "analyses/vm/vm_model.h"
 
 namespace vmtrace::graph {
 
@@ -165,8 +166,11 @@ struct ExecGraph {
 // Builds an ExecGraph from the events of `traces`, in timestamp order.
 class GraphModel {
  public:
+  // `vectors`: the VM vector configuration (which vectors are IPIs), the
+  // same the VM model is built with.
   explicit GraphModel(
-      const std::vector<std::shared_ptr<const ctf::Trace>>& traces);
+      const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
+      vm::VmOptions vectors = {});
   ~GraphModel();
   void OnEvent(const ctf::Event& ev);
   void Finish(int64_t end_time);
@@ -185,7 +189,12 @@ class GraphModel {
   void Bind(uint32_t host, Vcpu& v, uint64_t cr3, std::vector<GuestWake>* wakes,
             std::vector<std::pair<bool, sync::TcpKey>>* packets, bool kept);
 
+  bool Ipi(uint32_t host, int64_t pid, int64_t vector) const {
+    return vm::IsTaskVector(vectors_, g_.hosts[host], pid, vector);
+  }
+
   ExecGraph g_;
+  vm::VmOptions vectors_;
   std::vector<uint32_t> trace_host_;
   std::unique_ptr<State> s_;
 };

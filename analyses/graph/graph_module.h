@@ -25,20 +25,24 @@ class GraphModule : public index::AnalysisModule {
   static constexpr char kId[] = "graph";
 
   explicit GraphModule(
-      const std::vector<std::shared_ptr<const ctf::Trace>>& traces)
-      : model_(traces) {}
+      const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
+      vm::VmOptions vectors = {})
+      : model_(traces, std::move(vectors)) {}
 
-  // Loads <dir>/graph.bin when it was saved for these traces (`fingerprint`)
-  // and this graph version; otherwise the pass builds it and Finish() saves
-  // it there. An empty `dir` keeps the graph in memory only.
+  // Loads <dir>/graph.bin when it was saved for these traces
+  // (`fingerprint`), these vector maps (which vectors are IPIs) and this
+  // graph version; otherwise the pass builds it and Finish() saves it
+  // there. An empty `dir` keeps the graph in memory only.
   static std::unique_ptr<GraphModule> Open(
       const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
-      const std::string& dir, const std::string& fingerprint) {
-    auto m = std::make_unique<GraphModule>(traces);
+      const std::string& dir, const std::string& fingerprint,
+      vm::VmOptions vectors = {}) {
+    const std::string fp = fingerprint + "|vm:" + vectors.Fingerprint();
+    auto m = std::make_unique<GraphModule>(traces, std::move(vectors));
     m->path_ = dir.empty() ? std::string() : dir + "/graph.bin";
-    m->fingerprint_ = fingerprint;
+    m->fingerprint_ = fp;
     if (!m->path_.empty() &&
-        LoadGraph(m->path_, fingerprint, &m->model_.mutable_graph()).ok()) {
+        LoadGraph(m->path_, fp, &m->model_.mutable_graph()).ok()) {
       m->complete_.store(true);
     }
     return m;

@@ -175,6 +175,7 @@ int VmModel::BindThread(const ctf::Event& ev, const VmEventLayout& l,
 
 namespace {
 const std::vector<int64_t> kTimerVectors = {236, 238, 239};
+const std::vector<int64_t> kTaskVectors = {251, 252, 253};
 }  // namespace
 
 const VectorMap* FindVectors(const VmOptions& options, const std::string& host,
@@ -196,8 +197,14 @@ bool IsTimerVector(const VmOptions& options, const std::string& host,
   return std::find(s.begin(), s.end(), vector) != s.end();
 }
 
+bool IsTaskVector(const VmOptions& options, const std::string& host,
+                  int64_t pid, int64_t vector) {
+  const VectorMap* o = FindVectors(options, host, pid);
+  const auto& s = o && !o->task.empty() ? o->task : kTaskVectors;
+  return std::find(s.begin(), s.end(), vector) != s.end();
+}
+
 int64_t VmModel::ReasonOf(const Vm& vm, int64_t vector) const {
-  static const std::vector<int64_t> kTask = {251, 252, 253};
   const VectorMap* o = FindVectors(options_, hosts_[vm.host].name, vm.pid);
   auto has = [vector](const std::vector<int64_t>& s) {
     return std::find(s.begin(), s.end(), vector) != s.end();
@@ -205,7 +212,7 @@ int64_t VmModel::ReasonOf(const Vm& vm, int64_t vector) const {
   if (has(o && !o->timer.empty() ? o->timer : kTimerVectors)) {
     return kWaitTimer;
   }
-  if (has(o && !o->task.empty() ? o->task : kTask)) return kWaitTask;
+  if (has(o && !o->task.empty() ? o->task : kTaskVectors)) return kWaitTask;
   auto it = learnt_.find({vm.host, vm.pid});
   if ((o && has(o->disk)) ||
       (it != learnt_.end() && it->second.disk.count(vector))) {

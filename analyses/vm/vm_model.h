@@ -83,6 +83,10 @@ const VectorMap* FindVectors(const VmOptions& options, const std::string& host,
 // its map says otherwise).
 bool IsTimerVector(const VmOptions& options, const std::string& host,
                    int64_t pid, int64_t vector);
+// True if `vector` is an IPI (task) vector of that VM ({251, 252, 253}
+// unless its map says otherwise).
+bool IsTaskVector(const VmOptions& options, const std::string& host,
+                  int64_t pid, int64_t vector);
 
 struct VmStats {
   uint64_t events_without_cpu = 0;

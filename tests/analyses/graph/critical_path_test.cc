@@ -85,8 +85,8 @@ PassRun RunPass(const std::vector<std::string>& dirs,
   for (const auto& d : dirs) traces.push_back(ctf::Trace::Open(d).value());
   PassRun r;
   r.h = std::make_unique<storage::MemoryStateHistory>();
+  r.graph = std::make_unique<GraphModel>(traces, options);
   vm::VmModel model(traces, r.h.get(), std::move(options));
-  r.graph = std::make_unique<GraphModel>(traces);
   if (traces.size() > 1) r.sync = sync::SyncModule::Open(traces, "", "");
   auto reader = ctf::EventReader::Open(traces).value();
   ctf::Event ev;
@@ -412,10 +412,11 @@ TEST(CriticalPathHostThread, VcpuThreadPath) {
   fs::remove_all(out);
 }
 
-// The timer vectors are the VM vector configuration's: with the guest's
-// timer said to be vector 999, the 236 injections explain nothing as a
-// timer any more, on the VM model's rows and on the path alike.
-TEST(CriticalPathVectors, TimerVectorsFollowTheConfiguration) {
+// The timer and IPI vectors are the VM vector configuration's: with the
+// guest's timer (or IPIs) said to be vector 999, the 236 (253) injections
+// explain nothing as timers (IPIs) any more, on the VM model's rows, in
+// the graph and on the path alike.
+TEST(CriticalPathVectors, VectorsFollowTheConfiguration) {
   const fs::path out = fs::temp_directory_path() /
                        ("vmtrace-cp-vectors-" + std::to_string(getpid()));
   fs::remove_all(out);
@@ -426,21 +427,63 @@ TEST(CriticalPathVectors, TimerVectorsFollowTheConfiguration) {
   json t = json::parse(std::ifstream(out / "host-a.truth.json"));
   const int64_t begin = t["begin"], end = t["end"];
   const WorkerId cron{WorkerId::kGuest, 0, 2000, 0, 0x33c000};
-  auto timer_ns = [&](const vm::VmOptions& o) {
+  const WorkerId db{WorkerId::kGuest, 0, 2000, 0, 0x22b000};
+  auto ns_of = [&](const vm::VmOptions& o, const WorkerId& w, Cause c) {
     PassRun run = RunPass({(out / "host-a").string()}, o);
-    auto cp = ComputeCriticalPath(run.graph->graph(), run.h.get(), cron, begin,
+    auto cp = ComputeCriticalPath(run.graph->graph(), run.h.get(), w, begin,
                                   end, {nullptr, &o});
     EXPECT_TRUE(cp.ok());
     int64_t ns = 0;
     for (const PathSegment& s : cp->segments) {
-      if (s.cause == Cause::kTimer) ns += s.end - s.start;
+      if (s.cause == c) ns += s.end - s.start;
     }
     return ns;
   };
   vm::VmOptions other;
   other.vectors["host-a/2000"].timer = {999};
-  EXPECT_GT(timer_ns({}), 0) << "cron sleeps on guest timers";
-  EXPECT_EQ(timer_ns(other), 0);
+  EXPECT_GT(ns_of({}, cron, Cause::kTimer), 0) << "cron sleeps on timers";
+  EXPECT_EQ(ns_of(other, cron, Cause::kTimer), 0);
+  EXPECT_GT(ns_of({}, db, Cause::kIpi), 0) << "db is woken by IPIs";
+  fs::remove_all(out);
+
+  // A guest whose IPIs use vector 250: unknown to the defaults; configured,
+  // the graph binds its IPIs and db's path is the truth's again.
+  json sc = json::parse(
+      std::ifstream(std::string(VMTRACE_GEN_SCENARIOS) + "/one-vm-mixed.json"));
+  sc["hosts"][0]["vms"][0]["vectors"] = {{"ipi", 250}};
+  fs::create_directories(out);
+  std::ofstream(out / "ipi250.json") << sc.dump();
+  const std::string cmd2 = std::string(VMTRACE_GEN_BIN) + " --scenario " +
+                           (out / "ipi250.json").string() + " --out " +
+                           (out / "gen").string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd2.c_str()), 0) << cmd2;
+  json t2 = json::parse(std::ifstream(out / "gen" / "host-a.truth.json"));
+  vm::VmOptions ipi250;
+  ipi250.vectors["host-a/2000"].task = {250};
+  PassRun run = RunPass({(out / "gen" / "host-a").string()}, ipi250);
+  const int64_t end2 = t2["end"];
+  auto cp = ComputeCriticalPath(run.graph->graph(), run.h.get(), db,
+                                t2["begin"], end2, {nullptr, &ipi250});
+  ASSERT_TRUE(cp.ok());
+  std::vector<Seg> ours, truth;
+  int64_t ipi = 0;
+  for (const PathSegment& s : cp->segments) {
+    if (s.cause == Cause::kIpi) ipi += s.end - s.start;
+    const std::string w = s.worker.cr3 == 0x22b000   ? "host-a/vm1/db"
+                          : s.worker.cr3 == 0x11a000 ? "host-a/vm1/web"
+                          : s.worker.cr3 == 0x33c000 ? "host-a/vm1/cron"
+                                                     : "?";
+    ours.push_back({w, s.start, s.end, CauseName(s.cause), LayerName(s.layer)});
+  }
+  for (const json& p : t2["vms"][0]["processes"]) {
+    if (p["name"] != "db") continue;
+    for (const json& c : p["critical_path"]) {
+      truth.push_back({c[0], c[1], c[2], c[3], c[4]});
+    }
+  }
+  EXPECT_GT(ipi, 0);
+  Compare c = ComparePaths(truth, ours, ours.front().start, end2);
+  EXPECT_GE(double(c.agree), 0.9999 * double(c.total));
   fs::remove_all(out);
 }
 
