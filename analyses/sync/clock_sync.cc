@@ -1,6 +1,6 @@
 // Linear clock conversions. Times are int64 ns since the epoch (~1.7e18):
-// a double holds them only to ~256 ns, so the slope is applied to the
-// distance from the corrected host's own time origin in long double.
+// a double holds them only to ~256 ns, so the arithmetic is done in long
+// double (64-bit mantissa on x86-64: exact to the ns at these magnitudes).
 #include "analyses/sync/clock_sync.h"
 
 #include <cmath>
