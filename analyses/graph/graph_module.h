@@ -62,7 +62,7 @@ class GraphModule : public index::AnalysisModule {
     return SaveGraph(model_.graph(), path_, fingerprint_);
   }
   std::vector<std::pair<std::string, std::string>> Stats() const override {
-    return {{"graph.bytes", std::to_string(model_.graph().MemoryBytes())}};
+    return {{"memory_bytes", std::to_string(model_.graph().MemoryBytes())}};
   }
 
   // Valid to read once complete() (the pass thread no longer writes).
