@@ -84,7 +84,6 @@ size_t ExecGraph::MemoryBytes() const {
   for (const auto& [k, w] : guests) {
     n += 96 + w.wakes.capacity() * sizeof(GuestWake) +
          w.kicks.capacity() * sizeof(int64_t) +
-         w.resumes.capacity() * sizeof(GuestResume) +
          w.hyp_entries.capacity() * sizeof(int64_t);
   }
   return n;

@@ -388,9 +388,6 @@ void GraphModel::OnEvent(const ctf::Event& ev) {
       v.cr3_is_hyp = s_->hypervisors.count({host, v.pid, v.cr3}) > 0;
       const bool kept = v.has_named && v.named == v.cr3;
       if (!v.cr3_is_hyp) {
-        if (v.has_named && v.named != v.cr3) {
-          g_.guests[{host, v.pid, v.cr3}].resumes.push_back({ts, v.named});
-        }
         v.named = v.cr3;
         v.has_named = true;
       }
@@ -535,7 +532,6 @@ void GraphModel::Finish(int64_t end_time) {
               });
     w.wakes.shrink_to_fit();
     w.kicks.shrink_to_fit();
-    w.resumes.shrink_to_fit();
     w.hyp_entries.shrink_to_fit();
   }
   // Packets into guests whose send was found: who sent them, when.

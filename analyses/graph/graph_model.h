@@ -21,8 +21,6 @@
 //   kvm_apic_accept_irq (their tid is kept as the source);
 // - the guest's I/O kicks (exit 30 while a CR3 is current), used to place
 //   the start of a disk/net wait before the guest's lazy-TLB idle run;
-// - guest context switches per vCPU (GuestResume), from which a wake-up on
-//   the same vCPU (no host event) is inferred;
 // - network messages between guests (c.5): a TCP send (`net_dev_queue`) by
 //   a vhost thread is bound to the guest process whose vCPU last woke that
 //   vhost (its CR3 at the vCPU's last exit, the I/O kick); a receive
@@ -129,18 +127,9 @@ struct GuestKey {
   }
 };
 
-// A guest context switch to this worker on its vCPU: `prev` is the CR3
-// named before it there (L1 hypervisor CR3s, learnt from exits 20/21/24,
-// are skipped, so an L2 process's predecessor is the previous L2 process).
-struct GuestResume {
-  int64_t ts;
-  uint64_t prev;
-};
-
 struct GuestWorker {
-  std::vector<GuestWake> wakes;      // by inj_ts
-  std::vector<int64_t> kicks;        // exit 30 times while current
-  std::vector<GuestResume> resumes;  // by ts
+  std::vector<GuestWake> wakes;  // by inj_ts
+  std::vector<int64_t> kicks;    // exit 30 times while current
   // L1 hypervisor CR3s only: its kvm_entry times (L1 working for L2).
   std::vector<int64_t> hyp_entries;
 };

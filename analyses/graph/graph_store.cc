@@ -150,13 +150,6 @@ Status SaveGraph(const ExecGraph& g, const std::string& path,
       }
     };
     times(gw.kicks);
-    w.U(gw.resumes.size());
-    int64_t p = g.begin;
-    for (const auto& r : gw.resumes) {
-      w.S(r.ts - p);
-      p = r.ts;
-      w.U(r.prev);
-    }
     times(gw.hyp_entries);
   }
 
@@ -272,16 +265,7 @@ Status LoadGraph(const std::string& path, const std::string& fingerprint,
       }
       return true;
     };
-    if (!times(&gw.kicks) || !r.Count(&m)) return bad;
-    gw.resumes.resize(m);
-    int64_t p = g.begin;
-    for (auto& res : gw.resumes) {
-      int64_t d;
-      if (!r.S(&d) || !r.U(&res.prev)) return bad;
-      res.ts = p + d;
-      p = res.ts;
-    }
-    if (!times(&gw.hyp_entries)) return bad;
+    if (!times(&gw.kicks) || !times(&gw.hyp_entries)) return bad;
   }
   if (!r.done()) return bad;
   *out = std::move(g);

@@ -18,7 +18,7 @@
 namespace vmtrace::graph {
 
 // Bumped when what GraphModel records changes (the file is then rebuilt).
-inline constexpr int kGraphVersion = 3;  // 2: network, 3: kept
+inline constexpr int kGraphVersion = 4;  // 2 network, 3 kept, 4 no resumes
 
 // Writes `g` to `path` atomically. IoError on failure.
 Status SaveGraph(const ExecGraph& g, const std::string& path,

@@ -22,6 +22,7 @@ void ExpectSameGraph(const ExecGraph& a, const ExecGraph& b) {
   EXPECT_EQ(a.events, b.events);
   EXPECT_EQ(a.begin, b.begin);
   EXPECT_EQ(a.end, b.end);
+  EXPECT_EQ(a.host_end, b.host_end);
   ASSERT_EQ(a.threads.size(), b.threads.size());
   for (size_t i = 0; i < a.threads.size(); ++i) {
     EXPECT_EQ(a.threads[i].host, b.threads[i].host);
@@ -55,25 +56,32 @@ void ExpectSameGraph(const ExecGraph& a, const ExecGraph& b) {
       EXPECT_EQ(x.wakes[k].ipi, y.wakes[k].ipi);
       EXPECT_EQ(x.wakes[k].device, y.wakes[k].device);
       EXPECT_EQ(x.wakes[k].vcpu, y.wakes[k].vcpu);
+      EXPECT_EQ(x.wakes[k].kept, y.wakes[k].kept);
+      EXPECT_EQ(x.wakes[k].net_host, y.wakes[k].net_host);
+      if (x.wakes[k].net_host >= 0) {
+        EXPECT_EQ(x.wakes[k].accept_ts, y.wakes[k].accept_ts);
+        EXPECT_EQ(x.wakes[k].net_pid, y.wakes[k].net_pid);
+        EXPECT_EQ(x.wakes[k].net_cr3, y.wakes[k].net_cr3);
+        EXPECT_EQ(x.wakes[k].net_kick_ts, y.wakes[k].net_kick_ts);
+      }
     }
     EXPECT_EQ(x.kicks, y.kicks);
-    ASSERT_EQ(x.resumes.size(), y.resumes.size());
-    for (size_t k = 0; k < x.resumes.size(); ++k) {
-      EXPECT_EQ(x.resumes[k].ts, y.resumes[k].ts);
-      EXPECT_EQ(x.resumes[k].prev, y.resumes[k].prev);
-    }
     EXPECT_EQ(x.hyp_entries, y.hyp_entries);
   }
 }
 
-TEST(GraphStoreTest, SavedGraphLoadsIdenticalAndStaleOrDamagedFilesAreRefused) {
+// nested-vm exercises host threads, IPIs, device wake-ups and the L1
+// hypervisor's entries; two-hosts-net the network messages across hosts.
+class GraphStoreTest : public testing::TestWithParam<const char*> {};
+
+TEST_P(GraphStoreTest,
+       SavedGraphLoadsIdenticalAndStaleOrDamagedFilesAreRefused) {
+  const std::string name = GetParam();
   fs::path tmp = fs::temp_directory_path() /
-                 ("vmtrace-graph-store-" + std::to_string(getpid()));
+                 ("vmtrace-graph-store-" + name + std::to_string(getpid()));
   fs::remove_all(tmp);
-  // nested-vm exercises every part: host threads, IPIs, device wake-ups,
-  // guest resumes and the L1 hypervisor's entries.
   const std::string cmd = std::string(VMTRACE_GEN_BIN) + " --scenario " +
-                          VMTRACE_GEN_SCENARIOS + "/nested-vm.json --out " +
+                          VMTRACE_GEN_SCENARIOS + "/" + name + ".json --out " +
                           (tmp / "trace").string() + " --seed 1 --no-truth" +
                           " > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -103,14 +111,26 @@ TEST(GraphStoreTest, SavedGraphLoadsIdenticalAndStaleOrDamagedFilesAreRefused) {
   EXPECT_TRUE(loaded->complete());
   ExpectSameGraph(built->graph(), loaded->graph());
 
+  if (name == "two-hosts-net") {
+    size_t matched = 0;
+    for (const auto& [k, w] : loaded->graph().guests) {
+      for (const GuestWake& x : w.wakes) matched += x.net_host >= 0;
+    }
+    EXPECT_GT(matched, 10u) << "packets matched across the hosts";
+  }
+  // Other vector maps: the IPIs may differ, rebuilt.
+  vm::VmOptions other;
+  other.vectors["*/*"].task = {250};
+  EXPECT_TRUE(GraphModule::Open(traces, dir, "fp-1", other)->needs_pass());
   // Other traces (fingerprint): refused, rebuilt.
   EXPECT_TRUE(GraphModule::Open(traces, dir, "fp-2")->needs_pass());
   ExecGraph g;
+  const std::string fp1 = "fp-1|vm:" + vm::VmOptions().Fingerprint();
   EXPECT_EQ(LoadGraph(dir + "/graph.bin", "fp-2", &g).code(),
             StatusCode::kDataLoss);
   // A truncated file: refused.
   fs::resize_file(dir + "/graph.bin", fs::file_size(dir + "/graph.bin") / 2);
-  EXPECT_EQ(LoadGraph(dir + "/graph.bin", "fp-1", &g).code(),
+  EXPECT_EQ(LoadGraph(dir + "/graph.bin", fp1, &g).code(),
             StatusCode::kDataLoss);
   EXPECT_TRUE(GraphModule::Open(traces, dir, "fp-1")->needs_pass());
   // No file: NotFound.
@@ -118,6 +138,16 @@ TEST(GraphStoreTest, SavedGraphLoadsIdenticalAndStaleOrDamagedFilesAreRefused) {
             StatusCode::kNotFound);
   fs::remove_all(tmp);
 }
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, GraphStoreTest,
+                         testing::Values("nested-vm", "two-hosts-net"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n) {
+                             if (c == '-') c = '_';
+                           }
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace vmtrace::graph
