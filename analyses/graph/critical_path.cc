@@ -44,8 +44,18 @@ class Walker {
 
   Status Walk(const WorkerId& w, int64_t a, int64_t b, int depth) {
     if (a >= b) return Status::Ok();
-    if (w.kind == WorkerId::kHostThread) return WalkThread(w, a, b, depth);
-    return WalkGuest(w, a, b, depth);
+    const size_t mark = cp_.segments.size();
+    Status st = w.kind == WorkerId::kHostThread ? WalkThread(w, a, b, depth)
+                                                : WalkGuest(w, a, b, depth);
+    if (st.ok() || st.code() != StatusCode::kNotFound || depth == 0) {
+      return st;
+    }
+    // A waker the graph or the VM store does not know (a thread never
+    // switched in the trace, say): its part of the path is UNKNOWN rather
+    // than the whole path an error.
+    Truncate(mark, a, w.host);
+    Emit(w, a, b, Cause::kUnknown, Layer::kL0);
+    return Status::Ok();
   }
 
   CriticalPath Take() { return std::move(cp_); }
@@ -127,14 +137,9 @@ class Walker {
     int64_t k = std::clamp(Conv(sh, w.host, wake.net_kick_ts), g0, acc);
     if (k > g0 && depth < kMaxDepth && !(snd == w) &&
         g_.Guest({sh, snd.id, snd.cr3}) != nullptr) {
-      const size_t mark = cp_.segments.size();
       Status st =
           Walk(snd, Conv(w.host, sh, g0), Conv(w.host, sh, k), depth + 1);
-      if (!st.ok() && st.code() != StatusCode::kNotFound) return st;
-      if (!st.ok()) {
-        Truncate(mark, g0, w.host);  // the sender is unknown to the VM model
-        k = g0;
-      }
+      if (!st.ok()) return st;
     } else {
       k = g0;
     }
@@ -150,11 +155,11 @@ class Walker {
     return Status::Ok();
   }
 
-  // True if `wake` is an IPI another known guest process sent.
+  // True if `wake` is an IPI another known guest process of w's level
+  // sent (an IPI an L1 process sends to a vCPU running L2 is for L1).
   bool IpiFrom(const WorkerId& w, const GuestWake* wake, int depth) const {
     return wake != nullptr && wake->ipi && wake->waker_cr3 != w.cr3 &&
-           depth < kMaxDepth &&
-           g_.Guest({w.host, w.id, wake->waker_cr3}) != nullptr;
+           depth < kMaxDepth && facts_.SameLevel(w, wake->waker_cr3);
   }
 
   // Another vCPU's process sent an IPI: its path, then IPI until injected.

@@ -247,9 +247,13 @@ class GuestFacts {
     if (vcpu < 0) return nullptr;
     const GuestWake* best = nullptr;
     ForWakes(w, g0, g1,
-             [&](uint64_t cr3, const GuestWorker&, const GuestWake& x) {
+             [&](uint64_t cr3, const GuestWorker& gw, const GuestWake& x) {
                if (cr3 == w.cr3) return false;
-               if (x.kept && x.ipi && x.vcpu == vcpu &&
+               // Held by an L1 hypervisor that resumed L2 (graph_model.h):
+               // for w if its sender is a process of w's level.
+               const bool hyp = !gw.hyp_entries.empty();
+               if ((x.kept || (hyp && SameLevel(w, x.waker_cr3))) && x.ipi &&
+                   x.vcpu == vcpu &&
                    (best == nullptr || x.inj_ts > best->inj_ts)) {
                  best = &x;
                  *bound = cr3;
@@ -257,6 +261,15 @@ class GuestFacts {
                return true;
              });
     return best;
+  }
+
+  // True if `cr3` names a process of w's VM at w's level (an L1 process
+  // for an L1 worker, an L2 process of the same nested VM for an L2 one).
+  bool SameLevel(const WorkerId& w, uint64_t cr3) const {
+    if (vm_ == nullptr) return false;
+    std::vector<std::string> path = ProcessesPath(w);
+    path.push_back(Cr3Text(cr3));
+    return vm_->Find(path).has_value();
   }
 
   // The latest timer-vector wake in (g0, g1) bound to another process of

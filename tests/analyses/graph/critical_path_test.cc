@@ -35,7 +35,10 @@
 //   nested-vm      l1-logger 100% 103/104, l1-db 100% 358/359, l2-app 100%
 //                  316/317, l2-helper 100% 523/524;
 //   two-hosts-net  curl 100% 920/921, nginx 99.8% 889/992 (D6), php 99.9%
-//                  875/976 (D6 through nginx).
+//                  875/976 (D6 through nginx);
+//   demo (1.5 s)   web 100%, db 98.7%, l2-worker 99.9%, l2-logger 99.8%,
+//                  encoder 100%, uploader 100%: 99.72% (a timer taken
+//                  for an IPI held by the L1 hypervisor, and the like).
 #include "analyses/graph/critical_path.h"
 
 #include <gtest/gtest.h>
@@ -348,7 +351,7 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         Floor{"one-vm-mixed", 0.99999, 1},
         Floor{"overcommit-two-vms", 0.99999, 1}, Floor{"nested-vm", 0.99999, 1},
-        Floor{"two-hosts-net", 0.998, -1},
+        Floor{"two-hosts-net", 0.998, -1}, Floor{"demo", 0.995, -1},
         // Other seeds: the rules are not
         // tuned to one run. Measured
         // (seeds 11-14): one-vm-mixed
