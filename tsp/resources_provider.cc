@@ -91,17 +91,10 @@ class ResourcesProvider : public TimeGraphProvider {
 
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
                              const std::vector<int64_t>& items) const override {
-    const StateHistory& h = k_->history();
-    RowsModel m;
-    m.running = !h.complete();
-    std::vector<Quark> quarks;
-    for (int64_t id : items) {
-      if (Kind(id) != RowKind::kNone) quarks.push_back(Quark(id));
-    }
-    VMTRACE_ASSIGN_OR_RETURN(auto intervals, h.QuerySampled(quarks, times));
-    m.rows = RowsFromIntervals(
-        intervals, [this](Quark q, int64_t v) { return StyleOf(Kind(q), v); });
-    return m;
+    return SampledRows(
+        k_->history(), times, items,
+        [this](int64_t id) { return Kind(id) != RowKind::kNone; },
+        [this](Quark q, int64_t v) { return StyleOf(Kind(q), v); });
   }
 
   StatusOr<std::map<std::string, std::string>> Tooltip(

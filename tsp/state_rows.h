@@ -4,8 +4,10 @@
 #define VMTRACE_TSP_STATE_ROWS_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "base/status.h"
 #include "storage/state_history.h"
 #include "tsp/providers.h"
 
@@ -31,6 +33,26 @@ std::vector<TimeGraphRow> RowsFromIntervals(
         {iv.start, iv.end, std::string(style(iv.quark, iv.value.i)), ""});
   }
   return rows;
+}
+
+// The States() of a state-history time graph: the requested items that
+// `is_row(id)` accepts (entry id = quark), sampled at `times`, styled by
+// `style(quark, value)`. `running` while the history is not complete.
+template <typename IsRowFn, typename StyleFn>
+StatusOr<RowsModel> SampledRows(const storage::StateHistory& h,
+                                const std::vector<int64_t>& times,
+                                const std::vector<int64_t>& items,
+                                IsRowFn&& is_row, StyleFn&& style) {
+  RowsModel m;
+  m.running = !h.complete();
+  std::vector<storage::Quark> quarks;
+  for (int64_t id : items) {
+    if (is_row(id)) quarks.push_back(storage::Quark(id));
+  }
+  auto intervals = h.QuerySampled(quarks, times);
+  if (!intervals.ok()) return intervals.status();
+  m.rows = RowsFromIntervals(*intervals, std::forward<StyleFn>(style));
+  return m;
 }
 
 }  // namespace vmtrace::tsp

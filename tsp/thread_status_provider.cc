@@ -93,18 +93,13 @@ class ThreadStatusProvider : public TimeGraphProvider {
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
                              const std::vector<int64_t>& items) const override {
     const StateHistory& h = k_->history();
-    RowsModel m;
-    m.running = !h.complete();
-    std::vector<Quark> quarks;
-    for (int64_t id : items) {
-      if (id > 0 && id < int64_t(h.AttributeCount()) && IsThread(Quark(id))) {
-        quarks.push_back(Quark(id));
-      }
-    }
-    VMTRACE_ASSIGN_OR_RETURN(auto intervals, h.QuerySampled(quarks, times));
-    m.rows = RowsFromIntervals(
-        intervals, [](Quark, int64_t v) { return std::to_string(v); });
-    return m;
+    return SampledRows(
+        h, times, items,
+        [&](int64_t id) {
+          return id > 0 && id < int64_t(h.AttributeCount()) &&
+                 IsThread(Quark(id));
+        },
+        [](Quark, int64_t v) { return std::to_string(v); });
   }
 
   StatusOr<std::map<std::string, std::string>> Tooltip(

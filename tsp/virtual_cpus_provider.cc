@@ -98,17 +98,9 @@ class VirtualCpusProvider : public TimeGraphProvider {
 
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
                              const std::vector<int64_t>& items) const override {
-    const StateHistory& h = vm_->history();
-    RowsModel m;
-    m.running = !h.complete();
-    std::vector<Quark> quarks;
-    for (int64_t id : items) {
-      if (IsRow(id)) quarks.push_back(Quark(id));
-    }
-    VMTRACE_ASSIGN_OR_RETURN(auto intervals, h.QuerySampled(quarks, times));
-    m.rows = RowsFromIntervals(
-        intervals, [](Quark, int64_t v) { return vm::VcpuStateName(v); });
-    return m;
+    return SampledRows(
+        vm_->history(), times, items, [this](int64_t id) { return IsRow(id); },
+        [](Quark, int64_t v) { return vm::VcpuStateName(v); });
   }
 
   StatusOr<std::map<std::string, std::string>> Tooltip(
