@@ -54,7 +54,7 @@ class VirtualCpusProvider : public TimeGraphProvider {
     const StateHistory& h = vm_->history();
     const bool complete = h.complete();
     std::lock_guard<std::mutex> lock(mu_);
-    if (complete && cached_) return Stretch(*cached_, start, end);
+    if (complete && cached_) return StretchTree(*cached_, start, end);
     TreeModel m;
     m.headers = {"Name", "Host thread"};
     m.running = !complete;
@@ -93,7 +93,7 @@ class VirtualCpusProvider : public TimeGraphProvider {
       }
     }
     if (complete) cached_ = m;
-    return Stretch(m, start, end);
+    return StretchTree(m, start, end);
   }
 
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
@@ -174,14 +174,6 @@ class VirtualCpusProvider : public TimeGraphProvider {
   }
 
  private:
-  static TreeModel Stretch(TreeModel m, int64_t start, int64_t end) {
-    for (auto& e : m.entries) {
-      e.start = start;
-      e.end = end;
-    }
-    return m;
-  }
-
   // vCPU rows: VMs/<pid>/vCPUs/<id> and VMs/<pid>/Nested/<H>/vCPUs/<id>.
   bool IsRow(int64_t id) const {
     const StateHistory& h = vm_->history();

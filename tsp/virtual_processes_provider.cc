@@ -43,7 +43,7 @@ class VirtualProcessesProvider : public TimeGraphProvider {
     const StateHistory& h = vm_->history();
     const bool complete = h.complete();
     std::lock_guard<std::mutex> lock(mu_);
-    if (complete && cached_) return Stretch(*cached_, start, end);
+    if (complete && cached_) return StretchTree(*cached_, start, end);
     TreeModel m;
     m.headers = {"Name", "Id"};
     m.running = !complete;
@@ -79,7 +79,7 @@ class VirtualProcessesProvider : public TimeGraphProvider {
           "critical path need; Virtual CPUs works without them";
     }
     if (complete) cached_ = m;
-    return Stretch(m, start, end);
+    return StretchTree(m, start, end);
   }
 
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
@@ -129,14 +129,6 @@ class VirtualProcessesProvider : public TimeGraphProvider {
   }
 
  private:
-  static TreeModel Stretch(TreeModel m, int64_t start, int64_t end) {
-    for (auto& e : m.entries) {
-      e.start = start;
-      e.end = end;
-    }
-    return m;
-  }
-
   // Processes in creation order get short ids P1, P2, ... (stable: the
   // pass is deterministic).
   static void AddProcesses(const StateHistory& h, Quark procs, int64_t parent,
