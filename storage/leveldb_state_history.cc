@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "storage/leveldb_state_codec.h"
@@ -89,6 +90,23 @@ class LevelDbStateHistory::Reader {
       return false;
     }
     return LoadAndFind(t);
+  }
+
+  // True when the quark has an interval; then start/end/code/big describe
+  // its last one. Blocks are keyed by their last end, so the quark's last
+  // key is its last block.
+  bool SeekLast() {
+    it_->Seek(IntervalKey(q_, std::numeric_limits<int64_t>::max()));
+    if (!it_->Valid()) {
+      it_->SeekToLast();
+    } else if (!IsIntervalKey(it_->key(), q_)) {
+      it_->Prev();
+    }
+    if (!it_->Valid() || !IsIntervalKey(it_->key(), q_)) {
+      have_block_ = have_iv_ = false;
+      return false;
+    }
+    return LoadAndFind(KeyEnd());
   }
 
   int64_t start = 0;
@@ -408,6 +426,35 @@ StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QueryRange(
   if (!it->status().ok())
     return IoError("state query: " + it->status().ToString());
   return out;
+}
+
+StatusOr<FirstLastIntervals> LevelDbStateHistory::FirstLast(Quark q) const {
+  bool ok;
+  auto snap = ReadSnapshot(&ok);
+  if (!ok) return FirstLastIntervals();
+  leveldb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  Reader r(it.get());
+  std::shared_lock lock(tree_mu_);
+  if (q >= tree_.size()) return FirstLastIntervals();
+  r.Reset(q);
+  if (!r.SeekEnd(std::numeric_limits<int64_t>::min())) {
+    if (!it->status().ok())
+      return IoError("state query: " + it->status().ToString());
+    return FirstLastIntervals();
+  }
+  StateInterval first{q, r.start, r.end, DecodeValue(r.code, r.big)};
+  Reader last(it.get());
+  last.Reset(q);
+  if (!last.SeekLast()) {
+    return IoError("state query: the last block of quark " + std::to_string(q) +
+                   " cannot be read");
+  }
+  StateInterval l{q, last.start, last.end, DecodeValue(last.code, last.big)};
+  if (!it->status().ok())
+    return IoError("state query: " + it->status().ToString());
+  return FirstLastIntervals(std::make_pair(std::move(first), std::move(l)));
 }
 
 // --- writes ---

@@ -118,6 +118,7 @@ class LevelDbStateHistory : public StateHistory, public StateWriter {
       const std::vector<int64_t>& times) const override;
   StatusOr<std::vector<StateInterval>> QueryRange(Quark q, int64_t t1,
                                                   int64_t t2) const override;
+  StatusOr<FirstLastIntervals> FirstLast(Quark q) const override;
 
   // StateWriter
   Quark GetOrAdd(Quark parent, std::string_view name) override;

@@ -192,6 +192,13 @@ StatusOr<std::vector<StateInterval>> MemoryStateHistory::QueryRange(
   return out;
 }
 
+StatusOr<FirstLastIntervals> MemoryStateHistory::FirstLast(Quark q) const {
+  std::shared_lock lock(mu_);
+  if (q >= visible_.size() || visible_[q].empty()) return FirstLastIntervals();
+  return FirstLastIntervals(
+      std::make_pair(visible_[q].front(), visible_[q].back()));
+}
+
 // --- MemoryStateHistory: writes ---
 
 Quark MemoryStateHistory::GetOrAdd(Quark parent, std::string_view name) {

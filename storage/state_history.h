@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -57,6 +58,10 @@ struct StateInterval {
   StateValue value;
   bool Contains(int64_t t) const { return start <= t && t <= end; }
 };
+
+// The first and the last interval of a quark (FirstLast()).
+using FirstLastIntervals =
+    std::optional<std::pair<StateInterval, StateInterval>>;
 
 // Read side. All methods are thread-safe.
 class StateHistory {
@@ -101,6 +106,10 @@ class StateHistory {
   // (c) All intervals of `q` intersecting [t1, t2], in time order.
   virtual StatusOr<std::vector<StateInterval>> QueryRange(Quark q, int64_t t1,
                                                           int64_t t2) const = 0;
+  // (d) The first and the last flushed interval of `q` (any value, null
+  // included; the same interval twice if it has one); nullopt if `q` has
+  // none or is unknown. Two lookups, whatever the length of the history.
+  virtual StatusOr<FirstLastIntervals> FirstLast(Quark q) const = 0;
 };
 
 // Write side: one writer, on the analysis thread.

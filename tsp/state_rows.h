@@ -29,8 +29,10 @@ std::vector<TimeGraphRow> RowsFromIntervals(
       row = &rows.back();
     }
     if (iv.value.kind != storage::StateValue::kInt) continue;
+    // The protocol's end is start + duration (the next state's start), one
+    // past the history's inclusive end, as the reference server writes it.
     row->states.push_back(
-        {iv.start, iv.end, std::string(style(iv.quark, iv.value.i)), ""});
+        {iv.start, iv.end + 1, std::string(style(iv.quark, iv.value.i)), ""});
   }
   return rows;
 }

@@ -35,19 +35,22 @@ class ThreadStatusProvider : public TimeGraphProvider {
     m.headers = {"Process", "TID", "PID"};
     m.running = !complete;
     for (Quark host : h.Children(storage::kRootQuark)) {
-      m.entries.push_back({int64_t(host),
-                           -1,
-                           {h.Name(host), "", ""},
-                           false,
-                           false,
-                           start,
-                           end});
+      // Filled in once its threads' lifetimes are known.
+      const size_t host_entry = m.entries.size();
+      m.entries.push_back(
+          {int64_t(host), -1, {h.Name(host), "", ""}, false, false, 0, 0});
+      int64_t host_start = INT64_MAX, host_end = INT64_MIN;
       auto threads = h.Child(host, "Threads");
-      if (!threads) continue;
+      if (!threads) {
+        m.entries[host_entry].start = start;
+        m.entries[host_entry].end = end;
+        continue;
+      }
       struct Info {
         Quark q;
         int64_t tid, pid;
         std::string name;
+        int64_t start = 0, end = 0;  // lifetime, end exclusive
       };
       std::vector<Info> infos;
       std::map<int64_t, Quark> process_of;  // pid -> quark of its main thread
@@ -65,6 +68,18 @@ class ThreadStatusProvider : public TimeGraphProvider {
         if (auto eq = h.Child(t, "Exec_name"))
           info.name = storage::LastValue(h, *eq).s;
         if (info.tid != 0 && info.pid == info.tid) process_of[info.pid] = t;
+        // Each entry spans its thread's lifetime (the reference does the
+        // same), exclusive end like a state's; a thread the history has no
+        // status for yet spans the request.
+        if (auto span = storage::NonNullSpan(h, t)) {
+          info.start = span->first;
+          info.end = span->second + 1;
+        } else {
+          info.start = start;
+          info.end = end;
+        }
+        host_start = std::min(host_start, info.start);
+        host_end = std::max(host_end, info.end);
         infos.push_back(std::move(info));
       }
       std::sort(infos.begin(), infos.end(), [](const Info& a, const Info& b) {
@@ -82,9 +97,11 @@ class ThreadStatusProvider : public TimeGraphProvider {
              {i.name, std::to_string(i.tid), std::to_string(i.pid)},
              true,
              false,
-             start,
-             end});
+             i.start,
+             i.end});
       }
+      m.entries[host_entry].start = infos.empty() ? start : host_start;
+      m.entries[host_entry].end = infos.empty() ? end : host_end;
     }
     if (complete) cached_ = m;
     return m;

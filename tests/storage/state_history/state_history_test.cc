@@ -15,6 +15,7 @@
 
 #include "storage/leveldb_state_history.h"
 #include "storage/memory_state_history.h"
+#include "storage/state_queries.h"
 
 namespace vmtrace::storage {
 
@@ -360,6 +361,26 @@ TYPED_TEST(StateHistoryTest, RandomHistoriesMatchOracle) {
     }
     ASSERT_EQ(*r.QueryAt(t2), want_at);
   }
+  // First/last intervals and the non-null span (a thread's lifetime).
+  for (Quark q : quarks) {
+    auto fl = r.FirstLast(q);
+    ASSERT_TRUE(fl.ok());
+    const auto& ivs = m.Of(q);
+    ASSERT_FALSE(ivs.empty());
+    ASSERT_TRUE(fl->has_value());
+    EXPECT_EQ((*fl)->first, ivs.front());
+    EXPECT_EQ((*fl)->second, ivs.back());
+    std::optional<std::pair<int64_t, int64_t>> want;
+    for (const auto& iv : ivs) {
+      if (iv.value.is_null()) continue;
+      if (!want) want = std::make_pair(iv.start, iv.end);
+      want->second = iv.end;
+    }
+    EXPECT_EQ(NonNullSpan(r, q), want) << "quark " << q;
+  }
+  auto none = r.FirstLast(999);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
 }
 
 // Long intervals (beyond 32-bit offsets) and ints beyond 62 bits take
