@@ -177,14 +177,20 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
     }
     start = r;
   } else if (q.direction == TableQuery::Direction::kPrevious && searching) {
-    // Walk back one checkpoint interval at a time: each chunk is decoded
-    // forward and its last match at or before the bound wins. Only the
+    // Walk back in chunks that start at a checkpoint: each chunk is decoded
+    // forward and its last match at or before the bound wins. Chunks start
+    // at one checkpoint interval (a near match is cheap) and double up to
+    // kMaxChunk events, since every chunk restores a reader (a million
+    // events in 512-event chunks took 10 s, in large ones 0.6 s). Only the
     // max_scan events at and before `start` are tested.
+    constexpr uint64_t kMaxChunk = 65536;
     const uint64_t lowest = start + 1 > q.max_scan ? start + 1 - q.max_scan : 0;
     uint64_t bound = start;
+    uint64_t chunk = 1;
     std::optional<uint64_t> found;
     while (!found) {
-      auto cp = index_->store().FloorByRank(bound);
+      const uint64_t want = bound + 1 > chunk ? bound + 1 - chunk : 0;
+      auto cp = index_->store().FloorByRank(std::max(want, lowest));
       uint64_t from = cp ? cp->rank : 0;
       VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(from));
       for (uint64_t r = from; r <= bound && reader->Next(&ev); ++r) {
@@ -192,6 +198,7 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
       }
       if (found || from <= lowest) break;
       bound = from - 1;
+      chunk = std::min(chunk * 2, kMaxChunk);
     }
     if (!found) {
       if (lowest > 0) {

@@ -209,6 +209,11 @@ TEST_F(EventsTableTest, SearchStopsAfterMaxScanAndSaysWhereToContinue) {
                             Re("^" + early->first + "$"));
   EXPECT_EQ(SearchWithStops(table, q, &stops), early->second);
   EXPECT_EQ(stops, int((n - 1 - early->second) / 300));
+  // Unbounded, in one request: the same match through growing chunks.
+  q.max_scan = std::numeric_limits<uint64_t>::max();
+  EXPECT_EQ(SearchWithStops(table, q, &stops), early->second);
+  EXPECT_EQ(stops, 0);
+  q.max_scan = 300;
 
   // No match anywhere: stops until the end, then an empty page with no
   // stop (the reference's "not found").
