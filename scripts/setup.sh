@@ -8,6 +8,7 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev
   libbabeltrace2-dev babeltrace2
   libleveldb-dev libgtest-dev libbenchmark-dev
+  libre2-dev
   curl python3
   chromium
 )

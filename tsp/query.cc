@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_set>
+
+#include "tsp/limits.h"
 
 namespace vmtrace::tsp {
 
@@ -11,10 +14,52 @@ Status Missing(const std::string& key) {
 Status Invalid(const std::string& key) {
   return InvalidArgument("Invalid query parameters: " + key);
 }
+Status Invalid(const std::string& key, const std::string& why) {
+  return InvalidArgument("Invalid query parameters: " + key + " (" + why + ")");
+}
+
+bool NestedDeeperThan(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return true;
+        break;
+      case ']':
+      case '}':
+        // Unbalanced text is the parser's to refuse; never go negative.
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
+}
 
 StatusOr<Json> ParseBody(const std::string& body) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
     return InvalidArgument("Missing query parameters");
+  }
+  // Before parsing: nlohmann parses iteratively, but copies, compares and
+  // dumps values recursively, so a deep DOM crashes whoever touches it.
+  if (NestedDeeperThan(body, kMaxJsonDepth)) {
+    return Invalid("body", "arrays and objects nested deeper than " +
+                               std::to_string(kMaxJsonDepth) + " levels");
   }
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
@@ -31,7 +76,7 @@ StatusOr<Json> ParseParameters(const std::string& body) {
   auto it = j.find("parameters");
   if (it == j.end() || it->is_null()) return Json::object();
   if (!it->is_object()) return Invalid("parameters");
-  return *it;
+  return std::move(*it);
 }
 
 bool AsInt64(const Json& v, int64_t* out) {
@@ -69,16 +114,26 @@ StatusOr<std::optional<TimeRange>> GetTimeRange(const Json& params) {
     if (!times->is_array() || times->size() < 2) {
       return Invalid("requested_times");
     }
-    TimeRange r{std::numeric_limits<int64_t>::max(),
-                std::numeric_limits<int64_t>::min(), std::nullopt};
+    // The reference hands these instants to the providers as they are:
+    // a script asking for the states at exact times gets those times.
+    TimeRange r;
+    r.times.reserve(times->size());
     for (const auto& t : *times) {
       int64_t v;
       if (!AsInt64(t, &v)) return Invalid("requested_times");
-      r.start = std::min(r.start, v);
-      r.end = std::max(r.end, v);
+      r.times.push_back(v);
     }
-    r.nb_times = int64_t(times->size());
-    return std::optional<TimeRange>(r);
+    std::sort(r.times.begin(), r.times.end());
+    r.times.erase(std::unique(r.times.begin(), r.times.end()), r.times.end());
+    if (r.times.size() > kMaxRequestedTimes) {
+      return Invalid(
+          "requested_times",
+          "at most " + std::to_string(kMaxRequestedTimes) + " distinct times");
+    }
+    r.start = r.times.front();
+    r.end = r.times.back();
+    r.nb_times = int64_t(r.times.size());
+    return std::optional<TimeRange>(std::move(r));
   }
   return std::optional<TimeRange>();
 }
@@ -88,6 +143,7 @@ StatusOr<std::vector<int64_t>> SampleTimes(const TimeRange& range) {
     return InvalidArgument(
         "Incorrect query interval. Start time must be smaller than end time");
   }
+  if (!range.times.empty()) return range.times;
   std::vector<int64_t> times;
   int64_t n = range.nb_times.value_or(0);
   n = std::min<int64_t>(n, 65536);
@@ -113,14 +169,30 @@ StatusOr<std::vector<int64_t>> GetItems(const Json& params,
     return std::vector<int64_t>{};
   }
   if (!it->is_array()) return Invalid(key);
+  // Duplicates would repeat rows, series or columns in the reply (10,000
+  // copies of one id made a 502 MB reply): each id is answered once.
   std::vector<int64_t> out;
-  out.reserve(it->size());
+  std::unordered_set<int64_t> seen;
   for (const auto& v : *it) {
     int64_t x;
     if (!AsInt64(v, &x)) return Invalid(key);
+    if (!seen.insert(x).second) continue;
+    if (out.size() == kMaxRequestedItems) {
+      return Invalid(key, "at most " + std::to_string(kMaxRequestedItems) +
+                              " distinct ids");
+    }
     out.push_back(x);
   }
   return out;
+}
+
+Status CheckRowsTimesSamples(size_t rows, size_t times, uint64_t cap) {
+  // rows <= kMaxRequestedItems and times <= 2^17: the product fits.
+  if (uint64_t(rows) * uint64_t(times) <= cap) return Status::Ok();
+  return Invalid("requested_items",
+                 std::to_string(rows) + " items x " + std::to_string(times) +
+                     " times is more than " + std::to_string(cap) +
+                     "; ask fewer items or a smaller nbTimes");
 }
 
 }  // namespace vmtrace::tsp

@@ -3,12 +3,12 @@
 // and the per-output styles/annotations/config types.
 #include <algorithm>
 #include <limits>
-#include <regex>
 
 #include "analyses/index/events_table.h"
 #include "analyses/index/histogram.h"
 #include "tsp/api.h"
 #include "tsp/critical_path_outputs.h"
+#include "tsp/limits.h"
 #include "tsp/output_routing.h"
 #include "tsp/query.h"
 #include "tsp/trace_service.h"
@@ -84,6 +84,9 @@ ApiResponse XyFetch(TraceService* svc, const ApiRequest& r) {
   if (!items.ok()) return FromStatus(items.status());
   auto times = SampleTimes(**range);
   if (!times.ok()) return FromStatus(times.status());
+  Status size = CheckRowsTimesSamples(items->size(), times->size(),
+                                      kMaxXySeriesTimesSamples);
+  if (!size.ok()) return FromStatus(size);
   if (res->xy) {
     auto m = res->xy->Fetch(*times, *items);
     if (!m.ok()) return FromStatus(m.status());
@@ -130,6 +133,10 @@ StatusOr<index::TableQuery> ParseTableQuery(const Json& p) {
       v > std::numeric_limits<int32_t>::max()) {
     return bad;
   }
+  if (v > kMaxTableCount) {
+    return Invalid("requested_table_count",
+                   "at most " + std::to_string(kMaxTableCount));
+  }
   q.count = uint64_t(v);
   if (auto it = p.find("requested_table_index");
       it != p.end() && !it->is_null()) {
@@ -143,19 +150,30 @@ StatusOr<index::TableQuery> ParseTableQuery(const Json& p) {
     return bad;
   }
   auto cols = GetItems(p, "requested_table_column_ids", false);
-  if (!cols.ok()) return bad;
+  if (!cols.ok()) return cols.status();
   q.column_ids = *cols;
   if (auto s = p.find("table_search_expressions");
       s != p.end() && !s->is_null()) {
     if (!s->is_object()) return bad;
+    if (s->size() > kMaxPatterns) {
+      return Invalid("table_search_expressions",
+                     "at most " + std::to_string(kMaxPatterns) + " patterns");
+    }
     for (const auto& [k, expr] : s->items()) {
       if (!expr.is_string()) return bad;
       char* end = nullptr;
       long long col = strtoll(k.c_str(), &end, 10);
       if (k.empty() || *end) return bad;
-      if (!expr.get<std::string>().empty()) q.search[col] = expr;
+      const std::string& text = expr.get_ref<const std::string&>();
+      if (text.empty()) continue;
+      auto re = UserRegex::Compile(text);
+      if (!re.ok()) {
+        return Invalid("table_search_expressions", re.status().message());
+      }
+      q.search.insert_or_assign(col, std::move(re).value());
     }
   }
+  q.max_scan = kMaxSearchScan;
   if (auto d = p.find("table_search_direction");
       d != p.end() && !d->is_null()) {
     if (*d == "NEXT") {
@@ -167,6 +185,14 @@ StatusOr<index::TableQuery> ParseTableQuery(const Json& p) {
     }
   }
   return q;
+}
+
+// The statusMessage of a NEXT/PREVIOUS search that stopped without a match
+// (lines [], lowIndex = `next`): the viewers only read lines[0], so they see
+// "no match"; a script continues from `next` in the same direction.
+std::string SearchStoppedMessage(uint64_t scanned, uint64_t next) {
+  return "Search stopped after " + std::to_string(scanned) +
+         " events without a match; continue from index " + std::to_string(next);
 }
 
 // Lines of an analysis table: the whole table is computed, then paged and
@@ -196,47 +222,50 @@ ApiResponse ProviderTableLines(const TableProvider& provider,
       }
     }
   }
-  std::vector<std::pair<size_t, std::regex>> search;
-  for (const auto& [col, expr] : q.search) {
+  std::vector<std::pair<size_t, const UserRegex*>> search;
+  for (const auto& [col, re] : q.search) {
     int p = column_pos(col);
     if (p < 0) return FromStatus(InvalidArgument("Incorrect query parameters"));
-    try {
-      search.emplace_back(size_t(p), std::regex(expr));
-    } catch (const std::regex_error&) {
-      return FromStatus(InvalidArgument("Incorrect query parameters"));
-    }
+    search.emplace_back(size_t(p), &re);
   }
   const auto& rows = table->rows;
   auto matches = [&](size_t r) {
     if (search.empty()) return false;
     for (const auto& [p, re] : search) {
-      if (p >= rows[r].size() || !std::regex_search(rows[r][p], re))
-        return false;
+      if (p >= rows[r].size() || !re->PartialMatch(rows[r][p])) return false;
     }
     return true;
   };
   uint64_t start = q.index.value_or(0);
   Json lines = Json::array();
   if (q.direction != index::TableQuery::Direction::kNone && !search.empty()) {
-    std::optional<uint64_t> found;
+    // The events table's bound: at most max_scan rows are tested.
+    std::optional<uint64_t> found, stopped;
+    uint64_t budget = q.max_scan;
     if (q.direction == index::TableQuery::Direction::kNext) {
-      for (uint64_t r = start; r < rows.size() && !found; ++r) {
+      uint64_t r = start;
+      for (; r < rows.size() && budget > 0 && !found; ++r, --budget) {
         if (matches(r)) found = r;
       }
+      if (!found && r < rows.size()) stopped = r;
     } else {
-      for (uint64_t r = std::min<uint64_t>(start + 1, rows.size()); r-- > 0;) {
-        if (matches(r)) {
+      uint64_t r = std::min<uint64_t>(start + 1, rows.size());
+      for (; r > 0 && budget > 0; --budget) {
+        if (matches(--r)) {
           found = r;
           break;
         }
       }
+      if (!found && r > 0) stopped = r - 1;
     }
     if (!found) {
-      return Envelope(Json{{"lowIndex", start},
-                           {"size", rows.size()},
-                           {"columnIds", ids},
-                           {"lines", lines}},
-                      table->running);
+      return Envelope(
+          Json{{"lowIndex", stopped.value_or(start)},
+               {"size", rows.size()},
+               {"columnIds", ids},
+               {"lines", lines}},
+          table->running,
+          stopped ? SearchStoppedMessage(q.max_scan, *stopped) : std::string());
     }
     start = *found;
   }
@@ -265,6 +294,10 @@ ApiResponse TableLines(TraceService* svc, const ApiRequest& r) {
   if (res->table) return ProviderTableLines(*res->table, *q);
   auto page = res->exp->table->Fetch(*q);
   if (!page.ok()) return FromStatus(page.status());
+  const std::string message =
+      page->search_stopped_at
+          ? SearchStoppedMessage(q->max_scan, *page->search_stopped_at)
+          : std::string();
   Json lines = Json::array();
   for (const auto& l : page->lines) {
     Json cells = Json::array();
@@ -277,7 +310,7 @@ ApiResponse TableLines(TraceService* svc, const ApiRequest& r) {
              {"size", page->size},
              {"columnIds", page->column_ids},
              {"lines", std::move(lines)}};
-  return Envelope(std::move(model), false);
+  return Envelope(std::move(model), false, message);
 }
 
 }  // namespace
@@ -457,9 +490,9 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
     if (r.params[1] != kCriticalPathId || !(*exp)->critical_paths) {
       return ErrorResponse(404, "Data provider doesn't exist");
     }
-    Json body = Json::parse(r.body, nullptr, false);
-    if (body.is_discarded()) return FromStatus(Invalid("body"));
-    auto d = (*exp)->critical_paths->Create(body);
+    auto body = ParseBody(r.body);
+    if (!body.ok()) return FromStatus(body.status());
+    auto d = (*exp)->critical_paths->Create(*body);
     if (!d.ok()) return FromStatus(d.status());
     return JsonResponse(DescriptorJson(*d));
   });

@@ -1,9 +1,10 @@
 // Time-graph routes: tree, states (sampled, with DIMMED/EXCLUDED filters),
 // arrows and tooltips, served from the experiment's TimeGraphProviders.
 #include <algorithm>
-#include <regex>
 
+#include "base/user_regex.h"
 #include "tsp/json_writer.h"
+#include "tsp/limits.h"
 #include "tsp/output_routing.h"
 
 namespace vmtrace::tsp {
@@ -27,10 +28,12 @@ ApiResponse TimeGraphTree(TraceService* svc, const ApiRequest& r) {
 
 struct Filter {
   int tag;
-  std::regex re;
+  UserRegex re;
 };
 
-// filter_query_parameters.filter_expressions_map: {"1": [...], "4": [...]}.
+// filter_query_parameters.filter_expressions_map: {"1": [...], "4": [...]},
+// case-insensitive patterns matched anywhere in a state's label and style
+// name; at most kMaxPatterns, each at most kMaxPatternLength bytes.
 StatusOr<std::vector<Filter>> ParseFilters(const Json& params) {
   std::vector<Filter> out;
   auto f = params.find("filter_query_parameters");
@@ -47,12 +50,16 @@ StatusOr<std::vector<Filter>> ParseFilters(const Json& params) {
     }
     for (const auto& e : exprs) {
       if (!e.is_string()) return Invalid("filter_expressions_map");
-      try {
-        out.push_back(
-            {int(tag), std::regex(e.get<std::string>(), std::regex::icase)});
-      } catch (const std::regex_error&) {
-        return Invalid("filter_expressions_map");
+      if (out.size() == kMaxPatterns) {
+        return Invalid("filter_expressions_map",
+                       "at most " + std::to_string(kMaxPatterns) + " patterns");
       }
+      auto re = UserRegex::Compile(e.get_ref<const std::string&>(),
+                                   /*case_insensitive=*/true);
+      if (!re.ok()) {
+        return Invalid("filter_expressions_map", re.status().message());
+      }
+      out.push_back({int(tag), std::move(re).value()});
     }
   }
   return out;
@@ -71,6 +78,9 @@ ApiResponse TimeGraphStates(TraceService* svc, const ApiRequest& r) {
   if (!filters.ok()) return FromStatus(filters.status());
   auto times = SampleTimes(**range);
   if (!times.ok()) return FromStatus(times.status());
+  Status size = CheckRowsTimesSamples(items->size(), times->size(),
+                                      kMaxStateRowsTimesSamples);
+  if (!size.ok()) return FromStatus(size);
   auto model = res->time_graph->States(*times, *items);
   if (!model.ok()) return FromStatus(model.status());
   // Filters match the state's style name and label (e.g. "Wait for CPU").
@@ -101,7 +111,7 @@ ApiResponse TimeGraphStates(TraceService* svc, const ApiRequest& r) {
           text += " " + it->second.value("style-name", std::string());
         }
         for (const auto& f : *filters) {
-          if (std::regex_search(text, f.re)) tags |= f.tag;
+          if (f.re.PartialMatch(text)) tags |= f.tag;
         }
       }
       if (tags) w.Raw(",\"tags\":").Int(tags);

@@ -9,6 +9,7 @@
 #define VMTRACE_ANALYSES_INDEX_EVENTS_TABLE_H_
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "analyses/index/experiment_index.h"
 #include "base/status.h"
+#include "base/user_regex.h"
 
 namespace vmtrace::index {
 
@@ -32,9 +34,13 @@ struct TableQuery {
   std::optional<uint64_t> index;  // first rank wanted
   std::optional<int64_t> time;    // else: first event with ts >= time
   uint64_t count = 0;
-  std::vector<int64_t> column_ids;        // empty: all columns
-  std::map<int64_t, std::string> search;  // column id -> regex
+  std::vector<int64_t> column_ids;      // empty: all columns
+  std::map<int64_t, UserRegex> search;  // column id -> pattern (found
+                                        // anywhere in the cell)
   Direction direction = Direction::kNone;
+  // A NEXT/PREVIOUS search tests at most this many events, then stops and
+  // says where (TablePage::search_stopped_at).
+  uint64_t max_scan = std::numeric_limits<uint64_t>::max();
 };
 
 struct TableLine {
@@ -48,6 +54,10 @@ struct TablePage {
   uint64_t size = 0;  // events indexed so far
   std::vector<int64_t> column_ids;
   std::vector<TableLine> lines;
+  // A NEXT/PREVIOUS search that tested max_scan events without a match
+  // stops: no lines, and this is the rank to search from next (also
+  // low_index). Unset when the search ran to the end of the table.
+  std::optional<uint64_t> search_stopped_at;
 };
 
 class EventsTable {
@@ -63,8 +73,8 @@ class EventsTable {
 
   const std::vector<TableColumn>& columns() const { return columns_; }
 
-  // InvalidArgument for an unknown search column or a bad regex. Unknown
-  // requested column ids are dropped (none left: no lines).
+  // InvalidArgument for an unknown search column. Unknown requested column
+  // ids are dropped (none left: no lines).
   StatusOr<TablePage> Fetch(const TableQuery& query) const;
 
  private:

@@ -2,10 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <optional>
+
 #include "index_test_util.h"
 
 namespace vmtrace::index {
 namespace {
+
+UserRegex Re(const std::string& pattern) {
+  return UserRegex::Compile(pattern).value();
+}
 
 class EventsTableTest : public ::testing::Test {
  protected:
@@ -95,7 +103,7 @@ TEST_F(EventsTableTest, SearchHighlightsAndNavigates) {
   TableQuery q;
   q.index = 0;
   q.count = 50;
-  q.search[EventsTable::kEventType] = "^sched_switch$";
+  q.search.insert_or_assign(EventsTable::kEventType, Re("^sched_switch$"));
   auto page = table.Fetch(q);
   ASSERT_TRUE(page.ok());
   for (const auto& line : page->lines) {
@@ -125,7 +133,7 @@ TEST_F(EventsTableTest, SearchHighlightsAndNavigates) {
   EXPECT_EQ(page->lines[0].index, want);
 
   // No match: no lines, lowIndex is the requested index.
-  q.search[EventsTable::kEventType] = "no_such_event_name";
+  q.search.insert_or_assign(EventsTable::kEventType, Re("no_such_event_name"));
   q.direction = TableQuery::Direction::kNext;
   page = table.Fetch(q);
   ASSERT_TRUE(page.ok());
@@ -133,13 +141,91 @@ TEST_F(EventsTableTest, SearchHighlightsAndNavigates) {
   EXPECT_EQ(page->low_index, 3000u);
 }
 
-TEST_F(EventsTableTest, BadSearchExpressionIsAnError) {
+TEST_F(EventsTableTest, UnknownSearchColumnIsAnError) {
   EventsTable table(index_, {"k"});
   TableQuery q;
   q.index = 0;
   q.count = 1;
-  q.search[EventsTable::kEventType] = "([unclosed";
+  q.search.insert_or_assign(12345, Re("x"));
   EXPECT_EQ(table.Fetch(q).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Follows a search through its stops (each after max_scan events) until it
+// finds a match or runs out; returns the match and counts the stops.
+std::optional<uint64_t> SearchWithStops(const EventsTable& table, TableQuery q,
+                                        int* stops) {
+  *stops = 0;
+  for (;;) {
+    auto page = table.Fetch(q);
+    EXPECT_TRUE(page.ok());
+    if (!page.ok()) return std::nullopt;
+    if (!page->lines.empty()) return page->lines[0].index;
+    if (!page->search_stopped_at) return std::nullopt;
+    EXPECT_EQ(page->low_index, *page->search_stopped_at);
+    // Each stop is exactly max_scan events further.
+    if (q.direction == TableQuery::Direction::kNext) {
+      EXPECT_EQ(*page->search_stopped_at, *q.index + q.max_scan);
+    } else {
+      EXPECT_EQ(*page->search_stopped_at + q.max_scan, *q.index);
+    }
+    q.index = page->search_stopped_at;
+    ++*stops;
+  }
+}
+
+TEST_F(EventsTableTest, SearchStopsAfterMaxScanAndSaysWhereToContinue) {
+  EventsTable table(index_, {"k"});
+  const uint64_t n = all_->size();
+  // The event name whose first occurrence is the latest, and the one whose
+  // last occurrence is the earliest: long searches from either end.
+  std::map<std::string, uint64_t> first, last;
+  for (uint64_t i = 0; i < n; ++i) {
+    first.emplace((*all_)[i].name, i);
+    last[(*all_)[i].name] = i;
+  }
+  auto late = std::max_element(
+      first.begin(), first.end(),
+      [](const auto& a, const auto& b) { return a.second < b.second; });
+  auto early = std::min_element(
+      last.begin(), last.end(),
+      [](const auto& a, const auto& b) { return a.second < b.second; });
+  ASSERT_GT(late->second, 1000u);
+  ASSERT_LT(early->second, n - 1000);
+
+  TableQuery q;
+  q.count = 1;
+  q.max_scan = 300;  // not a multiple of the checkpoint interval (97)
+  q.index = 0;
+  q.direction = TableQuery::Direction::kNext;
+  q.search.insert_or_assign(EventsTable::kEventType,
+                            Re("^" + late->first + "$"));
+  int stops = 0;
+  EXPECT_EQ(SearchWithStops(table, q, &stops), late->second);
+  EXPECT_EQ(stops, int(late->second / 300));
+
+  q.index = n - 1;
+  q.direction = TableQuery::Direction::kPrevious;
+  q.search.insert_or_assign(EventsTable::kEventType,
+                            Re("^" + early->first + "$"));
+  EXPECT_EQ(SearchWithStops(table, q, &stops), early->second);
+  EXPECT_EQ(stops, int((n - 1 - early->second) / 300));
+  // Unbounded, in one request: the same match through growing chunks.
+  q.max_scan = std::numeric_limits<uint64_t>::max();
+  EXPECT_EQ(SearchWithStops(table, q, &stops), early->second);
+  EXPECT_EQ(stops, 0);
+  q.max_scan = 300;
+
+  // No match anywhere: stops until the end, then an empty page with no
+  // stop (the reference's "not found").
+  q.index = n - 700;
+  q.direction = TableQuery::Direction::kNext;
+  q.search.insert_or_assign(EventsTable::kEventType, Re("no_such_event"));
+  EXPECT_EQ(SearchWithStops(table, q, &stops), std::nullopt);
+  EXPECT_EQ(stops, 2);
+  q.index = 699;
+  q.direction = TableQuery::Direction::kPrevious;
+  EXPECT_EQ(SearchWithStops(table, q, &stops), std::nullopt);
+  EXPECT_EQ(stops, 2);
 }
 
 }  // namespace
