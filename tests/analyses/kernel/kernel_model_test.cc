@@ -327,14 +327,16 @@ TEST(KernelStatesQuery, SampledQueryAndThreadStatusStatesHonourTheSamples) {
     int64_t prev_end = INT64_MIN;
     for (const auto& s : row.states) {
       ++states;
-      EXPECT_TRUE(Covers(times, s.start, s.end));
-      EXPECT_GT(s.start, prev_end) << "overlapping or repeated state";
+      // A state's end is start + duration (exclusive): the store's
+      // inclusive end + 1, so consecutive states touch.
+      EXPECT_TRUE(Covers(times, s.start, s.end - 1));
+      EXPECT_GE(s.start, prev_end) << "overlapping or repeated state";
       prev_end = s.end;
       EXPECT_TRUE(returned.insert({row.entry_id, s.start}).second);
       // The style is the thread status the store holds there.
       auto at = h.QueryRange(Quark(row.entry_id), s.start, s.start).value();
       ASSERT_EQ(at.size(), 1u);
-      EXPECT_EQ(s.end, at[0].end);
+      EXPECT_EQ(s.end, at[0].end + 1);
       EXPECT_EQ(s.style, std::to_string(at[0].value.i));
     }
   }
