@@ -4,6 +4,8 @@
 #include <ctime>
 #include <regex>
 
+#include "base/deadline.h"
+
 namespace vmtrace::index {
 
 std::string FormatTimestamp(int64_t ns) {
@@ -167,7 +169,9 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
     VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(start));
     uint64_t r = start;
     bool found = false;
+    DeadlineCheck deadline;
     for (; r < size && reader->Next(&ev); ++r) {
+      VMTRACE_RETURN_IF_ERROR(deadline.Tick());
       if (matches(r, ev)) {
         found = true;
         break;
@@ -181,11 +185,13 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
     // forward and its last match at or before the bound wins.
     uint64_t bound = start;
     std::optional<uint64_t> found;
+    DeadlineCheck deadline;
     while (!found) {
       auto cp = index_->store().FloorByRank(bound);
       uint64_t from = cp ? cp->rank : 0;
       VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(from));
       for (uint64_t r = from; r <= bound && reader->Next(&ev); ++r) {
+        VMTRACE_RETURN_IF_ERROR(deadline.Tick());
         if (matches(r, ev)) found = r;
       }
       if (found || from == 0) break;
@@ -198,7 +204,9 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
   page.low_index = start;
   VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(start));
   uint64_t end = std::min<uint64_t>(size, start + q.count);
+  DeadlineCheck deadline;
   for (uint64_t r = start; r < end && reader->Next(&ev); ++r) {
+    VMTRACE_RETURN_IF_ERROR(deadline.Tick());
     TableLine line;
     line.index = r;
     line.cells.reserve(page.column_ids.size());
