@@ -17,8 +17,8 @@
 //
 // Memory: glibc keeps what a large reply freed in its arenas, so RSS only
 // grows under repeated large requests. A background thread calls
-// malloc_trim() once no heavy request is running after large work (or
-// every few seconds under continuous load).
+// malloc_trim() shortly after heavy work once no heavy request is running
+// (and every `trim_period_s` under continuous load).
 #ifndef VMTRACE_TSP_REQUEST_BUDGET_H_
 #define VMTRACE_TSP_REQUEST_BUDGET_H_
 
@@ -44,8 +44,9 @@ struct RequestBudgetOptions {
   std::chrono::nanoseconds max_queue_wait = std::chrono::seconds(10);
   // Deadline of every request, from its arrival.
   std::chrono::nanoseconds request_timeout = std::chrono::seconds(30);
-  // Replies at least this large mark the heap for trimming.
-  size_t trim_after_bytes = 4 << 20;
+  // Heavy replies at least this large mark the heap for trimming (every
+  // heavy query allocates and frees a lot before its reply).
+  size_t trim_after_bytes = 0;
   // Seconds between trims under continuous load; 0 disables trimming.
   int trim_period_s = 5;
 };

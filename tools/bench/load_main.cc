@@ -71,9 +71,8 @@ Json Ids(httplib::Client& c, const std::string& path) {
     fprintf(stderr, "vmtrace-load: %s failed\n", path.c_str());
     exit(1);
   }
-  for (const Json& e : Json::parse(r->body)["model"]["entries"]) {
-    ids.push_back(e["id"]);
-  }
+  const Json tree = Json::parse(r->body);
+  for (const Json& e : tree["model"]["entries"]) ids.push_back(e["id"]);
   return ids;
 }
 
