@@ -56,8 +56,8 @@ std::string DefaultDataDir() {
 
 int main(int argc, char** argv) {
   using namespace vmtrace;
-  // Fewer arenas keep freed memory in fewer places (see request_budget.h).
-  tsp::LimitMallocArenas(4);
+  // Freed memory goes back to the system (see request_budget.h).
+  tsp::ConfigureMalloc(4);
   tsp::HttpOptions http;
   tsp::ServiceOptions svc_options;
   svc_options.data_dir = DefaultDataDir();

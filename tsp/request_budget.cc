@@ -129,6 +129,10 @@ void RequestBudget::TrimLoop() {
   }
 }
 
-void LimitMallocArenas(int arenas) { mallopt(M_ARENA_MAX, arenas); }
+void ConfigureMalloc(int arenas) {
+  mallopt(M_ARENA_MAX, arenas);
+  // Setting it also turns off glibc's dynamic raising of the threshold.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
 
 }  // namespace vmtrace::tsp

@@ -90,9 +90,13 @@ class RequestBudget {
   std::thread trimmer_;
 };
 
-// Caps glibc's malloc arenas (by default 8 per core, each keeping its own
-// freed memory); call at start, before threads are created.
-void LimitMallocArenas(int arenas);
+// Tunes glibc's malloc so freed memory goes back to the system: at most
+// `arenas` arenas (by default 8 per core, each keeping its own freed
+// memory), and blocks of 1 MiB or more (reply bodies, big vectors) always
+// mmap-ed, so freeing them unmaps them at once (glibc otherwise raises that
+// threshold up to 32 MiB after the first large free, and large replies then
+// fragment the heap). Call at start, before threads are created.
+void ConfigureMalloc(int arenas);
 
 }  // namespace vmtrace::tsp
 
