@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
         fprintf(stderr, "vmtrace-server: --request-timeout must be > 0\n");
         return 2;
       }
+      s = std::min(s, 1e9);  // ~31 years: still fits the clock in ns
       http.budget.request_timeout =
           std::chrono::duration_cast<std::chrono::nanoseconds>(
               std::chrono::duration<double>(s));
