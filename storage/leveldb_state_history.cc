@@ -9,6 +9,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "base/deadline.h"
 #include "storage/leveldb_state_codec.h"
 
 namespace vmtrace::storage {
@@ -359,7 +360,9 @@ StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QueryAt(
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
   Reader r(it.get());
   std::shared_lock lock(tree_mu_);
+  DeadlineCheck deadline(256);
   for (Quark q : tree_.Subtree(root)) {
+    VMTRACE_RETURN_IF_ERROR(deadline.Tick());
     r.Reset(q);
     if (r.SeekEnd(t) && r.start <= t) {
       out.push_back({q, r.start, r.end, DecodeValue(r.code, r.big)});
@@ -385,11 +388,13 @@ StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QuerySampled(
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
   Reader r(it.get());
   std::shared_lock lock(tree_mu_);
+  DeadlineCheck deadline(256);
   for (Quark q : quarks) {
     if (q >= tree_.size()) continue;
     r.Reset(q);
     size_t i = 0;
     while (i < times.size()) {
+      VMTRACE_RETURN_IF_ERROR(deadline.Tick());
       if (!r.SeekEnd(times[i])) break;
       if (r.start <= times[i]) {
         out.push_back({q, r.start, r.end, DecodeValue(r.code, r.big)});
@@ -419,7 +424,9 @@ StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QueryRange(
   Reader r(it.get());
   std::shared_lock lock(tree_mu_);
   r.Reset(q);
+  DeadlineCheck deadline(256);
   for (int64_t t = t1; r.SeekEnd(t) && r.start <= t2; t = r.end + 1) {
+    VMTRACE_RETURN_IF_ERROR(deadline.Tick());
     out.push_back({q, r.start, r.end, DecodeValue(r.code, r.big)});
     if (r.end >= t2) break;  // also keeps r.end + 1 from overflowing
   }

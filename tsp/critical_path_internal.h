@@ -13,6 +13,7 @@
 #include <string>
 
 #include "analyses/graph/critical_path.h"
+#include "base/deadline.h"
 #include "tsp/critical_path_outputs.h"
 
 namespace vmtrace::tsp {
@@ -100,6 +101,9 @@ struct CriticalPathOutputs::Path {
     r->start = start.value_or(g.begin);
     r->end = end.value_or(g.end + 1);
     r->clocks = sync != nullptr ? sync->clock_sync() : nullptr;
+    // Computed once and kept for every later request: no request's
+    // deadline may cut it short and leave an error in the cache.
+    ScopedDeadline unbounded(ScopedDeadline::Unbounded());
     auto cp = graph::ComputeCriticalPath(g, vm, worker, r->start, r->end,
                                          {r->clocks, vectors});
     if (!cp.ok()) {

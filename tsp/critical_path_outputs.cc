@@ -8,6 +8,7 @@
 
 #include "analyses/graph/critical_path.h"
 #include "analyses/vm/vm_layout.h"
+#include "base/deadline.h"
 #include "tsp/critical_path_internal.h"
 #include "tsp/query.h"
 
@@ -326,6 +327,8 @@ Status CriticalPathOutputs::Delete(const std::string& derived_id) {
 void CriticalPathOutputs::AutoCreateLocked() {
   if (auto_done_ || !complete() || vm_ == nullptr) return;
   auto_done_ = true;
+  // Done once for every later request: not cut short by this one's deadline.
+  ScopedDeadline unbounded(ScopedDeadline::Unbounded());
   const graph::ExecGraph& g = graph_->graph();
   struct Waited {
     int64_t ns;

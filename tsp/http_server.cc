@@ -28,6 +28,12 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
       server_(std::make_unique<httplib::Server>()) {
   httplib::Server& svr = *server_;
   const int threads = std::max(1, options_.threads);
+  RequestBudgetOptions budget_options = options_.budget;
+  // Waiting heavy requests hold workers: leave half of them to the rest.
+  if (budget_options.max_queued <= 0) {
+    budget_options.max_queued = std::max(1, threads / 2);
+  }
+  budget_ = std::make_unique<RequestBudget>(budget_options);
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Without TCP_NODELAY, small keep-alive replies wait ~40 ms for delayed
   // ACKs (anchors.md B.5: 286 vs 34,900 requests/s).
@@ -53,8 +59,11 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
 
   for (const Route& route : routes_) {
     ApiHandler handler = route.handler;
-    auto bound = [handler](const httplib::Request& req,
-                           httplib::Response& res) {
+    const bool heavy =
+        RequestBudget::IsHeavy(route.method, route.path_template);
+    RequestBudget* budget = budget_.get();
+    auto bound = [handler, heavy, budget](const httplib::Request& req,
+                                          httplib::Response& res) {
       ApiRequest ar;
       for (size_t i = 1; i < req.matches.size(); ++i) {
         ar.params.push_back(req.matches[i].str());
@@ -63,12 +72,16 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
       ar.body = req.body;
       ApiResponse out;
       try {
-        out = handler(ar);
+        out = budget->Run(heavy, t_request_start,
+                          [&handler, &ar] { return handler(ar); });
       } catch (const std::exception& e) {
         out = ErrorResponse(500, "Internal server error", e.what());
       }
       res.status = out.status;
-      res.set_content(out.body, out.content_type.c_str());
+      if (out.status == 503) res.set_header("Retry-After", "1");
+      // Moved, not copied: replies can be hundreds of MB.
+      res.body = std::move(out.body);
+      res.set_header("Content-Type", out.content_type);
     };
     std::string pattern = TemplateToRegex(route.path_template);
     if (route.method == "GET")

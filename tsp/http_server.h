@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "tsp/api.h"
+#include "tsp/request_budget.h"
 
 namespace httplib {
 class Server;
@@ -24,9 +25,11 @@ struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (see Bind())
   // Worker threads: each serves one connection at a time (cpp-httplib's
-  // model), so this bounds concurrent clients; views fire ~5 requests at
-  // once per open chart.
-  int threads = 8;
+  // model), so this bounds concurrent connections (views fire ~5 requests
+  // at once per open chart). Idle workers are cheap; CPU-bound work is
+  // bounded by budget.max_heavy instead (tsp/request_budget.h).
+  int threads = 128;
+  RequestBudgetOptions budget;
 };
 
 class HttpServer {
@@ -44,6 +47,7 @@ class HttpServer {
  private:
   std::vector<Route> routes_;
   HttpOptions options_;
+  std::unique_ptr<RequestBudget> budget_;
   std::unique_ptr<httplib::Server> server_;
 };
 

@@ -2,6 +2,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,7 +28,13 @@ constexpr char kUsage[] =
     "  --data-dir DIR     registry and indexes (default\n"
     "                     $XDG_DATA_HOME/vmtrace or ~/.local/share/vmtrace)\n"
     "  --log-level LEVEL  debug, info, warning, error or off (default info)\n"
-    "  --threads N        HTTP worker threads (default 8)\n"
+    "  --threads N        HTTP worker threads, one per open connection\n"
+    "                     (default 128)\n"
+    "  --max-heavy N      output queries (trees, states, XY, table lines...)\n"
+    "                     run at once; others wait up to 10 s, then 503\n"
+    "                     (default: the number of cores)\n"
+    "  --request-timeout S  seconds before a request is cancelled and\n"
+    "                     answered 503 (default 30)\n"
     "  --open PATH        register PATH as a trace and an experiment of the\n"
     "                     same name at start (repeatable)\n"
     "  -vmargs -Dtraceserver.port=N [-Dtraceserver.host=H]\n"
@@ -49,6 +57,8 @@ std::string DefaultDataDir() {
 
 int main(int argc, char** argv) {
   using namespace vmtrace;
+  // Freed memory goes back to the system (see request_budget.h).
+  tsp::ConfigureMalloc(4);
   tsp::HttpOptions http;
   tsp::ServiceOptions svc_options;
   svc_options.data_dir = DefaultDataDir();
@@ -76,6 +86,18 @@ int main(int argc, char** argv) {
       svc_options.data_dir = value("--data-dir");
     } else if (a == "--threads") {
       http.threads = atoi(value("--threads").c_str());
+    } else if (a == "--max-heavy") {
+      http.budget.max_heavy = atoi(value("--max-heavy").c_str());
+    } else if (a == "--request-timeout") {
+      double s = atof(value("--request-timeout").c_str());
+      if (!(s > 0)) {
+        fprintf(stderr, "vmtrace-server: --request-timeout must be > 0\n");
+        return 2;
+      }
+      s = std::min(s, 1e9);  // ~31 years: still fits the clock in ns
+      http.budget.request_timeout =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(
+              std::chrono::duration<double>(s));
     } else if (a == "--open") {
       open_paths.push_back(value("--open"));
     } else if (a == "-vmargs") {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/deadline.h"
+
 namespace vmtrace::index {
 
 std::string FormatTimestamp(int64_t ns) {
@@ -162,7 +164,9 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
     VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(start));
     uint64_t r = start;
     bool found = false;
+    DeadlineCheck deadline;
     for (; r < limit && reader->Next(&ev); ++r) {
+      VMTRACE_RETURN_IF_ERROR(deadline.Tick());
       if (matches(r, ev)) {
         found = true;
         break;
@@ -188,12 +192,14 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
     uint64_t bound = start;
     uint64_t chunk = 1;
     std::optional<uint64_t> found;
+    DeadlineCheck deadline;
     while (!found) {
       const uint64_t want = bound + 1 > chunk ? bound + 1 - chunk : 0;
       auto cp = index_->store().FloorByRank(std::max(want, lowest));
       uint64_t from = cp ? cp->rank : 0;
       VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(from));
       for (uint64_t r = from; r <= bound && reader->Next(&ev); ++r) {
+        VMTRACE_RETURN_IF_ERROR(deadline.Tick());
         if (r >= lowest && matches(r, ev)) found = r;
       }
       if (found || from <= lowest) break;
@@ -213,7 +219,9 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
   page.low_index = start;
   VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(start));
   uint64_t end = std::min<uint64_t>(size, start + q.count);
+  DeadlineCheck deadline;
   for (uint64_t r = start; r < end && reader->Next(&ev); ++r) {
+    VMTRACE_RETURN_IF_ERROR(deadline.Tick());
     TableLine line;
     line.index = r;
     line.cells.reserve(page.column_ids.size());

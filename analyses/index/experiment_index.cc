@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "base/deadline.h"
 #include "base/log.h"
 #include "base/uuid.h"
 
@@ -330,6 +331,7 @@ Status ExperimentIndex::CountsBefore(
   int64_t next_ts = 0;
   uint32_t next_trace = 0;
   ctf::Event ev;
+  DeadlineCheck deadline;
   for (size_t i = 0; i < times.size(); ++i) {
     int64_t t = times[i];
     if (limit == 0) continue;
@@ -351,6 +353,7 @@ Status ExperimentIndex::CountsBefore(
       have_next = false;
     }
     while (rank < limit) {
+      VMTRACE_RETURN_IF_ERROR(deadline.Tick());
       if (!have_next) {
         if (!reader->Next(&ev)) break;
         have_next = true;

@@ -70,7 +70,14 @@ void ExpectWireNumbers(const Json& j, const std::string& where) {
   }
 }
 
-TspServer::TspServer(const std::string& data_dir) {
+HttpOptions TspServer::TestOptions() {
+  HttpOptions http;
+  http.port = 0;
+  http.threads = 4;
+  return http;
+}
+
+TspServer::TspServer(const std::string& data_dir, const HttpOptions& http) {
   ServiceOptions options;
   options.data_dir = data_dir;
   auto service = TraceService::Open(options);
@@ -78,9 +85,6 @@ TspServer::TspServer(const std::string& data_dir) {
   if (!service.ok()) return;
   service_ = std::move(service).value();
   ServerInfo info{"0.0.0-test", "", kOpenApiYaml};
-  HttpOptions http;
-  http.port = 0;
-  http.threads = 4;
   http_ = std::make_unique<HttpServer>(BuildRoutes(service_.get(), info), http);
   auto port = http_->Bind();
   EXPECT_TRUE(port.ok()) << port.status().ToString();
@@ -114,7 +118,7 @@ void HttpTest::TearDown() {
 }
 
 void HttpTest::StartServer() {
-  server_ = std::make_unique<TspServer>(data_dir_.string());
+  server_ = std::make_unique<TspServer>(data_dir_.string(), http_options_);
   ASSERT_GT(server_->port(), 0);
   client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
   client_->set_decompress(false);

@@ -40,7 +40,10 @@ void ExpectWireNumbers(const Json& j, const std::string& where = "");
 // A server and its service on `data_dir`, serving on a thread.
 class TspServer {
  public:
-  explicit TspServer(const std::string& data_dir);
+  explicit TspServer(const std::string& data_dir,
+                     const HttpOptions& http = TestOptions());
+  // Port 0 (any free one), 4 workers, the default request budget.
+  static HttpOptions TestOptions();
   ~TspServer();  // stops the server, then destroys the service
   int port() const { return port_; }
   TraceService* service() { return service_.get(); }
@@ -102,6 +105,8 @@ class HttpTest : public ::testing::Test {
   Json XyModel(const std::string& exp, const Json& parameters);
 
   fs::path data_dir_;
+  // Used by StartServer(); a test may change them before (re)starting.
+  HttpOptions http_options_ = TspServer::TestOptions();
   std::unique_ptr<TspServer> server_;
   std::unique_ptr<httplib::Client> client_;
 };
