@@ -70,15 +70,14 @@ void ExpectWireNumbers(const Json& j, const std::string& where) {
   }
 }
 
-TspServer::TspServer(const std::string& data_dir) {
-  ServiceOptions options;
+TspServer::TspServer(const std::string& data_dir, ServiceOptions options,
+                     HttpOptions http) {
   options.data_dir = data_dir;
   auto service = TraceService::Open(options);
   EXPECT_TRUE(service.ok()) << service.status().ToString();
   if (!service.ok()) return;
   service_ = std::move(service).value();
   ServerInfo info{"0.0.0-test", "", kOpenApiYaml};
-  HttpOptions http;
   http.port = 0;
   http.threads = 4;
   http_ = std::make_unique<HttpServer>(BuildRoutes(service_.get(), info), http);
@@ -114,7 +113,8 @@ void HttpTest::TearDown() {
 }
 
 void HttpTest::StartServer() {
-  server_ = std::make_unique<TspServer>(data_dir_.string());
+  server_ = std::make_unique<TspServer>(data_dir_.string(), service_options_,
+                                        http_options_);
   ASSERT_GT(server_->port(), 0);
   client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
   client_->set_decompress(false);
