@@ -119,6 +119,12 @@ void HttpTest::StartServer() {
   client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
   client_->set_decompress(false);
   client_->set_read_timeout(120, 0);
+  // Serve() runs on another thread: until it listens, a Stop() is lost and
+  // the join in ~TspServer waits forever. One answer proves it listens.
+  for (int i = 0; i < 500 && !client_->Get(std::string(kApi) + "/health");
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 void HttpTest::StopServer() {
