@@ -22,6 +22,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "IoError";
     case StatusCode::kUnavailable:
       return "Unavailable";
+    case StatusCode::kPermissionDenied:
+      return "PermissionDenied";
     case StatusCode::kInternal:
       return "Internal";
   }

@@ -25,6 +25,7 @@ enum class StatusCode {
   kDataLoss,            // corrupt or truncated trace data
   kIoError,             // the file system or the store failed
   kUnavailable,         // busy for now; retrying later may succeed (503)
+  kPermissionDenied,    // refused by configuration, e.g. trace roots (403)
   kInternal,            // a bug
 };
 
@@ -72,6 +73,9 @@ inline Status IoError(std::string m) {
 }
 inline Status Unavailable(std::string m) {
   return Status(StatusCode::kUnavailable, std::move(m));
+}
+inline Status PermissionDenied(std::string m) {
+  return Status(StatusCode::kPermissionDenied, std::move(m));
 }
 inline Status Internal(std::string m) {
   return Status(StatusCode::kInternal, std::move(m));

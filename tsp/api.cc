@@ -32,13 +32,27 @@ ApiResponse FromStatus(const Status& s) {
       return ErrorResponse(501, "Trace type not supported", s.message());
     case StatusCode::kDataLoss:
       return ErrorResponse(406, "The trace cannot be read", s.message());
-    case StatusCode::kUnavailable:
-      return ErrorResponse(503, "Service unavailable", s.message());
+    case StatusCode::kUnavailable: {
+      // A transient state (e.g. an experiment still closing): clients may
+      // retry after a second.
+      ApiResponse r = ErrorResponse(503, "Service unavailable", s.message());
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    case StatusCode::kPermissionDenied:
+      return ErrorResponse(403, "Forbidden", s.message());
     case StatusCode::kIoError:
     case StatusCode::kInternal:
       return ErrorResponse(500, "Internal server error", s.message());
   }
   return ErrorResponse(500, "Internal server error", s.message());
+}
+
+ApiResponse ExperimentError(const Status& s) {
+  if (s.code() == StatusCode::kNotFound) {
+    return ErrorResponse(404, "No such trace");
+  }
+  return FromStatus(s);
 }
 
 ApiResponse Envelope(nlohmann::json model, bool running,

@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -28,6 +29,8 @@ struct ApiResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  // Extra response headers (e.g. Retry-After, WWW-Authenticate).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 using ApiHandler = std::function<ApiResponse(const ApiRequest&)>;
@@ -54,6 +57,9 @@ ApiResponse ErrorResponse(int status, const std::string& title,
                           const std::string& detail = "");
 // Maps a Status to the TSP error response (the only place codes map).
 ApiResponse FromStatus(const Status& status);
+// Why an experiment could not be opened: 404 "No such trace" when it is
+// unknown, else FromStatus (e.g. 503 while it is still closing).
+ApiResponse ExperimentError(const Status& status);
 // {"model": model, "status": ..., "statusMessage": ...}
 ApiResponse Envelope(nlohmann::json model, bool running,
                      const std::string& message = "");

@@ -289,6 +289,14 @@ StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
   if (path->start && path->end && *path->start >= *path->end) {
     return Invalid("end");
   }
+  // Once the pass is over the graph and the VM model are complete, so a
+  // worker they do not know has no path (before, it may still appear and
+  // the path reports it when computed).
+  if (complete()) {
+    if (Status st = graph::FindWorker(g, vm_, w); !st.ok()) {
+      return NotFound("No such worker: " + st.message());
+    }
+  }
   auto name = config.find("name");
   if (name != config.end() && !name->is_string()) return Invalid("name");
   auto desc = config.find("description");
@@ -307,6 +315,12 @@ StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
   path->time_graph = std::make_unique<PathProvider>(path.get());
   path->table = MakeBreakdownProvider(path.get());
   std::lock_guard<std::mutex> lock(mu_);
+  if (paths_.size() >= kMaxDerived) {
+    return InvalidArgument(
+        "Invalid query parameters: too many derived outputs (at most " +
+        std::to_string(kMaxDerived) +
+        " critical paths per experiment); delete one first");
+  }
   path->n = next_++;
   paths_.push_back(path);
   return path->time_graph->descriptor();

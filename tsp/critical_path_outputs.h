@@ -11,7 +11,9 @@
 //   {name, description, sourceTypeId, parameters} and adds a derived
 //   TIME_GRAPH "<parent>$<n>" (parentId = the parent) and its breakdown
 //   TABLE "vmtrace.critical-path.breakdown$<n>" (parentId = the derived
-//   path). InvalidArgument names the bad parameter. Delete() removes both.
+//   path). InvalidArgument names the bad parameter; NotFound once the pass
+//   is over for a worker the graph / VM model does not know; at most
+//   kMaxDerived paths. Delete() removes both.
 // - Derived outputs are also created automatically, once the pass is over,
 //   for the guest processes that waited longest (the longest single WAIT_*
 //   interval in the VM model), kAutoPaths of them.
@@ -49,6 +51,9 @@ inline constexpr char kCriticalPathConfigTypeId[] =
 class CriticalPathOutputs {
  public:
   static constexpr int kAutoPaths = 3;
+  // Derived paths per experiment (the automatic ones included): Create()
+  // beyond is InvalidArgument. Each keeps its path and breakdown in memory.
+  static constexpr size_t kMaxDerived = 64;
 
   // `graph`, `vm` (may be null: host threads only) and `sync` (null for a
   // single-host experiment) must outlive this. With `sync`, a path that

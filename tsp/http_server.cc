@@ -3,6 +3,8 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <optional>
 #include <regex>
 
 #include "base/log.h"
@@ -19,6 +21,27 @@ std::string TemplateToRegex(const std::string& tmpl) {
 }
 
 thread_local std::chrono::steady_clock::time_point t_request_start;
+
+GuardRequest ToGuardRequest(const httplib::Request& req) {
+  GuardRequest g;
+  g.method = req.method;
+  g.path = req.path;
+  auto header = [&req](const char* name) -> std::optional<std::string> {
+    if (!req.has_header(name)) return std::nullopt;
+    return req.get_header_value(name);
+  };
+  g.host = header("Host");
+  g.origin = header("Origin");
+  g.authorization = header("Authorization");
+  g.content_type = header("Content-Type");
+  // The body is not read yet: its announced size (chunked: unknown, > 0).
+  if (req.has_header("Transfer-Encoding")) {
+    g.body_size = 1;
+  } else if (auto len = header("Content-Length")) {
+    g.body_size = std::strtoull(len->c_str(), nullptr, 10);
+  }
+  return g;
+}
 
 }  // namespace
 
@@ -39,16 +62,30 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
   // ACKs (anchors.md B.5: 286 vs 34,900 requests/s).
   svr.set_tcp_nodelay(true);
   svr.set_payload_max_length(64 << 20);
-  svr.set_default_headers({{"Access-Control-Allow-Origin", "*"},
-                           {"Access-Control-Allow-Headers",
+  // Access-Control-Allow-Origin is set per request by the guard, for
+  // allowed origins only.
+  svr.set_default_headers({{"Access-Control-Allow-Headers",
                             "origin, content-type, accept, authorization"},
                            {"Access-Control-Allow-Methods",
                             "GET, POST, PUT, DELETE, OPTIONS, HEAD"}});
 
-  svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    t_request_start = std::chrono::steady_clock::now();
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+  options_.guard.bind_host = options_.host;
+  svr.set_pre_routing_handler(
+      [guard = options_.guard](const httplib::Request& req,
+                               httplib::Response& res) {
+        t_request_start = std::chrono::steady_clock::now();
+        const GuardRequest g = ToGuardRequest(req);
+        GuardDecision d = CheckRequest(guard, g);
+        for (const auto& [k, v] : d.headers) res.set_header(k, v);
+        if (!d.reject) return httplib::Server::HandlerResponse::Unhandled;
+        // The body (if any) is not read before routing: close the connection
+        // so its bytes are not taken for the next request.
+        if (g.body_size > 0) res.set_header("Connection", "close");
+        for (const auto& [k, v] : d.reject->headers) res.set_header(k, v);
+        res.status = d.reject->status;
+        res.set_content(d.reject->body, d.reject->content_type.c_str());
+        return httplib::Server::HandlerResponse::Handled;
+      });
   svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - t_request_start)
@@ -78,7 +115,10 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
         out = ErrorResponse(500, "Internal server error", e.what());
       }
       res.status = out.status;
-      if (out.status == 503) res.set_header("Retry-After", "1");
+      for (const auto& [k, v] : out.headers) res.set_header(k, v);
+      if (out.status == 503 && !res.has_header("Retry-After")) {
+        res.set_header("Retry-After", "1");
+      }
       // Moved, not copied: replies can be hundreds of MB.
       res.body = std::move(out.body);
       res.set_header("Content-Type", out.content_type);

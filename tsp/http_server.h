@@ -1,6 +1,8 @@
 // HttpServer: binds the routes of api.h to cpp-httplib under /tsp/api.
 //
-// Adds what every response needs (CORS headers, exact JSON content type,
+// Checks every request with the guard of http_guard.h (Host, Origin, token,
+// body type) before routing. Adds what every response needs (CORS headers
+// for allowed origins, exact JSON content type,
 // TSP error bodies for unrouted paths, gzip when asked), answers OPTIONS
 // preflights on every path, logs one line per request, and turns any
 // exception escaping a handler into a 500 with a TSP error body.
@@ -13,6 +15,7 @@
 
 #include "base/status.h"
 #include "tsp/api.h"
+#include "tsp/http_guard.h"
 #include "tsp/request_budget.h"
 
 namespace httplib {
@@ -30,6 +33,8 @@ struct HttpOptions {
   // bounded by budget.max_heavy instead (tsp/request_budget.h).
   int threads = 128;
   RequestBudgetOptions budget;
+  // Host/Origin/token/body-type rules; its bind_host is set from `host`.
+  GuardOptions guard;
 };
 
 class HttpServer {

@@ -8,11 +8,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "base/log.h"
 #include "tsp/api.h"
+#include "tsp/http_guard.h"
 #include "tsp/http_server.h"
 #include "tsp/openapi_yaml.h"
 #include "tsp/trace_service.h"
@@ -41,7 +44,21 @@ constexpr char kUsage[] =
     "                     the Java trace server's form, as Theia's trace\n"
     "                     viewer launches it\n"
     "  --help             this text\n"
-    "  --version          the version\n";
+    "  --version          the version\n"
+    "\nExposure (see README, \"Exposing the server\"):\n"
+    "  --trace-root DIR   open only traces inside DIR (repeatable); other\n"
+    "                     paths are refused (403) whether they exist or not\n"
+    "  --token-file FILE  require 'Authorization: Bearer TOKEN' on every\n"
+    "                     request but GET /health; TOKEN is the file's\n"
+    "                     content (at least 16 characters)\n"
+    "  --allowed-origin O also accept browser requests from origin O, e.g.\n"
+    "                     https://ide.example.org (repeatable; loopback\n"
+    "                     and VS Code webview origins are always accepted)\n"
+    "  --allowed-host H   also accept Host header H (repeatable; localhost,\n"
+    "                     IP addresses and the --host value are accepted)\n"
+    "  --insecure         allow a non-loopback --host without --trace-root\n"
+    "                     and --token-file (anyone reaching the port can\n"
+    "                     then open any file the server can read)\n";
 
 std::string DefaultDataDir() {
   if (const char* x = getenv("XDG_DATA_HOME"); x && *x) {
@@ -51,6 +68,25 @@ std::string DefaultDataDir() {
     return std::string(h) + "/.local/share/vmtrace";
   }
   return ".vmtrace";
+}
+
+// The token of --token-file: its content without surrounding whitespace.
+vmtrace::StatusOr<std::string> ReadToken(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return vmtrace::InvalidArgument("cannot read token file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string t = ss.str();
+  const char* ws = " \t\r\n";
+  size_t b = t.find_first_not_of(ws);
+  t = b == std::string::npos ? "" : t.substr(b, t.find_last_not_of(ws) - b + 1);
+  if (t.size() < 16 || t.find_first_of(ws) != std::string::npos) {
+    return vmtrace::InvalidArgument(
+        "the token in " + path +
+        " must be one word of at least 16 characters (e.g. the output of "
+        "`openssl rand -hex 32`)");
+  }
+  return t;
 }
 
 }  // namespace
@@ -63,6 +99,8 @@ int main(int argc, char** argv) {
   tsp::ServiceOptions svc_options;
   svc_options.data_dir = DefaultDataDir();
   std::vector<std::string> open_paths;
+  std::string token_file;
+  bool insecure = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const char* name) -> std::string {
@@ -100,6 +138,16 @@ int main(int argc, char** argv) {
               std::chrono::duration<double>(s));
     } else if (a == "--open") {
       open_paths.push_back(value("--open"));
+    } else if (a == "--trace-root") {
+      svc_options.trace_roots.push_back(value("--trace-root"));
+    } else if (a == "--token-file") {
+      token_file = value("--token-file");
+    } else if (a == "--allowed-origin") {
+      http.guard.allowed_origins.push_back(value("--allowed-origin"));
+    } else if (a == "--allowed-host") {
+      http.guard.allowed_hosts.push_back(value("--allowed-host"));
+    } else if (a == "--insecure") {
+      insecure = true;
     } else if (a == "-vmargs") {
       // Theia's trace viewer starts the configured trace server as
       // `PATH -vmargs -Dtraceserver.port=N` (the Java server's form).
@@ -122,6 +170,22 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (!token_file.empty()) {
+    auto token = ReadToken(token_file);
+    if (!token.ok()) {
+      fprintf(stderr, "vmtrace-server: %s\n", token.status().message().c_str());
+      return 2;
+    }
+    http.guard.token = *token;
+  }
+  if (std::string problem =
+          tsp::ExposureProblem(http.host, !svc_options.trace_roots.empty(),
+                               !http.guard.token.empty(), insecure);
+      !problem.empty()) {
+    fprintf(stderr, "vmtrace-server: %s\n", problem.c_str());
+    return 2;
+  }
+
   // Block the stop signals in every thread; one thread waits for them so the
   // shutdown runs outside a signal handler.
   sigset_t stop_signals;
@@ -135,7 +199,7 @@ int main(int argc, char** argv) {
   if (!service.ok()) {
     fprintf(stderr, "vmtrace-server: %s\n",
             service.status().ToString().c_str());
-    return 1;
+    return service.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   for (const auto& path : open_paths) {
     auto t = (*service)->AddTrace(path, std::nullopt, nullptr);

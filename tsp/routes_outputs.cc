@@ -348,7 +348,7 @@ std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
   res.params = std::move(params).value();
   auto exp = svc->OpenExperiment(r.params[0]);
   if (!exp.ok()) {
-    *error = ErrorResponse(404, "No such trace");
+    *error = ExperimentError(exp.status());
     return std::nullopt;
   }
   res.exp = *exp;
@@ -410,21 +410,20 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
 
   add("GET", base, [svc](const ApiRequest& r) {
     auto exp = svc->OpenExperiment(r.params[0]);
-    if (!exp.ok()) return ErrorResponse(404, "No such trace");
+    if (!exp.ok()) return ExperimentError(exp.status());
     Json a = Json::array();
     for (const auto& o : ExperimentOutputs(**exp))
       a.push_back(DescriptorJson(o));
     return JsonResponse(a);
   });
   add("GET", base + "/markerSets", [svc](const ApiRequest& r) {
-    if (!svc->OpenExperiment(r.params[0]).ok()) {
-      return ErrorResponse(404, "No such trace");
-    }
+    auto exp = svc->OpenExperiment(r.params[0]);
+    if (!exp.ok()) return ExperimentError(exp.status());
     return Envelope(Json::array(), false);
   });
   add("GET", base + "/{outputId}", [svc](const ApiRequest& r) {
     auto exp = svc->OpenExperiment(r.params[0]);
-    if (!exp.ok()) return ErrorResponse(404, "No such trace");
+    if (!exp.ok()) return ExperimentError(exp.status());
     for (const auto& o : ExperimentOutputs(**exp)) {
       if (o.id == r.params[1]) return JsonResponse(DescriptorJson(o));
     }
@@ -462,7 +461,7 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
   });
   add("GET", base + "/{outputId}/configTypes", [svc](const ApiRequest& r) {
     auto exp = svc->OpenExperiment(r.params[0]);
-    if (!exp.ok()) return ErrorResponse(404, "No such trace");
+    if (!exp.ok()) return ExperimentError(exp.status());
     for (const auto& o : ExperimentOutputs(**exp)) {
       if (o.id != r.params[1]) continue;
       Json types = Json::array();
@@ -476,7 +475,7 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
   add("GET", base + "/{outputId}/configTypes/{typeId}",
       [svc](const ApiRequest& r) {
         auto exp = svc->OpenExperiment(r.params[0]);
-        if (!exp.ok()) return ErrorResponse(404, "No such trace");
+        if (!exp.ok()) return ExperimentError(exp.status());
         if (r.params[1] == kCriticalPathId && (*exp)->critical_paths &&
             r.params[2] == kCriticalPathConfigTypeId) {
           return JsonResponse(CriticalPathOutputs::ConfigType());
@@ -486,7 +485,7 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
   // Output configuration (derived outputs): the critical path only.
   add("POST", base + "/{outputId}", [svc](const ApiRequest& r) {
     auto exp = svc->OpenExperiment(r.params[0]);
-    if (!exp.ok()) return ErrorResponse(404, "No such trace");
+    if (!exp.ok()) return ExperimentError(exp.status());
     if (r.params[1] != kCriticalPathId || !(*exp)->critical_paths) {
       return ErrorResponse(404, "Data provider doesn't exist");
     }
@@ -498,7 +497,7 @@ void AddOutputRoutes(TraceService* svc, std::vector<Route>* routes) {
   });
   add("DELETE", base + "/{outputId}/{derivedId}", [svc](const ApiRequest& r) {
     auto exp = svc->OpenExperiment(r.params[0]);
-    if (!exp.ok()) return ErrorResponse(404, "No such trace");
+    if (!exp.ok()) return ExperimentError(exp.status());
     if (r.params[1] != kCriticalPathId || !(*exp)->critical_paths) {
       return ErrorResponse(404, "Data provider doesn't exist");
     }

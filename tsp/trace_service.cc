@@ -14,6 +14,7 @@
 #include "base/uuid.h"
 #include "tsp/critical_path_outputs.h"
 #include "tsp/kernel_providers.h"
+#include "tsp/query.h"
 #include "tsp/vm_providers.h"
 #include "tsp/vm_stats_providers.h"
 #include "tsp/vm_vectors_config.h"
@@ -29,6 +30,19 @@ TraceService::~TraceService() { Shutdown(); }
 StatusOr<std::unique_ptr<TraceService>> TraceService::Open(
     ServiceOptions options) {
   std::unique_ptr<TraceService> s(new TraceService(std::move(options)));
+  // Each root as given (absolute) and canonical: a path through a symlinked
+  // root is inside it lexically, and its canonical form inside the target.
+  std::vector<std::string> roots;
+  for (const std::string& root : s->options_.trace_roots) {
+    std::error_code ec;
+    fs::path canon = fs::canonical(root, ec);
+    if (ec || !fs::is_directory(canon, ec)) {
+      return InvalidArgument("trace root " + root + " is not a directory");
+    }
+    roots.push_back(fs::absolute(root, ec).lexically_normal().string());
+    roots.push_back(canon.string());
+  }
+  s->options_.trace_roots = std::move(roots);
   VMTRACE_ASSIGN_OR_RETURN(
       s->registry_,
       storage::Registry::Open(s->options_.data_dir + "/registry"));
@@ -101,14 +115,50 @@ TraceInfo TraceService::Describe(const storage::TraceRecord& r) const {
   return info;
 }
 
+namespace {
+
+// True if `path` is `root` or below it (both absolute and normal).
+bool Within(const fs::path& path, const fs::path& root) {
+  auto [r, p] =
+      std::mismatch(root.begin(), root.end(), path.begin(), path.end());
+  return r == root.end() || (std::next(r) == root.end() && r->empty());
+}
+
+}  // namespace
+
+StatusOr<std::string> TraceService::AllowedPath(const std::string& uri) const {
+  // A NUL byte would cut the path short in every system call.
+  if (uri.find('\0') != std::string::npos) return Invalid("uri");
+  std::error_code ec;
+  if (uri.empty()) return NotFound("No trace at " + uri);
+  fs::path lexical = fs::absolute(uri, ec).lexically_normal();
+  if (ec) return NotFound("No trace at " + uri);
+  const auto& roots = options_.trace_roots;
+  if (!roots.empty()) {
+    // Outside every root: one answer, decided before the file system is
+    // touched, so it tells nothing about what exists there. Inside, `..`
+    // is gone (lexical) and the symlinks are resolved, which must not lead
+    // out either; that target is not looked at any further.
+    const Status outside =
+        PermissionDenied("The path is outside the server's trace roots");
+    auto in_roots = [&roots](const fs::path& p) {
+      return std::any_of(roots.begin(), roots.end(), [&p](const auto& r) {
+        return Within(p, fs::path(r));
+      });
+    };
+    if (!in_roots(lexical)) return outside;
+    fs::path canon = fs::weakly_canonical(lexical, ec);
+    if (ec || !in_roots(canon.lexically_normal())) return outside;
+    lexical = canon.lexically_normal();
+  }
+  if (!fs::exists(lexical, ec)) return NotFound("No trace at " + uri);
+  return fs::weakly_canonical(lexical, ec).string();
+}
+
 StatusOr<TraceInfo> TraceService::AddTrace(const std::string& uri,
                                            std::optional<std::string> name,
                                            TraceInfo* existing) {
-  std::error_code ec;
-  if (uri.empty() || !fs::exists(uri, ec)) {
-    return NotFound("No trace at " + uri);
-  }
-  std::string path = fs::weakly_canonical(fs::absolute(uri, ec), ec).string();
+  VMTRACE_ASSIGN_OR_RETURN(std::string path, AllowedPath(uri));
   VMTRACE_ASSIGN_OR_RETURN(auto dirs, ctf::FindTraces(path));
   for (const auto& d : dirs) {
     // Parse the metadata now so an unreadable trace is refused at once
@@ -166,7 +216,9 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
   if (auto it = closing_.find(rec.uuid); it != closing_.end()) {
     // Requests hold an experiment for the duration of one reply, so its
     // last users are gone within milliseconds; then its stores close.
-    for (int i = 0; i < 1000 && it->second.use_count() > 1; ++i) {
+    const auto until = std::chrono::steady_clock::now() + options_.close_wait;
+    while (it->second.use_count() > 1 &&
+           std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (it->second.use_count() > 1) {

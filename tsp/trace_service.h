@@ -7,6 +7,7 @@
 #ifndef VMTRACE_TSP_TRACE_SERVICE_H_
 #define VMTRACE_TSP_TRACE_SERVICE_H_
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,13 @@ class CriticalPathOutputs;  // tsp/critical_path_outputs.h
 struct ServiceOptions {
   std::string data_dir;
   index::IndexOptions index;
+  // --trace-root: when not empty, AddTrace opens only paths inside one of
+  // these directories (after `..` and symlinks are resolved). Open() fails
+  // (InvalidArgument) if one is not an existing directory.
+  std::vector<std::string> trace_roots;
+  // How long OpenExperiment waits for the requests still using a closing
+  // experiment before answering Unavailable.
+  std::chrono::milliseconds close_wait{10000};
 };
 
 struct TraceInfo {
@@ -74,6 +82,9 @@ class TraceService {
   // NotFound "No trace at <path>"; Unimplemented when the path holds no
   // trace we read; AlreadyExists when `name` is taken by another path (then
   // *existing is set). Re-adding the same name and path returns the record.
+  // InvalidArgument for a path with a NUL byte. With trace roots, a path
+  // outside them is PermissionDenied with one message whether or not it
+  // exists (it is not looked at).
   StatusOr<TraceInfo> AddTrace(const std::string& uri,
                                std::optional<std::string> name,
                                TraceInfo* existing);
@@ -115,6 +126,8 @@ class TraceService {
       const storage::ExperimentRecord& rec);
   ExperimentView ViewLocked(const storage::ExperimentRecord& rec) const;
   std::string IndexDir(const std::string& uuid) const;
+  // The canonical path of `uri` if it may be opened (inside a trace root).
+  StatusOr<std::string> AllowedPath(const std::string& uri) const;
   void CloseAllLocked();
 
   ServiceOptions options_;

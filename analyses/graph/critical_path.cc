@@ -473,4 +473,30 @@ StatusOr<CriticalPath> ComputeCriticalPath(const ExecGraph& g,
   return walker.Take();
 }
 
+Status FindWorker(const ExecGraph& g, const storage::StateHistory* vm,
+                  const WorkerId& w) {
+  if (w.host >= g.hosts.size()) return InvalidArgument("unknown host");
+  switch (w.kind) {
+    case WorkerId::kHostThread:
+      if (g.Thread(w.host, w.id) == nullptr) {
+        return NotFound("no host thread " + WorkerLabel(g, w));
+      }
+      return Status::Ok();
+    case WorkerId::kGuest:
+    case WorkerId::kL2: {
+      if (vm == nullptr) return NotFound("no VM store for guest workers");
+      std::vector<std::string> path =
+          internal::GuestFacts(g, vm, nullptr).ProcessesPath(w);
+      path.push_back(Cr3Text(w.cr3));
+      if (!vm->Find(path)) {
+        return NotFound("no guest process " + WorkerLabel(g, w));
+      }
+      return Status::Ok();
+    }
+    case WorkerId::kNetwork:
+      break;
+  }
+  return InvalidArgument("a network hop has no path of its own");
+}
+
 }  // namespace vmtrace::graph

@@ -143,6 +143,12 @@ StatusOr<CriticalPath> ComputeCriticalPath(const ExecGraph& g,
                                            int64_t end,
                                            PathOptions options = {});
 
+// Whether `w` exists in a complete graph and VM model: OK for a host
+// thread of the graph, or a guest (L2) process with a row in `vm`; else
+// NotFound naming the worker (InvalidArgument for a network hop).
+Status FindWorker(const ExecGraph& g, const storage::StateHistory* vm,
+                  const WorkerId& w);
+
 }  // namespace vmtrace::graph
 
 #endif  // VMTRACE_ANALYSES_GRAPH_CRITICAL_PATH_H_

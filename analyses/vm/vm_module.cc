@@ -38,10 +38,10 @@ std::vector<std::pair<std::string, std::string>> VmModule::Stats() const {
   auto add = [&out](const char* k, uint64_t v) {
     if (v) out.emplace_back(k, std::to_string(v));
   };
-  add("vm.events_without_cpu", s.events_without_cpu);
-  add("vm.kvm_events_unbound", s.kvm_events_unbound);
-  add("vm.pid_guessed", s.vm_pid_guessed);
-  add("vm.vcpu_rebound", s.vcpu_rebound);
+  add("events_without_cpu", s.events_without_cpu);
+  add("kvm_events_unbound", s.kvm_events_unbound);
+  add("pid_guessed", s.vm_pid_guessed);
+  add("vcpu_rebound", s.vcpu_rebound);
   return out;
 }
 

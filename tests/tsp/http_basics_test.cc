@@ -7,9 +7,15 @@
 namespace vmtrace::tsp::testing {
 namespace {
 
+// A VS Code webview's origin (the one the fixture's Options() sends).
+constexpr char kWebview[] = "vscode-webview://x";
+const httplib::Headers kFromWebview = {{"Origin", kWebview}};
+
+// CORS headers for an allowed origin: echoed, never "*".
 void ExpectCors(const httplib::Result& r) {
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), kWebview);
+  EXPECT_EQ(r->get_header_value("Vary"), "Origin");
   EXPECT_EQ(r->get_header_value("Access-Control-Allow-Headers"),
             "origin, content-type, accept, authorization");
   EXPECT_EQ(r->get_header_value("Access-Control-Allow-Methods"),
@@ -39,7 +45,7 @@ std::string Gunzip(const std::string& in) {
 using HttpBasicsTest = HttpTest;
 
 TEST_F(HttpBasicsTest, HealthIsUpWithExactJsonContentType) {
-  auto r = Get("/health");
+  auto r = Get("/health", kFromWebview);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, R"({"status":"UP"})");
@@ -48,10 +54,11 @@ TEST_F(HttpBasicsTest, HealthIsUpWithExactJsonContentType) {
 }
 
 TEST_F(HttpBasicsTest, CorsOnSuccessErrorsAndPreflight) {
-  ExpectCors(Get("/traces"));
-  ExpectCors(Get("/experiments/5648f6f1-c610-37b0-a8ac-1d695cfaed5b"));
-  ExpectCors(Post("/traces", std::string("{")));
-  ExpectCors(Get("/no/such/path"));
+  ExpectCors(Get("/traces", kFromWebview));
+  ExpectCors(
+      Get("/experiments/5648f6f1-c610-37b0-a8ac-1d695cfaed5b", kFromWebview));
+  ExpectCors(Post("/traces", std::string("{"), kFromWebview));
+  ExpectCors(Get("/no/such/path", kFromWebview));
   for (const char* path :
        {"/health", "/traces", "/experiments",
         "/experiments/5648f6f1-c610-37b0-a8ac-1d695cfaed5b/outputs/table/x/"
@@ -135,7 +142,7 @@ TEST_F(HttpBasicsTest, Identifier) {
 }
 
 TEST_F(HttpBasicsTest, OpenApiDocumentIsServed) {
-  auto r = Get("/openapi.yaml");
+  auto r = Get("/openapi.yaml", kFromWebview);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, ReadFile(VMTRACE_OPENAPI_PATH));

@@ -77,14 +77,15 @@ HttpOptions TspServer::TestOptions() {
   return http;
 }
 
-TspServer::TspServer(const std::string& data_dir, const HttpOptions& http) {
-  ServiceOptions options;
+TspServer::TspServer(const std::string& data_dir, ServiceOptions options,
+                     HttpOptions http) {
   options.data_dir = data_dir;
   auto service = TraceService::Open(options);
   EXPECT_TRUE(service.ok()) << service.status().ToString();
   if (!service.ok()) return;
   service_ = std::move(service).value();
   ServerInfo info{"0.0.0-test", "", kOpenApiYaml};
+  http.port = 0;  // tests never take a fixed port
   http_ = std::make_unique<HttpServer>(BuildRoutes(service_.get(), info), http);
   auto port = http_->Bind();
   EXPECT_TRUE(port.ok()) << port.status().ToString();
@@ -118,11 +119,18 @@ void HttpTest::TearDown() {
 }
 
 void HttpTest::StartServer() {
-  server_ = std::make_unique<TspServer>(data_dir_.string(), http_options_);
+  server_ = std::make_unique<TspServer>(data_dir_.string(), service_options_,
+                                        http_options_);
   ASSERT_GT(server_->port(), 0);
   client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
   client_->set_decompress(false);
   client_->set_read_timeout(120, 0);
+  // Serve() runs on another thread: until it listens, a Stop() is lost and
+  // the join in ~TspServer waits forever. One answer proves it listens.
+  for (int i = 0; i < 500 && !client_->Get(std::string(kApi) + "/health");
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 void HttpTest::StopServer() {

@@ -37,11 +37,13 @@ std::string ReadFile(const std::string& path);
 // +-(2^53 - 1); yValues[] are numbers.
 void ExpectWireNumbers(const Json& j, const std::string& where = "");
 
-// A server and its service on `data_dir`, serving on a thread.
+// A server and its service on `data_dir`, serving on a thread. `options`
+// and `http` are used as given but for the data dir, port (any free one) and
+// thread count.
 class TspServer {
  public:
-  explicit TspServer(const std::string& data_dir,
-                     const HttpOptions& http = TestOptions());
+  explicit TspServer(const std::string& data_dir, ServiceOptions options = {},
+                     HttpOptions http = TestOptions());
   // Port 0 (any free one), 4 workers, the default request budget.
   static HttpOptions TestOptions();
   ~TspServer();  // stops the server, then destroys the service
@@ -105,7 +107,8 @@ class HttpTest : public ::testing::Test {
   Json XyModel(const std::string& exp, const Json& parameters);
 
   fs::path data_dir_;
-  // Used by StartServer(); a test may change them before (re)starting.
+  // What StartServer() passes to the server (set before it runs).
+  ServiceOptions service_options_;
   HttpOptions http_options_ = TspServer::TestOptions();
   std::unique_ptr<TspServer> server_;
   std::unique_ptr<httplib::Client> client_;

@@ -145,5 +145,41 @@ TEST_F(CriticalPathHttpTest, ConfigureQueryAndDelete) {
   ExpectError(Delete(base + "/" + kCp + "/" + id), 404);
 }
 
+TEST_F(CriticalPathHttpTest, UnknownWorkersAre404AndDerivedOutputsAreCapped) {
+  const std::string base = HttpTest::Outputs(exp_);
+  const size_t before = Outputs().size();
+  // Workers the complete graph / VM model do not know.
+  for (const Json& params :
+       {Json{{"host", "host-a"}, {"tid", 999999}},
+        Json{{"host", "host-a"}, {"vm_pid", 2000}, {"cr3", "0xdead000"}},
+        Json{{"host", "host-a"}, {"vm_pid", 4242}, {"cr3", "0x22b000"}}}) {
+    Json e = ExpectError(Post(base + "/" + kCp, Create(params)), 404);
+    EXPECT_NE(e["title"].get<std::string>().find("No such worker"),
+              std::string::npos)
+        << e.dump();
+  }
+  EXPECT_EQ(Outputs().size(), before) << "nothing was created";
+
+  // At most 64 derived paths (3 automatic ones here), then 400.
+  const Json db = {{"host", "host-a"}, {"vm_pid", 2000}, {"cr3", "0x22b000"}};
+  std::string last;
+  for (int i = 3; i < 64; ++i) {
+    auto r = Post(base + "/" + kCp, Create(db));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << i << ": " << r->body;
+    last = Body(r)["id"];
+  }
+  Json e = ExpectError(Post(base + "/" + kCp, Create(db)), 400);
+  EXPECT_NE(e["title"].get<std::string>().find("64"), std::string::npos)
+      << e.dump();
+  // Deleting one makes room again.
+  auto del = Delete(base + "/" + kCp + "/" + last);
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200);
+  auto again = Post(base + "/" + kCp, Create(db));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;
+}
+
 }  // namespace
 }  // namespace vmtrace::tsp::testing
