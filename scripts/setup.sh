@@ -10,6 +10,8 @@ packages=(
   libleveldb-dev libgtest-dev libbenchmark-dev
   curl python3
   chromium
+  # scripts/sanitize.sh: clang's AddressSanitizer/UBSan and libFuzzer.
+  clang libclang-rt-14-dev
 )
 
 missing=()

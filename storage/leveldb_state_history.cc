@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "storage/leveldb_state_codec.h"
 #include "storage/data_dir.h"
+#include "storage/leveldb_state_codec.h"
 
 namespace vmtrace::storage {
 

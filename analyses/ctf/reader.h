@@ -108,11 +108,11 @@ class Trace {
 // because of them (a stream with a decoding error ends at the last good
 // event).
 struct ReaderStats {
-  uint64_t overlapping_packets = 0;   // packet begins before previous end
-  uint64_t truncated_packets = 0;     // stream file ends inside a packet
-  uint64_t decode_errors = 0;         // undecodable events (stream stopped)
-  uint64_t discarded_events = 0;      // from packet contexts
-  uint64_t unordered_events = 0;      // ts going backwards within a stream
+  uint64_t overlapping_packets = 0;  // packet begins before previous end
+  uint64_t truncated_packets = 0;    // stream file ends inside a packet
+  uint64_t decode_errors = 0;        // undecodable events (stream stopped)
+  uint64_t discarded_events = 0;     // from packet contexts
+  uint64_t unordered_events = 0;     // ts going backwards within a stream
   // Stream files not read at all (TraceInfo::unread_streams, or a file
   // that could no longer be opened when its turn came).
   uint64_t unread_files = 0;

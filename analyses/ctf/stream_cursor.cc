@@ -61,8 +61,9 @@ bool StreamCursor::OpenFile(uint32_t index) {
   if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0) {
     ::close(fd);
     ++stats_->unread_files;
-    Note(path + ": no longer a non-empty regular file; rest of the stream "
-                "skipped");
+    Note(path +
+         ": no longer a non-empty regular file; rest of the stream "
+         "skipped");
     return false;
   }
   void* m = ::mmap(nullptr, size_t(sb.st_size), PROT_READ, MAP_PRIVATE, fd, 0);

@@ -360,9 +360,9 @@ StatusOr<std::shared_ptr<const TraceImpl>> TraceImpl::Load(
     __int128 offset_ns = __int128(c.offset_s) * 1000000000 +
                          __int128(c.offset) * 1000000000 / __int128(c.freq);
     if (offset_ns > INT64_MAX || offset_ns < INT64_MIN) {
-      return DataLoss(meta + ": clock '" + c.name + "': offset_s = " +
-                      std::to_string(c.offset_s) + " s + offset = " +
-                      std::to_string(c.offset) +
+      return DataLoss(meta + ": clock '" + c.name +
+                      "': offset_s = " + std::to_string(c.offset_s) +
+                      " s + offset = " + std::to_string(c.offset) +
                       " cycles overflows the int64 nanosecond time range");
     }
     t->freq_ = c.freq;

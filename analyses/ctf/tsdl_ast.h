@@ -64,8 +64,8 @@ struct TypeNode {
   std::string length_ref;          // kSequence: the length field path
   // Set by the parser once the node and its children are complete (see
   // Seal in tsdl_parser.cc), so that no query below recurses.
-  uint32_t depth = 1;          // nesting levels, this one included
-  uint32_t value_align = 1;    // what Alignment() returns
+  uint32_t depth = 1;        // nesting levels, this one included
+  uint32_t value_align = 1;  // what Alignment() returns
 
   // Alignment in bits of a value of this type (structs: max of members).
   uint32_t Alignment() const { return value_align; }

@@ -60,8 +60,8 @@ class Parser {
   }
 
   Status TooDeep() const {
-    return Error("metadata nests deeper than " +
-                 std::to_string(kMaxTypeDepth) + " levels");
+    return Error("metadata nests deeper than " + std::to_string(kMaxTypeDepth) +
+                 " levels");
   }
 
   // Completes a node whose children are complete: its depth and alignment
@@ -291,8 +291,8 @@ class Parser {
           clock.freq = uint64_t(n);
         }
         if ((key == "offset_s" || key == "offset") &&
-            !ParseSigned(v, key == "offset_s" ? &clock.offset_s
-                                              : &clock.offset)) {
+            !ParseSigned(v,
+                         key == "offset_s" ? &clock.offset_s : &clock.offset)) {
           return Error("clock " + key + " is not a signed 64-bit integer");
         }
       } else if (kind == "stream") {

@@ -143,8 +143,8 @@ TEST(TsdlNesting, OtherDeepFormsAreRefused) {
   // Aliases of aliases nest without braces: each level wraps the last.
   std::string prelude = "typealias struct { uint8_t x; } := s0;\n";
   for (int i = 1; i <= 100; ++i) {
-    prelude += "typealias struct { s" + std::to_string(i - 1) +
-               " x; } := s" + std::to_string(i) + ";\n";
+    prelude += "typealias struct { s" + std::to_string(i - 1) + " x; } := s" +
+               std::to_string(i) + ";\n";
   }
   auto md = ParseTsdl(Metadata("s100 v;", prelude));
   ASSERT_FALSE(md.ok());
@@ -240,21 +240,21 @@ TEST(ClockOffset, OverflowingOffsetRefusesTheTrace) {
        {std::string("offset_s = 9223372036854775807;"),
         std::string("offset_s = 9223372036; offset = 854775808;"),
         std::string("offset_s = -9223372037;")}) {
-    fs::path dir =
-        WriteTrace("clock", Metadata("uint32_t x;", "", clock), Packet(1, payload));
+    fs::path dir = WriteTrace("clock", Metadata("uint32_t x;", "", clock),
+                              Packet(1, payload));
     auto t = Trace::Open(dir.string());
     ASSERT_FALSE(t.ok()) << clock;
     EXPECT_EQ(t.status().code(), StatusCode::kDataLoss);
-    EXPECT_NE(t.status().message().find(
-                  "overflows the int64 nanosecond time range"),
-              std::string::npos)
+    EXPECT_NE(
+        t.status().message().find("overflows the int64 nanosecond time range"),
+        std::string::npos)
         << t.status().message();
     fs::remove_all(dir);
   }
   // The largest offset that fits is read as it is.
-  fs::path dir = WriteTrace(
-      "clock", Metadata("uint32_t x;", "", "offset_s = 9223372035;"),
-      Packet(1, payload));
+  fs::path dir =
+      WriteTrace("clock", Metadata("uint32_t x;", "", "offset_s = 9223372035;"),
+                 Packet(1, payload));
   auto t = Trace::Open(dir.string());
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ((*t)->info().clock_offset_ns, 9223372035000000000);
@@ -314,12 +314,12 @@ TEST(UnreadStreams, FifoDeviceAndDanglingLinkAreReportedNotRead) {
   EXPECT_EQ((*t)->info().stream_count, 5u);
   const auto& unread = (*t)->info().unread_streams;
   ASSERT_EQ(unread.size(), 3u);
-  EXPECT_EQ(unread[0], (dir / "k_1").string() +
-                           ": it is a FIFO, not a regular file");
+  EXPECT_EQ(unread[0],
+            (dir / "k_1").string() + ": it is a FIFO, not a regular file");
   EXPECT_EQ(unread[1], (dir / "k_2").string() +
                            ": it is a character device, not a regular file");
-  EXPECT_EQ(unread[2], (dir / "k_3").string() +
-                           ": it is a dangling symbolic link");
+  EXPECT_EQ(unread[2],
+            (dir / "k_3").string() + ": it is a dangling symbolic link");
 
   ReaderStats stats;
   const size_t got = Payloads(dir, &stats).size();
