@@ -20,7 +20,7 @@ namespace {
 // Flattening (inline_all) copies a type once per use, so aliases of aliases
 // can make a small metadata file describe an exponentially large header;
 // a program is refused past this many operations. Real headers have tens.
-constexpr size_t kMaxProgramOps = size_t(1) << 20;
+constexpr size_t kMaxProgramOps = size_t(1) << 16;
 // The slow path formats a compound value as text; it is refused past this
 // size (arrays of empty structs take no bits, so the packet size alone does
 // not bound the work).
