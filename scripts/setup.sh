@@ -11,6 +11,8 @@ packages=(
   libre2-dev
   curl python3
   chromium
+  # scripts/sanitize.sh: clang's AddressSanitizer/UBSan and libFuzzer.
+  clang libclang-rt-14-dev
 )
 
 missing=()

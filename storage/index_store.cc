@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "storage/data_dir.h"
+
 namespace vmtrace::storage {
 namespace {
 
@@ -126,9 +128,8 @@ IndexStore::IndexStore(std::unique_ptr<leveldb::DB> db, std::string dir)
 IndexStore::~IndexStore() = default;
 
 StatusOr<std::unique_ptr<IndexStore>> IndexStore::Open(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError("cannot create " + dir + ": " + ec.message());
+  // Never a link: DestroyDB below would wipe the folder it points to.
+  VMTRACE_RETURN_IF_ERROR(PrepareStoreDir(dir));
   leveldb::Options options;
   options.create_if_missing = true;
   leveldb::DB* db = nullptr;

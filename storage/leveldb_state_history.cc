@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/deadline.h"
+#include "storage/data_dir.h"
 #include "storage/leveldb_state_codec.h"
 
 namespace vmtrace::storage {
@@ -181,9 +182,8 @@ LevelDbStateHistory::~LevelDbStateHistory() {
 
 StatusOr<std::unique_ptr<LevelDbStateHistory>> LevelDbStateHistory::Open(
     const StateStoreOptions& opts) {
-  std::error_code ec;
-  std::filesystem::create_directories(opts.dir, ec);
-  if (ec) return IoError("cannot create " + opts.dir + ": " + ec.message());
+  // Never a link: a rebuild (DestroyDB) would wipe the folder it points to.
+  VMTRACE_RETURN_IF_ERROR(PrepareStoreDir(opts.dir));
   std::shared_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(32 << 20));
   VMTRACE_ASSIGN_OR_RETURN(auto db, OpenDb(opts.dir, cache.get()));
   std::unique_ptr<LevelDbStateHistory> h(

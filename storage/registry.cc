@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "storage/data_dir.h"
+
 namespace vmtrace::storage {
 namespace {
 
@@ -75,9 +77,7 @@ Registry::Registry(std::unique_ptr<leveldb::DB> db) : db_(std::move(db)) {}
 Registry::~Registry() = default;
 
 StatusOr<std::unique_ptr<Registry>> Registry::Open(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError("cannot create " + dir + ": " + ec.message());
+  VMTRACE_RETURN_IF_ERROR(PrepareStoreDir(dir));
   leveldb::Options options;
   options.create_if_missing = true;
   leveldb::DB* db = nullptr;

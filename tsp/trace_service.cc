@@ -12,6 +12,7 @@
 #include "analyses/vm/vm_module.h"
 #include "base/log.h"
 #include "base/uuid.h"
+#include "storage/data_dir.h"
 #include "tsp/critical_path_outputs.h"
 #include "tsp/kernel_providers.h"
 #include "tsp/query.h"
@@ -111,6 +112,14 @@ TraceInfo TraceService::Describe(const storage::TraceRecord& r) const {
   }
   if (auto t = ctf::Trace::Open(dirs->front()); t.ok()) {
     for (const auto& [k, v] : (*t)->info().env) info.properties[k] = v;
+    // Stream files that cannot be read (FIFO, device, dangling link...).
+    std::string unread;
+    for (const auto& why : (*t)->info().unread_streams) {
+      unread += (unread.empty() ? "" : "; ") + why;
+    }
+    if (!unread.empty()) info.properties["ctf.unread_streams"] = unread;
+  } else {
+    info.properties["error"] = t.status().message();
   }
   return info;
 }
@@ -245,6 +254,9 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::OpenLocked(
   for (const auto& d : dirs)
     all_dirs.insert(all_dirs.end(), d.begin(), d.end());
   const std::string exp_dir = options_.data_dir + "/experiments/" + rec.uuid;
+  // The stores below are rebuilt (wiped) at will: never through a link.
+  VMTRACE_RETURN_IF_ERROR(
+      storage::PrepareDataPath(options_.data_dir, "experiments/" + rec.uuid));
   const std::string fingerprint = index::FingerprintTraces(all_dirs);
   // The VM interrupt-vector configurations apply to every experiment; they
   // are part of the VM store's fingerprint, so a change rebuilds it.
@@ -452,10 +464,10 @@ StatusOr<ExperimentView> TraceService::DeleteExperiment(
     }
   }
   if (exp) exp->index->Cancel();
-  std::error_code ec;
   // Requests still holding `exp` keep its store open; LevelDB tolerates
-  // the directory being unlinked underneath on Linux.
-  fs::remove_all(options_.data_dir + "/experiments/" + uuid, ec);
+  // the directory being unlinked underneath on Linux. Links inside the data
+  // dir are removed as links, never followed (storage/data_dir.h).
+  (void)storage::RemoveDataPath(options_.data_dir, "experiments/" + uuid);
   return view;
 }
 

@@ -17,6 +17,15 @@ int Program::FindSlot(std::string_view name) const {
 
 namespace {
 
+// Flattening (inline_all) copies a type once per use, so aliases of aliases
+// can make a small metadata file describe an exponentially large header;
+// a program is refused past this many operations. Real headers have tens.
+constexpr size_t kMaxProgramOps = size_t(1) << 16;
+// The slow path formats a compound value as text; it is refused past this
+// size (arrays of empty structs take no bits, so the packet size alone does
+// not bound the work).
+constexpr size_t kMaxFormattedBytes = size_t(16) << 20;
+
 bool IsTextByte(const TypeNode& t) {
   return t.kind == TypeNode::kInt && t.text && t.size == 8;
 }
@@ -40,7 +49,14 @@ class Compiler {
 
   void Emit(Op op) { prog_->ops.push_back(op); }
 
+  Status CheckSize() const {
+    if (prog_->ops.size() <= kMaxProgramOps) return Status::Ok();
+    return DataLoss("type too large to decode (more than " +
+                    std::to_string(kMaxProgramOps) + " fields)");
+  }
+
   Status Struct(const TypeNode& t) {
+    VMTRACE_RETURN_IF_ERROR(CheckSize());
     uint32_t a = t.Alignment();
     if (a > 1) Emit(Op{OpKind::kAlign, 0, 0, a, -1, 0, nullptr});
     for (const auto& f : t.fields) VMTRACE_RETURN_IF_ERROR(Field(f));
@@ -109,6 +125,7 @@ class Compiler {
   // Flattened variant: a jump table on the tag's enum ranges, then each
   // option's code followed by a jump to the end.
   Status Variant(const TypeNode& t) {
+    VMTRACE_RETURN_IF_ERROR(CheckSize());
     int tag = prog_->FindSlot(t.tag);
     const TypeNode* tag_type = nullptr;
     if (tag >= 0) {
@@ -243,6 +260,7 @@ struct Generic {
   const Value* values;
   ByteOrder order;
   std::string* out;
+  size_t out_start = 0;  // out->size() when this value began
   const char* error = nullptr;
 
   // Resolves a length or tag: enclosing structs first (innermost wins),
@@ -274,8 +292,13 @@ struct Generic {
   // Decodes one value of type t, appending its text. *ival receives integer
   // values so an enclosing struct can record them for later references.
   bool Decode(const TypeNode& t, BitReader& r, LocalScope* scope,
-              uint64_t* ival, int depth) {
-    if (depth > 32) return Fail("type nesting too deep");
+              uint64_t* ival, uint32_t depth) {
+    // Types are at most kMaxTypeDepth deep (the parser sees to it); this
+    // guard only keeps the recursion bounded if that ever changed.
+    if (depth > kMaxTypeDepth) return Fail("type nesting too deep");
+    if (out->size() - out_start > kMaxFormattedBytes) {
+      return Fail("formatted value larger than 16 MiB");
+    }
     switch (t.kind) {
       case TypeNode::kInt:
       case TypeNode::kEnum: {
@@ -500,7 +523,7 @@ bool RunProgram(const Program& prog, BitReader& r, RunState* st) {
       }
       case OpKind::kCompound: {
         size_t start = st->scratch->size();
-        Generic g{prog, values, prog.byte_order, st->scratch};
+        Generic g{prog, values, prog.byte_order, st->scratch, start};
         uint64_t ignored = 0;
         if (!g.Decode(*op.type, r, nullptr, &ignored, 0)) {
           st->error = g.error;

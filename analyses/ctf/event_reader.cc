@@ -11,6 +11,9 @@ namespace {
 
 constexpr char kBlobMagic[4] = {'V', 'M', 'C', 'P'};
 constexpr uint8_t kBlobVersion = 1;
+// Messages about unread stream files, out of the 20 a reader keeps (see
+// StreamCursor::Note), so that decoding anomalies still have room.
+constexpr size_t kMaxUnreadMessages = 10;
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -43,6 +46,16 @@ class MergedReader : public EventReader {
  public:
   explicit MergedReader(std::vector<std::shared_ptr<const TraceImpl>> traces)
       : traces_(std::move(traces)) {
+    // Stream files the traces could not read come first in the messages:
+    // they are what a user must know about a partial experiment.
+    for (const auto& t : traces_) {
+      for (const std::string& why : t->info().unread_streams) {
+        ++stats_.unread_files;
+        if (stats_.messages.size() < kMaxUnreadMessages) {
+          stats_.messages.push_back(why + "; its events are missing");
+        }
+      }
+    }
     uint64_t h = 0xcbf29ce484222325ULL;
     for (size_t t = 0; t < traces_.size(); ++t) {
       h = Fnv1a(h, traces_[t]->info().path);

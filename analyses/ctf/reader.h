@@ -84,6 +84,12 @@ struct TraceInfo {
   uint64_t clock_freq = 1000000000;
   size_t stream_count = 0;
   size_t event_class_count = 0;
+  // Entries of the trace directory that should be stream files but cannot
+  // be read, as "<path>: <why>" (a FIFO, a device, a socket, a dangling
+  // link, a file that cannot be opened). They are never opened for reading
+  // (a FIFO would block, /dev/zero never ends), and every reader reports
+  // them in its stats: their events are missing.
+  std::vector<std::string> unread_streams;
 };
 
 class Trace {
@@ -102,11 +108,17 @@ class Trace {
 // because of them (a stream with a decoding error ends at the last good
 // event).
 struct ReaderStats {
-  uint64_t overlapping_packets = 0;   // packet begins before previous end
-  uint64_t truncated_packets = 0;     // stream file ends inside a packet
-  uint64_t decode_errors = 0;         // undecodable events (stream stopped)
-  uint64_t discarded_events = 0;      // from packet contexts
-  uint64_t unordered_events = 0;      // ts going backwards within a stream
+  uint64_t overlapping_packets = 0;  // packet begins before previous end
+  uint64_t truncated_packets = 0;    // stream file ends inside a packet
+  uint64_t decode_errors = 0;        // undecodable events (stream stopped)
+  uint64_t discarded_events = 0;     // from packet contexts
+  uint64_t unordered_events = 0;     // ts going backwards within a stream
+  // Stream files not read at all (TraceInfo::unread_streams, or a file
+  // that could no longer be opened when its turn came).
+  uint64_t unread_files = 0;
+  // Events whose time does not fit in int64 ns since the epoch (stream
+  // stopped there, as for a decode error).
+  uint64_t time_overflows = 0;
   std::vector<std::string> messages;  // first few, human readable
 };
 

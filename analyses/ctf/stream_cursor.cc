@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace vmtrace::ctf {
@@ -46,14 +47,23 @@ bool StreamCursor::OpenFile(uint32_t index) {
   file_ = index;
   if (index >= files_->paths.size()) return false;
   const std::string& path = files_->paths[index];
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // The file was a non-empty regular file when the trace was opened; if it
+  // no longer is, its events are lost and that is reported. O_NONBLOCK: a
+  // FIFO put in its place must not block the reader.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    Note("cannot open " + path);
+    ++stats_->unread_files;
+    Note(path + ": cannot open: " + std::strerror(errno) +
+         "; rest of the stream skipped");
     return false;
   }
   struct stat sb;
-  if (::fstat(fd, &sb) != 0 || sb.st_size <= 0) {
+  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0) {
     ::close(fd);
+    ++stats_->unread_files;
+    Note(path +
+         ": no longer a non-empty regular file; rest of the stream "
+         "skipped");
     return false;
   }
   void* m = ::mmap(nullptr, size_t(sb.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
@@ -205,7 +215,11 @@ bool StreamCursor::Advance() {
       v.s = std::string_view(scratch_.data() + v.u, v.s.size());
     }
     clock_ = st.clock;
-    event_.timestamp = trace_->ToNs(clock_);
+    if (!trace_->ToNs(clock_, &event_.timestamp)) {
+      ++stats_->time_overflows;
+      return Fail("time beyond the int64 nanosecond range (clock value " +
+                  std::to_string(clock_) + ")");
+    }
     if (event_.timestamp < last_ts_) ++stats_->unordered_events;
     last_ts_ = event_.timestamp;
     event_.cls = &cc->cls;

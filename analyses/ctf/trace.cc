@@ -1,10 +1,13 @@
 // Trace discovery and opening: metadata → compiled programs, data files →
 // streams.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 
@@ -39,6 +42,24 @@ std::string RotationKey(const std::string& name) {
   std::string a, b;
   if (strip_num(name, &a) && strip_num(a, &b)) return a;
   return name;
+}
+
+// Why a directory entry that is not a regular file cannot be a stream.
+std::string NotRegular(fs::file_type type) {
+  switch (type) {
+    case fs::file_type::fifo:
+      return "it is a FIFO, not a regular file";
+    case fs::file_type::character:
+      return "it is a character device, not a regular file";
+    case fs::file_type::block:
+      return "it is a block device, not a regular file";
+    case fs::file_type::socket:
+      return "it is a socket, not a regular file";
+    case fs::file_type::not_found:
+      return "it is a dangling symbolic link";
+    default:
+      return "it is not a regular file";
+  }
 }
 
 }  // namespace
@@ -227,7 +248,17 @@ Status TraceImpl::ListStreams() {
   for (const auto& e : fs::directory_iterator(info_.path, ec)) {
     std::string name = e.path().filename().string();
     if (name == "metadata" || name.empty() || name[0] == '.') continue;
-    if (!e.is_regular_file(ec) || e.file_size(ec) == 0) continue;
+    // Folders (LTTng's index/, nested traces) are not streams; anything
+    // else that is not a regular file is, but cannot be read: it is
+    // reported, never opened (a FIFO blocks, /dev/zero never ends).
+    std::error_code e1;
+    fs::file_status st = e.status(e1);
+    if (fs::is_directory(st)) continue;
+    if (!fs::is_regular_file(st)) {
+      unread_.push_back(e.path().string() + ": " + NotRegular(st.type()));
+      continue;
+    }
+    if (e.file_size(e1) == 0) continue;  // a stream that got no packet
     names.push_back(name);
   }
   if (ec) return IoError("cannot list " + info_.path + ": " + ec.message());
@@ -243,10 +274,27 @@ Status TraceImpl::ListStreams() {
   std::vector<int32_t> fixups;
   for (const std::string& name : names) {
     FileInfo fi{name, RotationKey(name), 0};
-    int fd = ::open((info_.path + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
+    const std::string path = info_.path + "/" + name;
+    // O_NONBLOCK: the entry may have been replaced by a FIFO since it was
+    // listed; opening one for reading must not wait for a writer.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+      unread_.push_back(path + ": cannot open: " + std::strerror(errno));
+      continue;
+    }
+    struct stat sb;
+    if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+      ::close(fd);
+      unread_.push_back(path + ": it is not a regular file");
+      continue;
+    }
     ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
+    int read_errno = errno;
     ::close(fd);
+    if (n < 0) {
+      unread_.push_back(path + ": cannot read: " + std::strerror(read_errno));
+      continue;
+    }
     PacketInfo pi;
     const char* err = nullptr;
     if (n > 0 && DecodePacketPrefix(buf.data(), uint64_t(n), &values, &scratch,
@@ -275,6 +323,8 @@ Status TraceImpl::ListStreams() {
     for (std::string& p : s.paths) p = info_.path + "/" + p;
   }
   info_.stream_count = streams_.size();
+  std::sort(unread_.begin(), unread_.end());
+  info_.unread_streams = unread_;
   return Status::Ok();
 }
 
@@ -303,11 +353,23 @@ StatusOr<std::shared_ptr<const TraceImpl>> TraceImpl::Load(
   if (host != t->md_.env.end()) t->info_.hostname = host->second;
   if (!t->md_.clocks.empty()) {
     const ClockDecl& c = t->md_.clocks.front();
+    // offset_s s + offset cycles must be a time in int64 nanoseconds (years
+    // 1678 to 2262). A clock beyond that is damaged metadata: the trace is
+    // refused with the reason rather than read with every time wrong (a
+    // clamped offset would still put the events at a made-up time).
+    __int128 offset_ns = __int128(c.offset_s) * 1000000000 +
+                         __int128(c.offset) * 1000000000 / __int128(c.freq);
+    if (offset_ns > INT64_MAX || offset_ns < INT64_MIN) {
+      return DataLoss(meta + ": clock '" + c.name +
+                      "': offset_s = " + std::to_string(c.offset_s) +
+                      " s + offset = " + std::to_string(c.offset) +
+                      " cycles overflows the int64 nanosecond time range");
+    }
     t->freq_ = c.freq;
     t->info_.clock_freq = c.freq;
     t->offset_cycles_ = __int128(c.offset_s) * c.freq + c.offset;
     t->ns_per_cycle_exact_ = c.freq == 1000000000;
-    t->base_ns_ = c.offset_s * 1000000000 + c.offset;
+    if (t->ns_per_cycle_exact_) t->base_ns_ = int64_t(offset_ns);
     t->info_.clock_offset_ns =
         int64_t(t->offset_cycles_ * 1000000000 / __int128(c.freq));
   }

@@ -77,10 +77,18 @@ class TraceImpl : public Trace {
                           std::vector<int32_t>* fixups, PacketInfo* out,
                           const char** error) const;
 
-  int64_t ToNs(uint64_t cycles) const {
-    if (ns_per_cycle_exact_) return base_ns_ + int64_t(cycles);
-    __int128 t = __int128(offset_cycles_) + cycles;
-    return int64_t(t * 1000000000 / __int128(freq_));
+  // Nanoseconds since the epoch of a clock value; false if that does not
+  // fit in int64 (a corrupt timestamp: Load already refused clock offsets
+  // that do not fit, so the products below cannot overflow __int128).
+  bool ToNs(uint64_t cycles, int64_t* ns) const {
+    if (ns_per_cycle_exact_) {
+      return cycles <= uint64_t(INT64_MAX) &&
+             !__builtin_add_overflow(base_ns_, int64_t(cycles), ns);
+    }
+    __int128 t = (offset_cycles_ + cycles) * 1000000000 / __int128(freq_);
+    if (t > INT64_MAX || t < INT64_MIN) return false;
+    *ns = int64_t(t);
+    return true;
   }
 
  private:
@@ -94,6 +102,7 @@ class TraceImpl : public Trace {
   std::vector<std::unique_ptr<StreamClass>> stream_classes_;
   std::vector<std::unique_ptr<CompiledClass>> classes_;
   std::vector<StreamFiles> streams_;
+  std::vector<std::string> unread_;  // info_.unread_streams, being built
   bool ns_per_cycle_exact_ = true;
   int64_t base_ns_ = 0;
   __int128 offset_cycles_ = 0;

@@ -1,6 +1,10 @@
 // The TSDL type model produced by the parser and consumed by the decoder
 // compiler. Types are immutable once built and shared by pointer, so a
 // typealias used by a thousand fields is stored once.
+//
+// Nesting is bounded: a type is at most kMaxTypeDepth levels deep (the
+// parser refuses deeper metadata), so every recursive walk over a type --
+// compiling, decoding, formatting, destroying -- has a bounded stack.
 #ifndef VMTRACE_ANALYSES_CTF_TSDL_AST_H_
 #define VMTRACE_ANALYSES_CTF_TSDL_AST_H_
 
@@ -13,6 +17,11 @@
 namespace vmtrace::ctf {
 
 enum class ByteOrder : uint8_t { kDefault, kLittle, kBig };
+
+// Levels of struct/variant/array/sequence/enum nesting a type may have, the
+// type itself included. LTTng's deepest types (the event header's
+// struct > variant > struct > integer) use 4.
+inline constexpr uint32_t kMaxTypeDepth = 64;
 
 struct TypeNode;
 using TypePtr = std::shared_ptr<const TypeNode>;
@@ -53,9 +62,13 @@ struct TypeNode {
   TypePtr elem;                    // kArray, kSequence
   uint64_t length = 0;             // kArray
   std::string length_ref;          // kSequence: the length field path
+  // Set by the parser once the node and its children are complete (see
+  // Seal in tsdl_parser.cc), so that no query below recurses.
+  uint32_t depth = 1;        // nesting levels, this one included
+  uint32_t value_align = 1;  // what Alignment() returns
 
   // Alignment in bits of a value of this type (structs: max of members).
-  uint32_t Alignment() const;
+  uint32_t Alignment() const { return value_align; }
   // Label of an enum value, nullptr if none matches.
   const std::string* Label(uint64_t raw) const;
 };

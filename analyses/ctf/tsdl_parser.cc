@@ -2,33 +2,14 @@
 // sink.ctf.fs and libbabeltrace's ctf-writer (perf) emit.
 #include "analyses/ctf/tsdl_parser.h"
 
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <map>
 
 #include "analyses/ctf/tsdl_lexer.h"
 
 namespace vmtrace::ctf {
-
-uint32_t TypeNode::Alignment() const {
-  switch (kind) {
-    case kStruct: {
-      uint32_t a = align;
-      for (const auto& f : fields) a = std::max(a, f.type->Alignment());
-      return a;
-    }
-    case kVariant:
-      // The selected option aligns itself; the variant adds nothing (this
-      // is how babeltrace reads LTTng's 32-bit "large" event headers).
-      return 1;
-    case kArray:
-    case kSequence:
-      return elem->Alignment();
-    case kString:
-      return 8;
-    default:
-      return align;
-  }
-}
 
 const std::string* TypeNode::Label(uint64_t raw) const {
   for (const auto& e : entries) {
@@ -78,17 +59,83 @@ class Parser {
     return true;
   }
 
+  Status TooDeep() const {
+    return Error("metadata nests deeper than " + std::to_string(kMaxTypeDepth) +
+                 " levels");
+  }
+
+  // Completes a node whose children are complete: its depth and alignment
+  // are computed once here, so later walks never recurse to find them.
+  // Depth counts pointers to other nodes, so nesting built from aliases of
+  // aliases is bounded as well as nesting written out in braces.
+  Status Seal(TypeNode* n) const {
+    uint32_t children = 0;
+    uint32_t a = n->align;
+    switch (n->kind) {
+      case TypeNode::kStruct:
+        for (const auto& f : n->fields) {
+          children = std::max(children, f.type->depth);
+          a = std::max(a, f.type->Alignment());
+        }
+        break;
+      case TypeNode::kVariant:
+        // The selected option aligns itself; the variant adds nothing (this
+        // is how babeltrace reads LTTng's 32-bit "large" event headers).
+        for (const auto& f : n->fields) {
+          children = std::max(children, f.type->depth);
+        }
+        a = 1;
+        break;
+      case TypeNode::kArray:
+      case TypeNode::kSequence:
+        children = n->elem->depth;
+        a = n->elem->Alignment();
+        break;
+      case TypeNode::kString:
+        a = 8;
+        break;
+      default:
+        break;
+    }
+    n->depth = children + 1;
+    n->value_align = a;
+    return n->depth > kMaxTypeDepth ? TooDeep() : Status::Ok();
+  }
+
+  // An unsigned 64-bit literal (decimal, 0x hex, 0 octal, C suffixes),
+  // returned as its two's complement bits. False if it is not one or does
+  // not fit in 64 bits (strtoull would silently saturate).
   static bool ParseInt(const std::string& text, int64_t* out) {
     std::string s = text;
     while (!s.empty() && (s.back() == 'u' || s.back() == 'U' ||
                           s.back() == 'l' || s.back() == 'L')) {
       s.pop_back();
     }
-    if (s.empty()) return false;
+    if (s.empty() || !std::isdigit(uint8_t(s[0]))) return false;
     char* end = nullptr;
-    *out = int64_t(std::strtoull(s.c_str(), &end, 0));
-    return end && *end == '\0';
+    errno = 0;
+    unsigned long long v = std::strtoull(s.c_str(), &end, 0);
+    if (errno == ERANGE || !end || *end != '\0') return false;
+    *out = int64_t(v);
+    return true;
   }
+
+  // A value that must fit in int64 as a signed number ("-5", "42"). Used
+  // where a sign matters (clock offsets), so 2^63 is not read as -2^63.
+  static bool ParseSigned(const std::string& v, int64_t* out) {
+    bool neg = !v.empty() && v[0] == '-';
+    int64_t bits = 0;
+    if (!ParseInt(neg ? v.substr(1) : v, &bits)) return false;
+    uint64_t mag = uint64_t(bits);
+    if (mag > (neg ? uint64_t(INT64_MAX) + 1 : uint64_t(INT64_MAX))) {
+      return false;
+    }
+    *out = neg ? int64_t(0 - mag) : int64_t(mag);
+    return true;
+  }
+
+  // -v on the two's complement bits, defined for every value.
+  static int64_t Negate(int64_t v) { return int64_t(0 - uint64_t(v)); }
 
   // A value on the right of '=': number (maybe negative), string, or a
   // dotted identifier path. Returned as text.
@@ -120,7 +167,7 @@ class Parser {
     if (digits == "true" || digits == "TRUE") digits = "1";
     if (digits == "false" || digits == "FALSE") digits = "0";
     if (!ParseInt(digits, out)) return Error("expected an integer");
-    if (neg) *out = -*out;
+    if (neg) *out = Negate(*out);
     return Status::Ok();
   }
 
@@ -227,17 +274,27 @@ class Parser {
       TSDL_TRY(Value(&v));
       int64_t n = 0;
       bool is_int = ParseInt(v[0] == '-' ? v.substr(1) : v, &n);
-      if (is_int && v[0] == '-') n = -n;
+      if (is_int && v[0] == '-') n = Negate(n);
       if (kind == "trace" && key == "byte_order") {
         ByteOrder bo = ParseByteOrder(v);
         if (bo != ByteOrder::kDefault) md_.byte_order = bo;
       } else if (kind == "env") {
         md_.env[key] = v;
       } else if (kind == "clock") {
+        // A clock value we cannot represent would shift or scale every
+        // timestamp of the trace: refuse it rather than drop it.
         if (key == "name") clock.name = v;
-        if (key == "freq" && is_int && n > 0) clock.freq = uint64_t(n);
-        if (key == "offset_s" && is_int) clock.offset_s = n;
-        if (key == "offset" && is_int) clock.offset = n;
+        if (key == "freq") {
+          if (!is_int || n <= 0) {
+            return Error("clock freq is not a positive 64-bit integer");
+          }
+          clock.freq = uint64_t(n);
+        }
+        if ((key == "offset_s" || key == "offset") &&
+            !ParseSigned(v,
+                         key == "offset_s" ? &clock.offset_s : &clock.offset)) {
+          return Error("clock " + key + " is not a signed 64-bit integer");
+        }
       } else if (kind == "stream") {
         if (key == "id" && is_int) stream.id = uint64_t(n);
       } else if (kind == "event") {
@@ -281,6 +338,7 @@ class Parser {
         n->length_ref = dims[i];
       }
       n->elem = t;
+      TSDL_TRY(Seal(n.get()));
       t = n;
     }
     out->type = t;
@@ -367,7 +425,17 @@ class Parser {
     return Status::Ok();
   }
 
+  // The parser recurses once per nesting level (struct in struct, enum
+  // container, ...): bounded here before any node is built.
   Status TypeSpec(TypePtr* out) {
+    if (nesting_ >= kMaxTypeDepth) return TooDeep();
+    ++nesting_;
+    Status st = TypeSpecAt(out);
+    --nesting_;
+    return st;
+  }
+
+  Status TypeSpecAt(TypePtr* out) {
     while (IsIdent("const") || IsIdent("volatile")) ++p_;
     if (Peek().kind != Token::kIdent) return Error("expected a type");
     std::string kw = Peek().text;
@@ -376,6 +444,7 @@ class Parser {
       auto n = std::make_shared<TypeNode>();
       n->kind = kw == "integer" ? TypeNode::kInt : TypeNode::kFloat;
       TSDL_TRY(Attributes(n.get()));
+      TSDL_TRY(Seal(n.get()));
       *out = n;
       return Status::Ok();
     }
@@ -386,6 +455,7 @@ class Parser {
       n->align = 8;
       if (IsPunct("{")) TSDL_TRY(Attributes(n.get()));
       n->align = 8;
+      TSDL_TRY(Seal(n.get()));
       *out = n;
       return Status::Ok();
     }
@@ -448,6 +518,7 @@ class Parser {
       n->align = uint32_t(a);
     }
     if (!tag.empty()) n->tag = tag;
+    TSDL_TRY(Seal(n.get()));
     if (!name.empty()) aliases_[kw + " " + name] = n;
     *out = n;
     return Status::Ok();
@@ -498,9 +569,11 @@ class Parser {
         e.hi = e.lo;
         if (Accept("...")) TSDL_TRY(IntValue(&e.hi));
       }
-      next = e.hi + 1;
+      // Wraps like the C enum it mimics instead of overflowing.
+      next = int64_t(uint64_t(e.hi) + 1);
       n->entries.push_back(std::move(e));
     }
+    TSDL_TRY(Seal(n.get()));
     if (!name.empty()) aliases_["enum " + name] = n;
     *out = n;
     return Status::Ok();
@@ -508,6 +581,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t p_ = 0;
+  uint32_t nesting_ = 0;  // TypeSpec calls in progress
   Metadata md_;
   std::map<std::string, TypePtr> aliases_;
 };

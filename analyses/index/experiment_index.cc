@@ -251,10 +251,16 @@ void ExperimentIndex::Run(std::stop_token stop) {
   note("decode_errors", st.decode_errors);
   note("discarded_events", st.discarded_events);
   note("unordered_events", st.unordered_events);
+  note("unread_files", st.unread_files);
+  note("time_overflows", st.time_overflows);
   std::string message;
   for (const auto& m : st.messages)
     message += (message.empty() ? "" : "; ") + m;
-  if (st.truncated_packets || st.decode_errors) {
+  if (st.unread_files) {
+    props["indexing.partial"] =
+        "true: " + std::to_string(st.unread_files) +
+        " stream file(s) could not be read (see reader.messages)";
+  } else if (st.truncated_packets || st.decode_errors) {
     props["indexing.partial"] =
         "true: every event before the damage was indexed";
   }
