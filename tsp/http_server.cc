@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "base/log.h"
+#include "tsp/limits.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -61,7 +62,7 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
   // Without TCP_NODELAY, small keep-alive replies wait ~40 ms for delayed
   // ACKs (anchors.md B.5: 286 vs 34,900 requests/s).
   svr.set_tcp_nodelay(true);
-  svr.set_payload_max_length(64 << 20);
+  svr.set_payload_max_length(kMaxBodyBytes);
   // Access-Control-Allow-Origin is set per request by the guard, for
   // allowed origins only.
   svr.set_default_headers({{"Access-Control-Allow-Headers",

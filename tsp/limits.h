@@ -19,6 +19,10 @@ namespace vmtrace::tsp {
 // Nesting of arrays and objects in any request body ({"parameters":{...}}
 // is depth 2). TSP bodies nest 5 deep at most.
 inline constexpr int kMaxJsonDepth = 64;
+// Bytes of one request body (413 past it, before it is parsed). The largest
+// legal body, 100,000 item ids, is ~2 MB; a parsed JSON DOM takes ~8x its
+// text, so 64 MB of small integers held 0.5 GB before any other cap.
+inline constexpr size_t kMaxBodyBytes = size_t(8) << 20;
 
 // Distinct ids in `requested_items` (duplicates are dropped, order kept).
 inline constexpr size_t kMaxRequestedItems = 100'000;

@@ -119,6 +119,20 @@ TEST_F(HttpLimitsTest, DeepJsonIsRefusedOnEveryBody) {
   EXPECT_EQ(lines["lines"].size(), 1u);
 }
 
+// A body past kMaxBodyBytes is refused before it is read or parsed.
+TEST_F(HttpLimitsTest, HugeBodyIsRefused) {
+  std::string body = "{\"parameters\":{\"requested_items\":[0";
+  while (body.size() <= kMaxBodyBytes) body += ",0";
+  body += "]}}";
+  auto r = Post(Tg("states"), body);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  Json e = Json::parse(r->body, nullptr, false);
+  ASSERT_TRUE(e.is_object()) << r->body;
+  EXPECT_TRUE(e.contains("title"));
+  ExpectAlive();
+}
+
 // std::regex backtracked for ever on these (all "Timestamp ns" cells are
 // 19 digits) and could not be cancelled.
 TEST_F(HttpLimitsTest, CatastrophicSearchPatternsAnswerAtOnce) {
