@@ -26,6 +26,12 @@ inline constexpr char kHistogramId[] =
     "org.eclipse.tracecompass.internal.tmf.core.histogram."
     "HistogramDataProvider";
 inline constexpr char kApi[] = "/tsp/api";
+// The events table's output id (the reference server's).
+inline constexpr char kTableId[] =
+    "org.eclipse.tracecompass.internal.provisional.tmf.core.model.events."
+    "TmfEventTableDataProvider";
+// The small real LTTng kernel trace most HTTP tests open (tests/data).
+inline constexpr char kTrace[] = "tracevizlab-simple-kernel-8cpu";
 
 std::string TestData(const std::string& name);  // VMTRACE_TEST_DATA/name
 std::string ReadFile(const std::string& path);

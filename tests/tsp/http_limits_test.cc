@@ -16,11 +16,6 @@
 namespace vmtrace::tsp::testing {
 namespace {
 
-constexpr char kTrace[] = "tracevizlab-simple-kernel-8cpu";
-constexpr char kTableId[] =
-    "org.eclipse.tracecompass.internal.provisional.tmf.core.model.events."
-    "TmfEventTableDataProvider";
-
 std::string Deep(int depth) {
   return "{\"parameters\":{\"x\":" + std::string(depth, '[') +
          std::string(depth, ']') + "}}";

@@ -11,11 +11,6 @@
 namespace vmtrace::tsp::testing {
 namespace {
 
-constexpr char kTrace[] = "tracevizlab-simple-kernel-8cpu";
-constexpr char kTableId[] =
-    "org.eclipse.tracecompass.internal.provisional.tmf.core.model.events."
-    "TmfEventTableDataProvider";
-
 class HttpDeadlineTest : public HttpTest {
  protected:
   struct Query {

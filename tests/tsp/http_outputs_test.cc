@@ -12,10 +12,6 @@
 namespace vmtrace::tsp::testing {
 namespace {
 
-constexpr char kTrace[] = "tracevizlab-simple-kernel-8cpu";
-constexpr char kTableId[] =
-    "org.eclipse.tracecompass.internal.provisional.tmf.core.model.events."
-    "TmfEventTableDataProvider";
 constexpr char kUnknownExp[] = "00000000-0000-3000-8000-000000000000";
 
 class HttpOutputsTest : public HttpTest {

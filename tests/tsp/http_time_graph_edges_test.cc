@@ -10,8 +10,6 @@
 namespace vmtrace::tsp::testing {
 namespace {
 
-constexpr char kTrace[] = "tracevizlab-simple-kernel-8cpu";
-
 class HttpTimeGraphEdgesTest : public HttpTest {
  protected:
   void SetUp() override {
