@@ -19,6 +19,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -178,6 +179,9 @@ def main():
     ap.add_argument("--rows", type=int, default=200,
                     help="rows (entries) asked per states/XY request")
     ap.add_argument("--no-babeltrace", action="store_true")
+    ap.add_argument("--data-dir", help="reuse (and keep) this data dir: the "
+                    "pass is then skipped if its stores are complete")
+    ap.add_argument("--only", help="regex on output names to measure")
     args = ap.parse_args()
 
     trace_bytes = du(args.trace)
@@ -188,7 +192,7 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         bt = time.perf_counter() - t0
 
-    data = tempfile.mkdtemp(prefix="vmtrace-scale-")
+    data = args.data_dir or tempfile.mkdtemp(prefix="vmtrace-scale-")
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [args.server, "--port", str(args.port), "--data-dir", data,
@@ -209,6 +213,8 @@ def main():
         outs = sorted(outs or [], key=lambda o: (o["type"], o["id"]))
         results = []
         for o in outs:
+            if args.only and not re.search(args.only, o["name"]):
+                continue
             ob = OutputBench(c, uuid, o, args)
             for rname, rng in ranges.items():
                 first = ob.once(rng)
@@ -220,7 +226,8 @@ def main():
     finally:
         proc.terminate()
         proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
+        if not args.data_dir:
+            shutil.rmtree(data, ignore_errors=True)
 
     print(f"#### `{os.path.basename(os.path.normpath(args.trace))}`: "
           f"{nb_events:,} events, {trace_bytes / 1e6:.0f} MB")
