@@ -15,7 +15,7 @@ build=${BUILD:-$top/build}
 trace=${1:?usage: open_to_completed.sh TRACE_DIR [REPS]}
 reps=${2:-3}
 port=${PORT:-18191}
-server=$build/tsp/vmtrace-server
+server=${SERVER:-$build/tsp/vmtrace-server}
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 pid=
