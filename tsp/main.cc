@@ -14,11 +14,11 @@
 #include <thread>
 
 #include "base/log.h"
-#include "tsp/api.h"
-#include "tsp/http_guard.h"
-#include "tsp/http_server.h"
+#include "tsp/http/api.h"
+#include "tsp/http/http_guard.h"
+#include "tsp/http/http_server.h"
 #include "tsp/openapi_yaml.h"
-#include "tsp/trace_service.h"
+#include "tsp/service/trace_service.h"
 
 namespace {
 

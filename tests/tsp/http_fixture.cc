@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "tsp/api.h"
+#include "tsp/http/api.h"
 #include "tsp/openapi_yaml.h"
 
 namespace vmtrace::tsp::testing {
