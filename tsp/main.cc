@@ -18,6 +18,7 @@
 #include "tsp/http/http_guard.h"
 #include "tsp/http/http_server.h"
 #include "tsp/openapi_yaml.h"
+#include "tsp/routes/routes.h"
 #include "tsp/service/trace_service.h"
 
 namespace {

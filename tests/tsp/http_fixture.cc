@@ -11,6 +11,7 @@
 
 #include "tsp/http/api.h"
 #include "tsp/openapi_yaml.h"
+#include "tsp/routes/routes.h"
 
 namespace vmtrace::tsp::testing {
 

@@ -12,6 +12,7 @@
 
 #include "tsp/http/api.h"
 #include "tsp/openapi_yaml.h"
+#include "tsp/routes/routes.h"
 #include "tsp/service/trace_service.h"
 
 namespace vmtrace::tsp {

@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "tsp/http/api.h"
 #include "tsp/http/http_server.h"
+#include "tsp/routes/routes.h"
 #include "tsp/service/trace_service.h"
 
 extern char** environ;

@@ -65,12 +65,4 @@ ApiResponse Envelope(nlohmann::json model, bool running,
   return JsonResponse(j);
 }
 
-std::vector<Route> BuildRoutes(TraceService* service, const ServerInfo& info) {
-  std::vector<Route> routes;
-  AddTraceRoutes(service, info, &routes);
-  AddOutputRoutes(service, &routes);
-  AddConfigRoutes(service, &routes);
-  return routes;
-}
-
 }  // namespace vmtrace::tsp

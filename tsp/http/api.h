@@ -1,7 +1,8 @@
 // The HTTP-independent shape of our routes: a handler takes the path
 // parameters and body and returns a status code and a body. The server
-// (http_server.cc) binds these to cpp-httplib; tests can call them directly,
-// and the OpenAPI test compares the templates with openapi/tsp.yaml.
+// (http_server.cc) binds these to cpp-httplib; the routes themselves are in
+// tsp/routes/ (BuildRoutes, routes.h); tests can call them directly, and
+// the OpenAPI test compares the templates with openapi/tsp.yaml.
 #ifndef VMTRACE_TSP_HTTP_API_H_
 #define VMTRACE_TSP_HTTP_API_H_
 
@@ -16,8 +17,6 @@
 #include "base/status.h"
 
 namespace vmtrace::tsp {
-
-class TraceService;
 
 struct ApiRequest {
   std::vector<std::string> params;  // path parameters, in template order
@@ -47,9 +46,6 @@ struct ServerInfo {
   std::string openapi_yaml;  // served at /openapi.yaml
 };
 
-// Every route we serve. `service` must outlive the routes.
-std::vector<Route> BuildRoutes(TraceService* service, const ServerInfo& info);
-
 // Helpers shared by the route files.
 ApiResponse JsonResponse(const nlohmann::json& body, int status = 200);
 // {"title": title, "detail": detail-or-null} with the given code.
@@ -63,11 +59,6 @@ ApiResponse ExperimentError(const Status& status);
 // {"model": model, "status": ..., "statusMessage": ...}
 ApiResponse Envelope(nlohmann::json model, bool running,
                      const std::string& message = "");
-
-void AddTraceRoutes(TraceService* service, const ServerInfo& info,
-                    std::vector<Route>* routes);
-void AddOutputRoutes(TraceService* service, std::vector<Route>* routes);
-void AddConfigRoutes(TraceService* service, std::vector<Route>* routes);
 
 }  // namespace vmtrace::tsp
 

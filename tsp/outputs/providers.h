@@ -1,7 +1,9 @@
 // Output providers: the per-experiment data behind each TSP output, in
-// protocol shape but without HTTP. Routes pick a provider by output id and
-// serialize what it returns. A provider is created when its experiment opens
-// and shared by every request (all methods are thread-safe).
+// protocol shape but without HTTP. Routes find a provider by output id
+// (tsp/outputs/output_set.h) and serialize what it returns; they know no
+// output by its id. A provider is created when its experiment opens (by its
+// family, tsp/outputs/output_family.h) and shared by every request (all
+// methods are thread-safe).
 #ifndef VMTRACE_TSP_OUTPUTS_PROVIDERS_H_
 #define VMTRACE_TSP_OUTPUTS_PROVIDERS_H_
 
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "analyses/index/events_table.h"
 #include "base/status.h"
 
 namespace vmtrace::tsp {
@@ -72,6 +75,7 @@ struct XyModel {
   std::string y_label;
   std::string y_unit;
   bool running = false;
+  std::string series_type = "line";  // the series' style: "line", "bar"
 };
 
 // A vertical edge between two rows (TSP TimeGraphArrow).
@@ -130,13 +134,27 @@ struct TableModel {
   bool running = false;
 };
 
+// One page of a table, as the lines endpoint returns it.
+struct TableLinesModel {
+  index::TablePage page;
+  bool running = false;
+};
+
 class TableProvider {
  public:
   virtual ~TableProvider() = default;
   virtual OutputDescriptor descriptor() const = 0;
   // The columns must not depend on the data (they are fetched first).
   virtual std::vector<TableColumnModel> Columns() const = 0;
-  virtual StatusOr<TableModel> Table() const = 0;
+  // The whole table, for tables small enough to compute at once.
+  // Unimplemented by default (a table too large for that pages itself).
+  virtual StatusOr<TableModel> Table() const;
+  // The lines `q` asks for. By default Table() paged and searched with the
+  // events table's semantics (index::TableQuery): a NEXT/PREVIOUS search
+  // tests at most q.max_scan rows; lines matching every search pattern are
+  // tagged index::EventsTable::kHighlightTag; an unknown search column is
+  // InvalidArgument.
+  virtual StatusOr<TableLinesModel> Lines(const index::TableQuery& q) const;
 };
 
 }  // namespace vmtrace::tsp

@@ -1,5 +1,6 @@
-// Shared by the output route files: which outputs an experiment has, and
-// the reference server's order of checks for data endpoints.
+// Shared by the output route files: the reference server's order of checks
+// for data endpoints, and the JSON of descriptors and trees. Outputs are
+// found through the experiment's OutputSet by id: no route names one.
 #ifndef VMTRACE_TSP_ROUTES_OUTPUT_ROUTING_H_
 #define VMTRACE_TSP_ROUTES_OUTPUT_ROUTING_H_
 
@@ -8,22 +9,13 @@
 #include <vector>
 
 #include "tsp/http/api.h"
-#include "tsp/outputs/providers.h"
 #include "tsp/http/query.h"
+#include "tsp/outputs/providers.h"
+#include "tsp/routes/routes.h"
 #include "tsp/service/trace_service.h"
 
 namespace vmtrace::tsp {
 
-// The ids both viewers look for (tsp.md section 0, item 15).
-inline constexpr char kHistogramId[] =
-    "org.eclipse.tracecompass.internal.tmf.core.histogram."
-    "HistogramDataProvider";
-inline constexpr char kEventsTableId[] =
-    "org.eclipse.tracecompass.internal.provisional.tmf.core.model.events."
-    "TmfEventTableDataProvider";
-
-// Every output of the experiment, sorted by name.
-std::vector<OutputDescriptor> ExperimentOutputs(const Experiment& exp);
 Json DescriptorJson(const OutputDescriptor& d);
 
 struct Resolved {
@@ -46,6 +38,8 @@ std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
 Json TreeJson(const TreeModel& m, bool time_graph);
 
 void AddTimeGraphRoutes(TraceService* svc, std::vector<Route>* routes);
+void AddXyTableRoutes(TraceService* svc, std::vector<Route>* routes);
+void AddOutputConfigRoutes(TraceService* svc, std::vector<Route>* routes);
 
 }  // namespace vmtrace::tsp
 

@@ -3,8 +3,8 @@
 #include "base/uuid.h"
 #include "tsp/http/api.h"
 #include "tsp/http/query.h"
-#include "tsp/service/trace_service.h"
 #include "tsp/outputs/vm/vm_vectors_config.h"
+#include "tsp/service/trace_service.h"
 
 namespace vmtrace::tsp {
 namespace {

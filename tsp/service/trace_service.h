@@ -4,10 +4,18 @@
 // Experiments are shared_ptr so a request that holds one keeps it alive
 // while another request deletes it. No HTTP here: errors are Status codes
 // that the route layer maps (NotFound 404, AlreadyExists 409, ...).
+//
+// Opening an experiment (reading the traces' metadata, opening the index
+// and the analyses' LevelDB stores, loading the execution graph) runs
+// outside the service lock, so other requests proceed meanwhile; opens and
+// deletes of one experiment are serialized by a lock of that experiment.
+// The modules and outputs an experiment gets come from the registries
+// (module_registry.h, output_registry.h).
 #ifndef VMTRACE_TSP_SERVICE_TRACE_SERVICE_H_
 #define VMTRACE_TSP_SERVICE_TRACE_SERVICE_H_
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,20 +23,12 @@
 #include <string>
 #include <vector>
 
-#include "analyses/index/events_table.h"
 #include "analyses/index/experiment_index.h"
-#include "analyses/index/histogram.h"
 #include "base/status.h"
 #include "storage/registry.h"
-#include "tsp/outputs/providers.h"
-
-namespace vmtrace::sync {
-class SyncModule;  // analyses/sync/sync_module.h
-}  // namespace vmtrace::sync
+#include "tsp/outputs/output_set.h"
 
 namespace vmtrace::tsp {
-
-class CriticalPathOutputs;  // tsp/critical_path_outputs.h
 
 struct ServiceOptions {
   std::string data_dir;
@@ -40,6 +40,10 @@ struct ServiceOptions {
   // How long OpenExperiment waits for the requests still using a closing
   // experiment before answering Unavailable.
   std::chrono::milliseconds close_wait{10000};
+  // Called by every experiment open with the experiment's uuid, outside
+  // the service lock, before the traces are read (tests pause an open
+  // here to show that other requests are served meanwhile).
+  std::function<void(const std::string& uuid)> on_open;
 };
 
 struct TraceInfo {
@@ -53,17 +57,15 @@ class Experiment {
   storage::ExperimentRecord record;
   std::vector<TraceInfo> traces;
   std::unique_ptr<index::ExperimentIndex> index;
-  std::unique_ptr<index::EventsTable> table;
-  std::unique_ptr<index::Histogram> histogram;
-  // Outputs of the analyses fed by the pass (kernel model, ...).
-  std::vector<std::unique_ptr<TimeGraphProvider>> time_graphs;
-  std::vector<std::unique_ptr<XyProvider>> xys;
-  std::vector<std::unique_ptr<TableProvider>> tables;
-  // Derived (configured) critical path outputs; null without a KVM host.
-  std::shared_ptr<CriticalPathOutputs> critical_paths;
-  // The hosts' clock synchronisation (one of index->modules()); null with a
-  // single host. Its clock_sync() is null until the pass completes it.
-  const sync::SyncModule* sync = nullptr;
+  // Every output (events table, histogram, the analyses' outputs and the
+  // configurable ones), made by the registered families; destroyed before
+  // the index whose modules they read.
+  OutputSet outputs;
+  // Its providers by kind (views of `outputs`, derived outputs excluded).
+  const std::vector<std::unique_ptr<TimeGraphProvider>>& time_graphs =
+      outputs.time_graphs();
+  const std::vector<std::unique_ptr<XyProvider>>& xys = outputs.xys();
+  const std::vector<std::unique_ptr<TableProvider>>& tables = outputs.tables();
 };
 
 // What GET /experiments shows for one experiment: live if open, CLOSED with
@@ -122,8 +124,22 @@ class TraceService {
  private:
   explicit TraceService(ServiceOptions options);
   TraceInfo Describe(const storage::TraceRecord& r) const;
-  StatusOr<std::shared_ptr<Experiment>> OpenLocked(
+  // The open experiment `uuid`, opening it (without mu_) if needed.
+  // NotFound if its record is gone.
+  StatusOr<std::shared_ptr<Experiment>> Acquire(const std::string& uuid);
+  // Waits (without mu_) for the requests still using a closed instance of
+  // the experiment; Unavailable if they do not finish in time.
+  Status WaitClosed(const std::string& uuid,
+                    std::shared_ptr<Experiment> closing);
+  // Reads the traces, opens the index (and the modules' stores) and makes
+  // the outputs. Slow: called without mu_.
+  StatusOr<std::shared_ptr<Experiment>> Build(
       const storage::ExperimentRecord& rec);
+  StatusOr<std::unique_ptr<index::ExperimentIndex>> OpenIndex(
+      const storage::ExperimentRecord& rec,
+      const std::vector<std::vector<std::string>>& dirs);
+  // The lock that serializes opens and deletes of experiment `uuid`.
+  std::shared_ptr<std::mutex> ExperimentLockLocked(const std::string& uuid);
   ExperimentView ViewLocked(const storage::ExperimentRecord& rec) const;
   std::string IndexDir(const std::string& uuid) const;
   // The canonical path of `uri` if it may be opened (inside a trace root).
@@ -137,6 +153,11 @@ class TraceService {
   // Closed but maybe still used by requests in flight; their stores hold
   // LevelDB locks, so a reopen waits for them to be released.
   std::map<std::string, std::shared_ptr<Experiment>> closing_;
+  // Per-experiment open/delete locks (entries of finished ones expire).
+  std::map<std::string, std::weak_ptr<std::mutex>> experiment_locks_;
+  // Bumped by every configuration change: an open that started before one
+  // is not kept open (its analyses used the old configuration).
+  uint64_t config_generation_ = 0;
 };
 
 }  // namespace vmtrace::tsp

@@ -8,9 +8,11 @@
 
 #include "analyses/graph/critical_path.h"
 #include "analyses/vm/vm_layout.h"
+#include "analyses/vm/vm_module.h"
 #include "base/deadline.h"
-#include "tsp/outputs/critical_path/critical_path_internal.h"
 #include "tsp/http/query.h"
+#include "tsp/outputs/critical_path/critical_path_internal.h"
+#include "tsp/outputs/vm/vm_vectors_config.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -194,6 +196,12 @@ const CriticalPathOutputs::Path* CriticalPathOutputs::First() {
   return first_.get();
 }
 
+std::string CriticalPathOutputs::parent_id() const { return kCriticalPathId; }
+
+std::vector<json> CriticalPathOutputs::ConfigTypes() const {
+  return {ConfigType()};
+}
+
 json CriticalPathOutputs::ConfigType() {
   json schema = {
       {"$schema", "https://json-schema.org/draft/2020-12/schema"},
@@ -227,27 +235,8 @@ json CriticalPathOutputs::ConfigType() {
               {"schema", schema}};
 }
 
-StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
-  if (!config.is_object()) return Invalid("configuration");
-  auto type = config.find("sourceTypeId");
-  if (type != config.end() &&
-      (!type->is_string() || *type != kCriticalPathConfigTypeId)) {
-    return Invalid("sourceTypeId");
-  }
-  auto pit = config.find("parameters");
-  if (pit == config.end() || pit->is_null()) return Missing("parameters");
-  const json& p = *pit;
-  if (!p.is_object()) return Invalid("parameters");
-  static const char* kKeys[] = {"host", "vm_pid", "cr3", "hypervisor_cr3",
-                                "tid",  "start",  "end"};
-  for (const auto& [k, v] : p.items()) {
-    if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) {
-          return k == x;
-        }) == std::end(kKeys)) {
-      return Invalid(k);
-    }
-  }
-  auto path = std::make_shared<Path>();
+// The worker and range of a configuration's parameters (keys checked).
+Status CriticalPathOutputs::ParseWorker(const json& p, Path* path) const {
   auto host = p.find("host");
   if (host == p.end()) return Missing("host");
   const graph::ExecGraph& g = graph_->graph();  // hosts are set before pass
@@ -297,6 +286,33 @@ StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
       return NotFound("No such worker: " + st.message());
     }
   }
+  return Status::Ok();
+}
+
+StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
+  if (!config.is_object()) return Invalid("configuration");
+  auto type = config.find("sourceTypeId");
+  if (type != config.end() &&
+      (!type->is_string() || *type != kCriticalPathConfigTypeId)) {
+    return Invalid("sourceTypeId");
+  }
+  auto pit = config.find("parameters");
+  if (pit == config.end() || pit->is_null()) return Missing("parameters");
+  const json& p = *pit;
+  if (!p.is_object()) return Invalid("parameters");
+  static const char* kKeys[] = {"host", "vm_pid", "cr3", "hypervisor_cr3",
+                                "tid",  "start",  "end"};
+  for (const auto& [k, v] : p.items()) {
+    if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) {
+          return k == x;
+        }) == std::end(kKeys)) {
+      return Invalid(k);
+    }
+  }
+  auto path = std::make_shared<Path>();
+  VMTRACE_RETURN_IF_ERROR(ParseWorker(p, path.get()));
+  const graph::ExecGraph& g = graph_->graph();
+  const WorkerId& w = path->worker;
   auto name = config.find("name");
   if (name != config.end() && !name->is_string()) return Invalid("name");
   auto desc = config.find("description");
@@ -308,12 +324,7 @@ StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
                           ? desc->get<std::string>()
                           : "Critical path of " + graph::WorkerLabel(g, w);
   path->parameters = p;
-  path->graph = graph_;
-  path->vm = vm_;
-  path->sync = sync_;
-  path->vectors = &vectors_;
-  path->time_graph = std::make_unique<PathProvider>(path.get());
-  path->table = MakeBreakdownProvider(path.get());
+  Attach(path.get());
   std::lock_guard<std::mutex> lock(mu_);
   if (paths_.size() >= kMaxDerived) {
     return InvalidArgument(
@@ -336,6 +347,16 @@ Status CriticalPathOutputs::Delete(const std::string& derived_id) {
     }
   }
   return NotFound("No such derived output: " + derived_id);
+}
+
+// What every path reads (the models) and serves (its two providers).
+void CriticalPathOutputs::Attach(Path* path) const {
+  path->graph = graph_;
+  path->vm = vm_;
+  path->sync = sync_;
+  path->vectors = &vectors_;
+  path->time_graph = std::make_unique<PathProvider>(path);
+  path->table = MakeBreakdownProvider(path);
 }
 
 void CriticalPathOutputs::AutoCreateLocked() {
@@ -387,12 +408,7 @@ void CriticalPathOutputs::AutoCreateLocked() {
                         std::to_string(x.ns) + " ns at once";
     path->parameters = {
         {"host", g.hosts[x.host]}, {"vm_pid", x.pid}, {"cr3", x.cr3}};
-    path->graph = graph_;
-    path->vm = vm_;
-    path->sync = sync_;
-    path->vectors = &vectors_;
-    path->time_graph = std::make_unique<PathProvider>(path.get());
-    path->table = MakeBreakdownProvider(path.get());
+    Attach(path.get());
     path->n = next_++;
     paths_.push_back(path);
     if (!first_) first_ = path;
@@ -424,6 +440,31 @@ const TableProvider* CriticalPathOutputs::Table(const std::string& id) {
     if (p->table_id() == id) return p->table.get();
   }
   return nullptr;
+}
+
+namespace {
+
+class CriticalPathFamily : public OutputFamily {
+ public:
+  std::vector<std::string> modules() const override {
+    return {graph::GraphModule::kId};
+  }
+  Status Make(const OutputContext& ctx, OutputSet* out) const override {
+    const auto* vm = FindModule<::vmtrace::vm::VmModule>(*ctx.index);
+    auto paths = std::make_shared<CriticalPathOutputs>(
+        FindModule<graph::GraphModule>(*ctx.index),
+        vm ? &vm->history() : nullptr, FindModule<sync::SyncModule>(*ctx.index),
+        VmOptionsFromConfigs(ctx.registry->ListConfigs(kVmVectorsTypeId)));
+    out->Add(paths->MakeParent());
+    out->Add(std::shared_ptr<ConfigurableOutputs>(paths));
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<OutputFamily> CriticalPathOutputFamily() {
+  return std::make_unique<CriticalPathFamily>();
 }
 
 }  // namespace vmtrace::tsp

@@ -38,6 +38,8 @@
 #include "analyses/vm/vm_model.h"
 #include "base/status.h"
 #include "storage/state_history.h"
+#include "tsp/outputs/configurable_outputs.h"
+#include "tsp/outputs/output_family.h"
 #include "tsp/outputs/providers.h"
 
 namespace vmtrace::tsp {
@@ -48,7 +50,7 @@ inline constexpr char kCriticalPathBreakdownId[] =
 inline constexpr char kCriticalPathConfigTypeId[] =
     "vmtrace.critical-path.worker";
 
-class CriticalPathOutputs {
+class CriticalPathOutputs : public ConfigurableOutputs {
  public:
   static constexpr int kAutoPaths = 3;
   // Derived paths per experiment (the automatic ones included): Create()
@@ -64,7 +66,7 @@ class CriticalPathOutputs {
                       const storage::StateHistory* vm,
                       const sync::SyncModule* sync = nullptr,
                       ::vmtrace::vm::VmOptions vectors = {});
-  ~CriticalPathOutputs();
+  ~CriticalPathOutputs() override;
 
   // The parent output's provider: it shows First() (no rows without one).
   // The provider must not outlive this.
@@ -72,13 +74,16 @@ class CriticalPathOutputs {
   // The ConfigurationSourceType JSON of the parent output.
   static nlohmann::json ConfigType();
 
-  StatusOr<OutputDescriptor> Create(const nlohmann::json& config);
-  Status Delete(const std::string& derived_id);
+  // ConfigurableOutputs: parent kCriticalPathId, one config type.
+  std::string parent_id() const override;
+  std::vector<nlohmann::json> ConfigTypes() const override;
+  StatusOr<OutputDescriptor> Create(const nlohmann::json& config) override;
+  Status Delete(const std::string& derived_id) override;
   // Descriptors of the derived outputs (paths then breakdowns).
-  std::vector<OutputDescriptor> Derived();
+  std::vector<OutputDescriptor> Derived() override;
   // Null if `id` names no derived output.
-  const TimeGraphProvider* TimeGraph(const std::string& id);
-  const TableProvider* Table(const std::string& id);
+  const TimeGraphProvider* TimeGraph(const std::string& id) override;
+  const TableProvider* Table(const std::string& id) override;
 
   struct Path;  // one derived output (defined in the .cc)
   // The first automatic path (kept even if its derived output is deleted);
@@ -88,6 +93,8 @@ class CriticalPathOutputs {
   bool complete() const;
 
  private:
+  Status ParseWorker(const nlohmann::json& parameters, Path* path) const;
+  void Attach(Path* path) const;
   void AutoCreateLocked();
 
   const graph::GraphModule* graph_;
@@ -101,6 +108,10 @@ class CriticalPathOutputs {
   std::vector<std::shared_ptr<Path>> deleted_;
   std::shared_ptr<Path> first_;
 };
+
+// The critical path family: needs the execution graph (module "graph");
+// uses the VM model and the clock sync when the experiment has them.
+std::unique_ptr<OutputFamily> CriticalPathOutputFamily();
 
 }  // namespace vmtrace::tsp
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "analyses/kernel/kernel_module.h"
+#include "tsp/outputs/output_family.h"
 #include "tsp/outputs/providers.h"
 
 namespace vmtrace::tsp {
@@ -23,6 +24,9 @@ std::unique_ptr<TimeGraphProvider> MakeResourcesProvider(
     const kernel::KernelModule* kernel);
 std::unique_ptr<XyProvider> MakeCpuUsageProvider(
     const kernel::KernelModule* kernel);
+
+// The family: Thread Status, Resources and CPU Usage of the kernel module.
+std::unique_ptr<OutputFamily> KernelOutputs();
 
 }  // namespace vmtrace::tsp
 

@@ -11,6 +11,7 @@
 
 #include "analyses/kernel/kernel_module.h"
 #include "analyses/vm/vm_module.h"
+#include "tsp/outputs/output_family.h"
 #include "tsp/outputs/providers.h"
 
 namespace vmtrace::tsp {
@@ -24,6 +25,10 @@ std::unique_ptr<TimeGraphProvider> MakeVirtualCpusProvider(
     const vm::VmModule* vm, const kernel::KernelModule* kernel);
 std::unique_ptr<TimeGraphProvider> MakeVirtualProcessesProvider(
     const vm::VmModule* vm);
+
+// The family: Virtual CPUs, Virtual Processes and the VM statistics
+// (vm_stats_providers.h) of the VM module, which only KVM hosts have.
+std::unique_ptr<OutputFamily> VmOutputs();
 
 }  // namespace vmtrace::tsp
 

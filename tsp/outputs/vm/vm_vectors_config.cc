@@ -80,4 +80,22 @@ StatusOr<VectorRule> ParseVectorRule(const Json& p) {
   return r;
 }
 
+vm::VmOptions VmOptionsFromConfigs(
+    const std::vector<storage::ConfigRecord>& configs) {
+  vm::VmOptions options;
+  for (const auto& c : configs) {
+    if (c.type_id != kVmVectorsTypeId) continue;
+    auto rule = ParseVectorRule(Json::parse(c.parameters_json, nullptr, false));
+    if (!rule.ok()) continue;  // validated when stored; skip if damaged
+    std::string key = (rule->host.empty() ? "*" : rule->host) + "/" +
+                      (rule->pid ? std::to_string(*rule->pid) : "*");
+    vm::VectorMap& m = options.vectors[key];
+    m.timer.insert(m.timer.end(), rule->timer.begin(), rule->timer.end());
+    m.task.insert(m.task.end(), rule->task.begin(), rule->task.end());
+    m.disk.insert(m.disk.end(), rule->disk.begin(), rule->disk.end());
+    m.net.insert(m.net.end(), rule->net.begin(), rule->net.end());
+  }
+  return options;
+}
+
 }  // namespace vmtrace::tsp

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "analyses/vm/vm_model.h"
 #include "base/status.h"
+#include "storage/registry.h"
 
 namespace vmtrace::tsp {
 
@@ -33,6 +35,12 @@ nlohmann::json VmVectorsConfigType();
 // Validates `parameters` against the schema; InvalidArgument names the bad
 // parameter ("Invalid query parameters: timer").
 StatusOr<VectorRule> ParseVectorRule(const nlohmann::json& parameters);
+
+// The VM analyses' options from the stored global configurations: every
+// kVmVectorsTypeId rule, merged per "<host>/<pid>" key (a damaged one is
+// skipped: rules are validated when stored).
+vm::VmOptions VmOptionsFromConfigs(
+    const std::vector<storage::ConfigRecord>& configs);
 
 }  // namespace vmtrace::tsp
 
