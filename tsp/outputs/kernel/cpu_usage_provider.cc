@@ -4,7 +4,7 @@
 
 #include "analyses/kernel/kernel_model.h"
 #include "tsp/outputs/kernel/kernel_providers.h"
-#include "tsp/outputs/xy_buckets.h"
+#include "analyses/stats/buckets.h"
 
 namespace vmtrace::tsp {
 namespace {

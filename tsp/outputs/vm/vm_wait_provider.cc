@@ -5,7 +5,7 @@
 
 #include "tsp/outputs/vm/vm_stats_common.h"
 #include "tsp/outputs/vm/vm_stats_providers.h"
-#include "tsp/outputs/xy_buckets.h"
+#include "analyses/stats/buckets.h"
 
 namespace vmtrace::tsp {
 namespace {

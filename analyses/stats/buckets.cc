@@ -1,4 +1,4 @@
-#include "tsp/outputs/xy_buckets.h"
+#include "analyses/stats/buckets.h"
 
 #include <algorithm>
 

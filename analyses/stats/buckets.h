@@ -7,8 +7,8 @@
 //
 // State-history intervals are closed [start, end] (ns); they are integrated
 // here as the half-open [start, end + 1).
-#ifndef VMTRACE_TSP_OUTPUTS_XY_BUCKETS_H_
-#define VMTRACE_TSP_OUTPUTS_XY_BUCKETS_H_
+#ifndef VMTRACE_ANALYSES_STATS_BUCKETS_H_
+#define VMTRACE_ANALYSES_STATS_BUCKETS_H_
 
 #include <cstdint>
 #include <vector>
@@ -44,4 +44,4 @@ std::vector<double> BucketDensity(const std::vector<double>& acc,
 
 }  // namespace vmtrace::tsp
 
-#endif  // VMTRACE_TSP_OUTPUTS_XY_BUCKETS_H_
+#endif  // VMTRACE_ANALYSES_STATS_BUCKETS_H_
