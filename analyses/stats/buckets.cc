@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace vmtrace::tsp {
+namespace vmtrace::stats {
 
 void AccumulateBuckets(int64_t start, int64_t end,
                        const std::vector<int64_t>& times,
@@ -37,4 +37,4 @@ std::vector<double> BucketDensity(const std::vector<double>& acc,
   return y;
 }
 
-}  // namespace vmtrace::tsp
+}  // namespace vmtrace::stats

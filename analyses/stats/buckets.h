@@ -1,4 +1,5 @@
-// Bucket integration for TREE_TIME_XY outputs computed from a state history.
+// Bucket integration of state-history intervals over sampled times (the
+// TREE_TIME_XY outputs of tsp/outputs/ chart these).
 //
 // A fetch asks for values at ascending sample times t0 < t1 < ... < tn. The
 // value at sample k describes bucket k = [times[k], times[k+1]) (half-open);
@@ -15,7 +16,7 @@
 
 #include "storage/state_history.h"
 
-namespace vmtrace::tsp {
+namespace vmtrace::stats {
 
 // Adds to (*acc)[k] the ns that the closed interval [start, end] spends in
 // bucket k. `acc` has times.size() elements; nothing outside
@@ -42,6 +43,6 @@ std::vector<double> BucketDensity(const std::vector<double>& acc,
                                   const std::vector<int64_t>& times,
                                   double scale, double per = 1.0);
 
-}  // namespace vmtrace::tsp
+}  // namespace vmtrace::stats
 
 #endif  // VMTRACE_ANALYSES_STATS_BUCKETS_H_

@@ -29,7 +29,6 @@
 #include "tsp/http/api.h"
 #include "tsp/http/http_server.h"
 #include "tsp/outputs/kernel/kernel_providers.h"
-#include "tsp/routes/routes.h"
 #include "tsp/service/trace_service.h"
 
 extern char** environ;
@@ -161,7 +160,7 @@ Opened Open(const std::string& trace, const std::string& data) {
 }
 
 const vmtrace::tsp::TimeGraphProvider* ThreadStatus(const Opened& o) {
-  for (const auto& p : o.exp->outputs.time_graphs()) {
+  for (const auto& p : o.exp->time_graphs) {
     if (p->descriptor().id == vmtrace::tsp::kThreadStatusId) return p.get();
   }
   return nullptr;

@@ -27,8 +27,8 @@
 #include "analyses/vm/vm_module.h"
 #include "base/log.h"
 #include "tsp/outputs/kernel/kernel_providers.h"
-#include "tsp/outputs/vm/vm_providers.h"
 #include "tsp/service/trace_service.h"
+#include "tsp/outputs/vm/vm_providers.h"
 
 namespace {
 
@@ -103,7 +103,7 @@ Run Pass(const std::vector<std::string>& dirs, const std::string& work,
 
 const vmtrace::tsp::TimeGraphProvider* Find(const vmtrace::tsp::Experiment& e,
                                             const char* id) {
-  for (const auto& p : e.outputs.time_graphs()) {
+  for (const auto& p : e.time_graphs) {
     if (p->descriptor().id == id) return p.get();
   }
   return nullptr;

@@ -36,6 +36,9 @@ struct TreeEntry {
   bool is_default = false;  // XY trees only
   int64_t start = 0;        // time-graph trees only
   int64_t end = 0;
+  // [start, end] is the requested range, whatever it is (TreeCache sets it
+  // on every request); not sent.
+  bool spans_request = false;
 };
 
 struct TreeModel {

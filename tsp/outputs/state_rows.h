@@ -37,16 +37,6 @@ std::vector<TimeGraphRow> RowsFromIntervals(
   return rows;
 }
 
-// A tree cached once the pass is over, with every entry spanning the
-// requested range.
-inline TreeModel StretchTree(TreeModel m, int64_t start, int64_t end) {
-  for (auto& e : m.entries) {
-    e.start = start;
-    e.end = end;
-  }
-  return m;
-}
-
 // The States() of a state-history time graph: the requested items that
 // `is_row(id)` accepts (entry id = quark), sampled at `times`, styled by
 // `style(quark, value)`. `running` while the history is not complete.

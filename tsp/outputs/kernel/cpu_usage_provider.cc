@@ -3,8 +3,10 @@
 #include <mutex>
 
 #include "analyses/kernel/kernel_model.h"
-#include "tsp/outputs/kernel/kernel_providers.h"
 #include "analyses/stats/buckets.h"
+#include "analyses/stats/usage.h"
+#include "tsp/outputs/kernel/kernel_providers.h"
+#include "tsp/outputs/tree_cache.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -13,14 +15,7 @@ using storage::Quark;
 using storage::StateHistory;
 using storage::StateInterval;
 
-bool ThreadRuns(const storage::StateValue& v) {
-  return v.kind == storage::StateValue::kInt &&
-         (v.i == kernel::kRunUsermode || v.i == kernel::kRunSyscall);
-}
-
-bool CpuBusy(const storage::StateValue& v) {
-  return v.kind == storage::StateValue::kInt && v.i != kernel::kCpuIdle;
-}
+using stats::ThreadRuns;
 
 class CpuUsageProvider : public XyProvider {
  public:
@@ -33,16 +28,16 @@ class CpuUsageProvider : public XyProvider {
             "TREE_TIME_XY"};
   }
 
+  // Lists the threads that ran in the range: kept per range.
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
+    return cache_.Get(k_->history().complete(), start, end,
+                      [this](int64_t s, int64_t e) { return Compute(s, e); });
+  }
+
+  StatusOr<TreeModel> Compute(int64_t start, int64_t end) const {
     const StateHistory& h = k_->history();
-    const bool complete = h.complete();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (complete && cache_ && cache_start_ == start && cache_end_ == end) {
-      return *cache_;
-    }
     TreeModel m;
     m.headers = {"Process", "TID", "%"};
-    m.running = !complete;
     for (Quark host : h.Children(storage::kRootQuark)) {
       m.entries.push_back({int64_t(host),
                            -1,
@@ -84,11 +79,7 @@ class CpuUsageProvider : public XyProvider {
                              end});
       }
     }
-    if (complete) {
-      cache_ = m;
-      cache_start_ = start;
-      cache_end_ = end;
-    }
+    TreeCache::SpanRequest(&m);
     return m;
   }
 
@@ -101,7 +92,6 @@ class CpuUsageProvider : public XyProvider {
     m.y_unit = "%";
     m.running = !h.complete();
     if (times.empty()) return m;
-    const int64_t t0 = times.front(), tn = times.back();
     for (int64_t id : items) {
       if (id <= 0 || id >= int64_t(h.AttributeCount())) continue;
       Quark q = Quark(id);
@@ -114,24 +104,14 @@ class CpuUsageProvider : public XyProvider {
       Quark host = total ? parent : h.Parent(parent);
       auto cpus = h.Child(host, "CPUs");
       size_t ncpu = cpus ? std::max<size_t>(1, h.Children(*cpus).size()) : 1;
-      std::vector<double> acc(times.size(), 0.0);
-      if (total) {
-        for (Quark c : h.Children(q)) {
-          VMTRACE_ASSIGN_OR_RETURN(auto r, h.QueryRange(c, t0, tn));
-          for (const auto& iv : r) {
-            if (CpuBusy(iv.value)) AccumulateBuckets(iv, times, &acc);
-          }
-        }
-      } else {
-        VMTRACE_ASSIGN_OR_RETURN(auto r, h.QueryRange(q, t0, tn));
-        for (const auto& iv : r) {
-          if (ThreadRuns(iv.value)) AccumulateBuckets(iv, times, &acc);
-        }
-      }
+      VMTRACE_ASSIGN_OR_RETURN(
+          std::vector<double> acc,
+          total ? stats::CpuBusyBuckets(h, h.Children(q), times)
+                : stats::ThreadRunBuckets(h, q, times));
       XySeries s;
       s.id = id;
       s.name = total ? h.Name(host) + " total" : h.Name(q);
-      s.y = BucketDensity(acc, times, 100.0, double(ncpu));
+      s.y = stats::BucketDensity(acc, times, 100.0, double(ncpu));
       m.series.push_back(std::move(s));
     }
     return m;
@@ -139,9 +119,7 @@ class CpuUsageProvider : public XyProvider {
 
  private:
   const kernel::KernelModule* k_;
-  mutable std::mutex mu_;
-  mutable std::optional<TreeModel> cache_;
-  mutable int64_t cache_start_ = 0, cache_end_ = 0;
+  TreeCache cache_{TreeCache::Scope::kPerRange};
 };
 
 }  // namespace

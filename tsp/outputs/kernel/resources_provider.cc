@@ -4,6 +4,7 @@
 #include "analyses/kernel/kernel_model.h"
 #include "tsp/outputs/kernel/kernel_providers.h"
 #include "tsp/outputs/state_rows.h"
+#include "tsp/outputs/tree_cache.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -37,10 +38,15 @@ class ResourcesProvider : public TimeGraphProvider {
   }
 
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
+    return cache_.Get(k_->history().complete(), start, end,
+                      [this](int64_t s, int64_t e) { return Compute(s, e); });
+  }
+
+  // Every entry spans the request.
+  StatusOr<TreeModel> Compute(int64_t start, int64_t end) const {
     const StateHistory& h = k_->history();
     TreeModel m;
     m.headers = {"Resource"};
-    m.running = !h.complete();
     for (Quark host : h.Children(storage::kRootQuark)) {
       m.entries.push_back(
           {int64_t(host), -1, {h.Name(host)}, false, false, start, end});
@@ -86,6 +92,7 @@ class ResourcesProvider : public TimeGraphProvider {
         }
       }
     }
+    TreeCache::SpanRequest(&m);
     return m;
   }
 
@@ -177,6 +184,7 @@ class ResourcesProvider : public TimeGraphProvider {
   }
 
   const kernel::KernelModule* k_;
+  TreeCache cache_;
 };
 
 }  // namespace

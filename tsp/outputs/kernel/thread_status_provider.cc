@@ -6,6 +6,7 @@
 #include "storage/state_queries.h"
 #include "tsp/outputs/kernel/kernel_providers.h"
 #include "tsp/outputs/state_rows.h"
+#include "tsp/outputs/tree_cache.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -27,84 +28,8 @@ class ThreadStatusProvider : public TimeGraphProvider {
   }
 
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
-    const StateHistory& h = k_->history();
-    const bool complete = h.complete();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (complete && cached_) return *cached_;
-    TreeModel m;
-    m.headers = {"Process", "TID", "PID"};
-    m.running = !complete;
-    for (Quark host : h.Children(storage::kRootQuark)) {
-      // Filled in once its threads' lifetimes are known.
-      const size_t host_entry = m.entries.size();
-      m.entries.push_back(
-          {int64_t(host), -1, {h.Name(host), "", ""}, false, false, 0, 0});
-      int64_t host_start = INT64_MAX, host_end = INT64_MIN;
-      auto threads = h.Child(host, "Threads");
-      if (!threads) {
-        m.entries[host_entry].start = start;
-        m.entries[host_entry].end = end;
-        continue;
-      }
-      struct Info {
-        Quark q;
-        int64_t tid, pid;
-        std::string name;
-        int64_t start = 0, end = 0;  // lifetime, end exclusive
-      };
-      std::vector<Info> infos;
-      std::map<int64_t, Quark> process_of;  // pid -> quark of its main thread
-      for (Quark t : h.Children(*threads)) {
-        std::string n = h.Name(t);
-        // Idle threads ("0_<cpu>") are the Resources view's IDLE state.
-        if (n.rfind("0_", 0) == 0) continue;
-        Info info{t, strtoll(n.c_str(), nullptr, 10), 0, ""};
-        if (auto pq = h.Child(t, "PID")) {
-          auto v = storage::LastValue(h, *pq);
-          info.pid = v.kind == storage::StateValue::kInt ? v.i : info.tid;
-        } else {
-          info.pid = info.tid;
-        }
-        if (auto eq = h.Child(t, "Exec_name"))
-          info.name = storage::LastValue(h, *eq).s;
-        if (info.tid != 0 && info.pid == info.tid) process_of[info.pid] = t;
-        // Each entry spans its thread's lifetime (the reference does the
-        // same), exclusive end like a state's; a thread the history has no
-        // status for yet spans the request.
-        if (auto span = storage::NonNullSpan(h, t)) {
-          info.start = span->first;
-          info.end = span->second + 1;
-        } else {
-          info.start = start;
-          info.end = end;
-        }
-        host_start = std::min(host_start, info.start);
-        host_end = std::max(host_end, info.end);
-        infos.push_back(std::move(info));
-      }
-      std::sort(infos.begin(), infos.end(), [](const Info& a, const Info& b) {
-        return a.tid != b.tid ? a.tid < b.tid : a.q < b.q;
-      });
-      for (const Info& i : infos) {
-        int64_t parent = int64_t(host);
-        if (i.tid != 0 && i.pid != i.tid) {
-          auto p = process_of.find(i.pid);
-          if (p != process_of.end()) parent = int64_t(p->second);
-        }
-        m.entries.push_back(
-            {int64_t(i.q),
-             parent,
-             {i.name, std::to_string(i.tid), std::to_string(i.pid)},
-             true,
-             false,
-             i.start,
-             i.end});
-      }
-      m.entries[host_entry].start = infos.empty() ? start : host_start;
-      m.entries[host_entry].end = infos.empty() ? end : host_end;
-    }
-    if (complete) cached_ = m;
-    return m;
+    return cache_.Get(k_->history().complete(), start, end,
+                      [this](int64_t s, int64_t e) { return Compute(s, e); });
   }
 
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
@@ -170,6 +95,84 @@ class ThreadStatusProvider : public TimeGraphProvider {
   }
 
  private:
+  // Each thread entry spans its lifetime; a host without threads spans the
+  // request.
+  StatusOr<TreeModel> Compute(int64_t start, int64_t end) const {
+    const StateHistory& h = k_->history();
+    TreeModel m;
+    m.headers = {"Process", "TID", "PID"};
+    for (Quark host : h.Children(storage::kRootQuark)) {
+      // Filled in once its threads' lifetimes are known.
+      const size_t host_entry = m.entries.size();
+      m.entries.push_back(
+          {int64_t(host), -1, {h.Name(host), "", ""}, false, false, 0, 0});
+      int64_t host_start = INT64_MAX, host_end = INT64_MIN;
+      auto threads = h.Child(host, "Threads");
+      if (!threads) {
+        m.entries[host_entry].spans_request = true;
+        continue;
+      }
+      struct Info {
+        Quark q;
+        int64_t tid, pid;
+        std::string name;
+        int64_t start = 0, end = 0;  // lifetime, end exclusive
+      };
+      std::vector<Info> infos;
+      std::map<int64_t, Quark> process_of;  // pid -> quark of its main thread
+      for (Quark t : h.Children(*threads)) {
+        std::string n = h.Name(t);
+        // Idle threads ("0_<cpu>") are the Resources view's IDLE state.
+        if (n.rfind("0_", 0) == 0) continue;
+        Info info{t, strtoll(n.c_str(), nullptr, 10), 0, ""};
+        if (auto pq = h.Child(t, "PID")) {
+          auto v = storage::LastValue(h, *pq);
+          info.pid = v.kind == storage::StateValue::kInt ? v.i : info.tid;
+        } else {
+          info.pid = info.tid;
+        }
+        if (auto eq = h.Child(t, "Exec_name"))
+          info.name = storage::LastValue(h, *eq).s;
+        if (info.tid != 0 && info.pid == info.tid) process_of[info.pid] = t;
+        // Each entry spans its thread's lifetime (the reference does the
+        // same), exclusive end like a state's; a thread the history has no
+        // status for yet spans the request.
+        if (auto span = storage::NonNullSpan(h, t)) {
+          info.start = span->first;
+          info.end = span->second + 1;
+        } else {
+          info.start = start;
+          info.end = end;
+        }
+        host_start = std::min(host_start, info.start);
+        host_end = std::max(host_end, info.end);
+        infos.push_back(std::move(info));
+      }
+      std::sort(infos.begin(), infos.end(), [](const Info& a, const Info& b) {
+        return a.tid != b.tid ? a.tid < b.tid : a.q < b.q;
+      });
+      for (const Info& i : infos) {
+        int64_t parent = int64_t(host);
+        if (i.tid != 0 && i.pid != i.tid) {
+          auto p = process_of.find(i.pid);
+          if (p != process_of.end()) parent = int64_t(p->second);
+        }
+        m.entries.push_back(
+            {int64_t(i.q),
+             parent,
+             {i.name, std::to_string(i.tid), std::to_string(i.pid)},
+             true,
+             false,
+             i.start,
+             i.end});
+      }
+      m.entries[host_entry].start = host_start;
+      m.entries[host_entry].end = host_end;
+      m.entries[host_entry].spans_request = infos.empty();
+    }
+    return m;
+  }
+
   // Thread status attributes are the children of <host>/Threads.
   bool IsThread(Quark q) const {
     const StateHistory& h = k_->history();
@@ -179,8 +182,7 @@ class ThreadStatusProvider : public TimeGraphProvider {
   }
 
   const kernel::KernelModule* k_;
-  mutable std::mutex mu_;
-  mutable std::optional<TreeModel> cached_;
+  TreeCache cache_;
 };
 
 }  // namespace

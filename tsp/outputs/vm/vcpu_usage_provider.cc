@@ -2,36 +2,19 @@
 #include <array>
 #include <map>
 
+#include "analyses/stats/buckets.h"
+#include "analyses/stats/usage.h"
 #include "tsp/outputs/vm/vm_stats_common.h"
 #include "tsp/outputs/vm/vm_stats_providers.h"
-#include "analyses/stats/buckets.h"
 
 namespace vmtrace::tsp {
 namespace {
 
 using namespace vmstats;  // NOLINT: internal helpers of this output family
 
-constexpr int kCategories = 4;
+constexpr int kCategories = stats::kVcpuUsageCategories;
 constexpr std::array<const char*, kCategories> kCategoryNames = {
     "Guest", "Hypervisor", "Preempted", "Idle"};
-
-// Category of a vCPU state, -1 for UNKNOWN (and anything unexpected).
-int Category(const storage::StateValue& v) {
-  if (v.kind != storage::StateValue::kInt) return -1;
-  switch (v.i) {
-    case vm::kGuest:
-    case vm::kGuestL2:
-      return 0;
-    case vm::kHypervisor:
-    case vm::kL1ForL2:
-      return 1;
-    case vm::kPreemptedHost:
-    case vm::kPreemptedVm:
-      return 2;
-    default:
-      return IsWait(v) ? 3 : -1;
-  }
-}
 
 class VcpuUsageProvider : public XyProvider {
  public:
@@ -113,21 +96,14 @@ class VcpuUsageProvider : public XyProvider {
           continue;
         }
         n.vcpus = std::max<size_t>(1, vcpus.size());
-        n.acc.assign(kCategories, std::vector<double>(times.size(), 0.0));
-        for (Quark v : vcpus) {
-          VMTRACE_ASSIGN_OR_RETURN(
-              auto ivs, h.QueryRange(v, times.front(), times.back()));
-          for (const auto& iv : ivs) {
-            int cat = Category(iv.value);
-            if (cat >= 0) AccumulateBuckets(iv, times, &n.acc[cat]);
-          }
-        }
+        VMTRACE_ASSIGN_OR_RETURN(n.acc,
+                                 stats::VcpuUsageBuckets(h, vcpus, times));
         it = nodes.emplace(q, std::move(n)).first;
       }
       const Node& n = it->second;
       m.series.push_back(
           {id, n.name + " " + kCategoryNames[c],
-           BucketDensity(n.acc[c], times, 100.0, double(n.vcpus))});
+           stats::BucketDensity(n.acc[c], times, 100.0, double(n.vcpus))});
     }
     return m;
   }

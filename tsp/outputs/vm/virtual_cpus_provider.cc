@@ -8,7 +8,9 @@
 #include "analyses/vm/vm_names.h"
 #include "storage/state_queries.h"
 #include "tsp/outputs/state_rows.h"
+#include "tsp/outputs/tree_cache.h"
 #include "tsp/outputs/vm/vm_providers.h"
+#include "tsp/outputs/wait_styles.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -51,13 +53,15 @@ class VirtualCpusProvider : public TimeGraphProvider {
   }
 
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
+    return cache_.Get(vm_->history().complete(), start, end,
+                      [this](int64_t, int64_t) { return Compute(); });
+  }
+
+  // Every entry spans the request.
+  StatusOr<TreeModel> Compute() const {
     const StateHistory& h = vm_->history();
-    const bool complete = h.complete();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (complete && cached_) return StretchTree(*cached_, start, end);
     TreeModel m;
     m.headers = {"Name", "Host thread"};
-    m.running = !complete;
     for (Quark host : h.Children(storage::kRootQuark)) {
       auto vms = h.Child(host, "VMs");
       if (!vms) continue;
@@ -92,8 +96,8 @@ class VirtualCpusProvider : public TimeGraphProvider {
         }
       }
     }
-    if (complete) cached_ = m;
-    return StretchTree(m, start, end);
+    TreeCache::SpanRequest(&m);
+    return m;
   }
 
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
@@ -152,25 +156,19 @@ class VirtualCpusProvider : public TimeGraphProvider {
   }
 
   StyleMap Styles() const override {
-    auto s = [](const char* name, const char* color, double height) {
-      return nlohmann::json{{"style-name", name},
-                            {"background-color", color},
-                            {"height", height}};
-    };
     // Colours of vm-analyses.md (d).1 (Trace Compass's VM palettes).
-    return {
-        {"UNKNOWN", s("Unknown", "#403B33", 0.3)},
-        {"GUEST", s("Guest (L1)", "#00C800", 1.0)},
-        {"GUEST_L2", s("Guest (L2)", "#339900", 1.0)},
-        {"HYPERVISOR", s("Hypervisor (L0)", "#B30606", 1.0)},
-        {"L1_FOR_L2", s("L1 hypervisor for L2", "#E0A030", 1.0)},
-        {"PREEMPTED_HOST", s("Preempted by a host process", "#CF7F2F", 0.6)},
-        {"PREEMPTED_VM", s("Preempted by another vCPU", "#A0522D", 0.6)},
-        {"WAIT_TIMER", s("Waiting for a timer", "#336699", 0.5)},
-        {"WAIT_DISK", s("Waiting for the disk", "#6600CC", 0.5)},
-        {"WAIT_NET", s("Waiting for the network", "#FF9BFF", 0.5)},
-        {"WAIT_TASK", s("Waiting for another task", "#6666CC", 0.5)},
-        {"WAIT_UNKNOWN", s("Waiting (unknown reason)", "#DC143C", 0.5)}};
+    StyleMap m = {
+        {"UNKNOWN", StateStyle("Unknown", "#403B33", 0.3)},
+        {"GUEST", StateStyle("Guest (L1)", "#00C800", 1.0)},
+        {"GUEST_L2", StateStyle("Guest (L2)", "#339900", 1.0)},
+        {"HYPERVISOR", StateStyle("Hypervisor (L0)", "#B30606", 1.0)},
+        {"L1_FOR_L2", StateStyle("L1 hypervisor for L2", "#E0A030", 1.0)},
+        {"PREEMPTED_HOST",
+         StateStyle("Preempted by a host process", "#CF7F2F", 0.6)},
+        {"PREEMPTED_VM",
+         StateStyle("Preempted by another vCPU", "#A0522D", 0.6)}};
+    AddWaitStyles(&m);
+    return m;
   }
 
  private:
@@ -204,8 +202,7 @@ class VirtualCpusProvider : public TimeGraphProvider {
 
   const vm::VmModule* vm_;
   const kernel::KernelModule* k_;
-  mutable std::mutex mu_;
-  mutable std::optional<TreeModel> cached_;
+  TreeCache cache_;
 };
 
 }  // namespace

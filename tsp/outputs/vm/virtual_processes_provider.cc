@@ -8,7 +8,9 @@
 #include "analyses/vm/vm_layout.h"
 #include "storage/state_queries.h"
 #include "tsp/outputs/state_rows.h"
+#include "tsp/outputs/tree_cache.h"
 #include "tsp/outputs/vm/vm_providers.h"
+#include "tsp/outputs/wait_styles.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -40,13 +42,17 @@ class VirtualProcessesProvider : public TimeGraphProvider {
   }
 
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
+    const bool complete = vm_->history().complete();
+    return cache_.Get(complete, start, end, [this, complete](int64_t, int64_t) {
+      return Compute(complete);
+    });
+  }
+
+  // Every entry spans the request.
+  StatusOr<TreeModel> Compute(bool complete) const {
     const StateHistory& h = vm_->history();
-    const bool complete = h.complete();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (complete && cached_) return StretchTree(*cached_, start, end);
     TreeModel m;
     m.headers = {"Name", "Id"};
-    m.running = !complete;
     bool has_process = false;
     for (Quark host : h.Children(storage::kRootQuark)) {
       auto vms = h.Child(host, "VMs");
@@ -78,8 +84,8 @@ class VirtualProcessesProvider : public TimeGraphProvider {
           "events (lttng-modules addons), which this view and the guest "
           "critical path need; Virtual CPUs works without them";
     }
-    if (complete) cached_ = m;
-    return StretchTree(m, start, end);
+    TreeCache::SpanRequest(&m);
+    return m;
   }
 
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
@@ -112,20 +118,14 @@ class VirtualProcessesProvider : public TimeGraphProvider {
   }
 
   StyleMap Styles() const override {
-    auto s = [](const char* name, const char* color, double height) {
-      return nlohmann::json{{"style-name", name},
-                            {"background-color", color},
-                            {"height", height}};
-    };
-    return {{"UNKNOWN", s("Unknown", "#403B33", 0.3)},
-            {"RUNNING", s("Running", "#00C800", 1.0)},
-            {"VCPU_HYPERVISOR", s("vCPU in the hypervisor", "#B30606", 1.0)},
-            {"VCPU_PREEMPTED", s("vCPU preempted", "#CF7F2F", 0.6)},
-            {"WAIT_TIMER", s("Waiting for a timer", "#336699", 0.5)},
-            {"WAIT_DISK", s("Waiting for the disk", "#6600CC", 0.5)},
-            {"WAIT_NET", s("Waiting for the network", "#FF9BFF", 0.5)},
-            {"WAIT_TASK", s("Waiting for another task", "#6666CC", 0.5)},
-            {"WAIT_UNKNOWN", s("Waiting (unknown reason)", "#DC143C", 0.5)}};
+    StyleMap m = {
+        {"UNKNOWN", StateStyle("Unknown", "#403B33", 0.3)},
+        {"RUNNING", StateStyle("Running", "#00C800", 1.0)},
+        {"VCPU_HYPERVISOR",
+         StateStyle("vCPU in the hypervisor", "#B30606", 1.0)},
+        {"VCPU_PREEMPTED", StateStyle("vCPU preempted", "#CF7F2F", 0.6)}};
+    AddWaitStyles(&m);
+    return m;
   }
 
  private:
@@ -171,8 +171,7 @@ class VirtualProcessesProvider : public TimeGraphProvider {
   }
 
   const vm::VmModule* vm_;
-  mutable std::mutex mu_;
-  mutable std::optional<TreeModel> cached_;
+  TreeCache cache_;
 };
 
 }  // namespace

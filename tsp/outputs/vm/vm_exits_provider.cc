@@ -2,10 +2,11 @@
 #include <algorithm>
 #include <map>
 
+#include "analyses/stats/buckets.h"
+#include "analyses/stats/vm_exits.h"
 #include "analyses/vm/vm_names.h"
 #include "tsp/outputs/vm/vm_stats_common.h"
 #include "tsp/outputs/vm/vm_stats_providers.h"
-#include "analyses/stats/buckets.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -17,51 +18,6 @@ std::string ExitName(int64_t reason) {
   if (reason < 0) return "(reason not recorded)";
   std::string_view n = vm::ExitReasonName(reason);
   return n.empty() ? "UNKNOWN_" + std::to_string(reason) : std::string(n);
-}
-
-struct Exit {
-  int64_t start = 0;
-  int64_t reason = -1;  // -1: no Exit value at that instant
-  bool from_l2 = false;
-  int64_t ns = 0;  // hypervisor time until the next guest entry
-};
-
-// The exits of one L1 vCPU whose first HYPERVISOR interval lies in
-// [t1, t2] (see vm_stats_providers.h for what an exit is).
-StatusOr<std::vector<Exit>> CollectExits(const StateHistory& h,
-                                         const VcpuRef& v, int64_t t1,
-                                         int64_t t2, const Window& w) {
-  std::vector<Exit> out;
-  VMTRACE_ASSIGN_OR_RETURN(auto states, h.QueryRange(v.q, t1, t2));
-  std::vector<StateInterval> reasons;
-  if (auto eq = h.Child(v.q, "Exit")) {
-    VMTRACE_ASSIGN_OR_RETURN(reasons, h.QueryRange(*eq, t1, t2));
-  }
-  size_t j = 0;
-  std::optional<Exit> open;
-  const StateInterval* prev = nullptr;
-  for (const auto& iv : states) {
-    if (IsInt(iv, vm::kHypervisor)) {
-      // The state before an exit is the guest's, with no gap: the history
-      // partitions time per attribute.
-      if (prev && IsGuest(prev->value) && prev->end + 1 == iv.start) {
-        if (open) out.push_back(*open);
-        open = Exit{iv.start, -1, IsInt(*prev, vm::kGuestL2), 0};
-        while (j < reasons.size() && reasons[j].end < iv.start) ++j;
-        if (j < reasons.size() && reasons[j].Contains(iv.start) &&
-            reasons[j].value.kind == storage::StateValue::kInt) {
-          open->reason = reasons[j].value.i;
-        }
-      }
-      if (open) open->ns += Clipped(iv, w);
-    } else if (IsGuest(iv.value)) {
-      if (open) out.push_back(*open);
-      open.reset();
-    }
-    prev = &iv;
-  }
-  if (open) out.push_back(*open);
-  return out;
 }
 
 std::vector<TableColumnModel> ExitColumns() {
@@ -98,10 +54,6 @@ class VmExitsTableProvider : public TableProvider {
   }
 
  private:
-  struct Stat {
-    int64_t count = 0, from_l2 = 0, total = 0, max = 0;
-  };
-
   StatusOr<TableModel> Compute() const {
     const StateHistory& h = *h_;
     const Window w = ObservedWindow(h);
@@ -109,20 +61,9 @@ class VmExitsTableProvider : public TableProvider {
     m.columns = ExitColumns();
     if (w.length() == 0) return m;
     for (const VmRef& vm : ListVms(h)) {
-      std::map<int64_t, Stat> by_reason;
       int64_t vm_total = 0;
-      for (const auto& v : vm.vcpus) {
-        VMTRACE_ASSIGN_OR_RETURN(auto exits,
-                                 CollectExits(h, v, w.start, w.end, w));
-        for (const Exit& e : exits) {
-          Stat& s = by_reason[e.reason];
-          ++s.count;
-          s.from_l2 += e.from_l2 ? 1 : 0;
-          s.total += e.ns;
-          s.max = std::max(s.max, e.ns);
-          vm_total += e.ns;
-        }
-      }
+      VMTRACE_ASSIGN_OR_RETURN(auto by_reason,
+                               stats::ExitsByReason(h, vm, w, &vm_total));
       for (const auto& [reason, s] : by_reason) {
         m.rows.push_back({vm.host_name, vm.name, vm.pid,
                           reason < 0 ? "" : std::to_string(reason),
@@ -181,9 +122,6 @@ class VmExitRateProvider : public XyProvider {
     m.y_unit = "exits/s";
     m.running = !h.complete();
     if (times.empty()) return m;
-    // Unclipped: the buckets bound what is counted.
-    const Window all{std::numeric_limits<int64_t>::min(),
-                     std::numeric_limits<int64_t>::max()};
     for (int64_t id : items) {
       if (id <= 0 || id % 8 != 0) continue;
       Quark q = IdQuark(id);
@@ -200,16 +138,8 @@ class VmExitRateProvider : public XyProvider {
       } else {
         continue;
       }
-      std::vector<double> acc(times.size(), 0.0);
-      for (const auto& v : vcpus) {
-        // From one ns early, so an exit at times.front() sees the guest
-        // interval before it.
-        VMTRACE_ASSIGN_OR_RETURN(
-            auto exits,
-            CollectExits(h, v, times.front() - 1, times.back(), all));
-        for (const Exit& e : exits) CountInBucket(e.start, times, &acc);
-      }
-      m.series.push_back({id, name, BucketDensity(acc, times, 1e9)});
+      VMTRACE_ASSIGN_OR_RETURN(auto acc, stats::ExitCounts(h, vcpus, times));
+      m.series.push_back({id, name, stats::BucketDensity(acc, times, 1e9)});
     }
     return m;
   }

@@ -4,7 +4,9 @@
 // computed on request from the history the single pass writes, and say
 // "running" while the history is not complete.
 //
-// Common rules:
+// The arithmetic (VM walk, waits, exits, preemptions, vCPU usage, time
+// buckets) is in analyses/stats/; these providers shape it as TSP tables
+// and XY charts. Common rules:
 // - The observed window is [h.start_time(), h.flushed_until()): the
 //   history's closed intervals [s, e] count as [s, e + 1) clipped to it, so
 //   the state current at the trace's last event ends there (the generator's

@@ -3,29 +3,21 @@
 #include <array>
 #include <map>
 
+#include "analyses/stats/buckets.h"
+#include "analyses/stats/vm_waits.h"
 #include "tsp/outputs/vm/vm_stats_common.h"
 #include "tsp/outputs/vm/vm_stats_providers.h"
-#include "analyses/stats/buckets.h"
 
 namespace vmtrace::tsp {
 namespace {
 
 using namespace vmstats;  // NOLINT: internal helpers of this output family
 
-constexpr int kCategories = 5;
+using stats::AddWaits;
+using Totals = stats::WaitTotals;
+constexpr int kCategories = stats::kWaitCategories;
 constexpr std::array<const char*, kCategories> kCategoryNames = {
     "WAIT_TIMER", "WAIT_DISK", "WAIT_NET", "WAIT_TASK", "WAIT_UNKNOWN"};
-
-using Totals = std::array<int64_t, kCategories>;
-
-// Adds the clipped WAIT_* time of q's intervals to *t.
-Status AddWaits(const StateHistory& h, Quark q, const Window& w, Totals* t) {
-  VMTRACE_ASSIGN_OR_RETURN(auto ivs, ReadAll(h, q, w));
-  for (const auto& iv : ivs) {
-    if (IsWait(iv.value)) (*t)[iv.value.i - vm::kWaitTimer] += Clipped(iv, w);
-  }
-  return Status::Ok();
-}
 
 std::vector<TableColumnModel> WaitColumns() {
   std::vector<TableColumnModel> c = {
@@ -183,17 +175,8 @@ class VmWaitXyProvider : public XyProvider {
       if (it == vms.end()) {
         auto vm = FindVm(h, IdQuark(id));
         if (!vm) continue;
-        std::vector<std::vector<double>> acc(
-            kCategories, std::vector<double>(times.size(), 0.0));
-        for (const auto& v : vm->vcpus) {
-          VMTRACE_ASSIGN_OR_RETURN(
-              auto ivs, h.QueryRange(v.q, times.front(), times.back()));
-          for (const auto& iv : ivs) {
-            if (IsWait(iv.value)) {
-              AccumulateBuckets(iv, times, &acc[iv.value.i - vm::kWaitTimer]);
-            }
-          }
-        }
+        VMTRACE_ASSIGN_OR_RETURN(auto acc,
+                                 stats::WaitBuckets(h, vm->vcpus, times));
         it =
             vms.emplace(IdQuark(id), std::make_pair(*vm, std::move(acc))).first;
       }
@@ -201,8 +184,8 @@ class VmWaitXyProvider : public XyProvider {
       XySeries s;
       s.id = id;
       s.name = vm.name + " " + kCategoryNames[c];
-      s.y = BucketDensity(it->second.second[c], times, 100.0,
-                          double(std::max<size_t>(1, vm.vcpus.size())));
+      s.y = stats::BucketDensity(it->second.second[c], times, 100.0,
+                                 double(std::max<size_t>(1, vm.vcpus.size())));
       m.series.push_back(std::move(s));
     }
     return m;
