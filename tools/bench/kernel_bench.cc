@@ -29,6 +29,7 @@
 #include "tsp/http/api.h"
 #include "tsp/http/http_server.h"
 #include "tsp/outputs/kernel/kernel_providers.h"
+#include "tsp/routes/routes.h"
 #include "tsp/service/trace_service.h"
 
 extern char** environ;

@@ -27,8 +27,8 @@
 #include "analyses/vm/vm_module.h"
 #include "base/log.h"
 #include "tsp/outputs/kernel/kernel_providers.h"
-#include "tsp/service/trace_service.h"
 #include "tsp/outputs/vm/vm_providers.h"
+#include "tsp/service/trace_service.h"
 
 namespace {
 

@@ -44,6 +44,98 @@ GuardRequest ToGuardRequest(const httplib::Request& req) {
   return g;
 }
 
+// Every request passes the guard (Host, Origin, token, body type) before
+// routing, and is logged with its time.
+void InstallGuard(httplib::Server* server, GuardOptions guard_options) {
+  httplib::Server& svr = *server;
+  svr.set_pre_routing_handler(
+      [guard = std::move(guard_options)](const httplib::Request& req,
+                                         httplib::Response& res) {
+        t_request_start = std::chrono::steady_clock::now();
+        const GuardRequest g = ToGuardRequest(req);
+        GuardDecision d = CheckRequest(guard, g);
+        for (const auto& [k, v] : d.headers) res.set_header(k, v);
+        if (!d.reject) return httplib::Server::HandlerResponse::Unhandled;
+        // The body (if any) is not read before routing: close the connection
+        // so its bytes are not taken for the next request.
+        if (g.body_size > 0) res.set_header("Connection", "close");
+        for (const auto& [k, v] : d.reject->headers) res.set_header(k, v);
+        res.status = d.reject->status;
+        res.set_content(d.reject->body, d.reject->content_type.c_str());
+        return httplib::Server::HandlerResponse::Handled;
+      });
+  svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - t_request_start)
+                  .count();
+    VMTRACE_LOG(kInfo, "%s %s %d %.3f ms", req.method.c_str(), req.path.c_str(),
+                res.status, us / 1000.0);
+  });
+}
+
+// The cpp-httplib handler of a route: path parameters, query and body in;
+// the budget (heavy slots, deadline), exceptions as 500, the reply out.
+httplib::Server::Handler BindRoute(const Route& route, RequestBudget* budget) {
+  ApiHandler handler = route.handler;
+  const bool heavy = RequestBudget::IsHeavy(route.method, route.path_template);
+  return [handler, heavy, budget](const httplib::Request& req,
+                                  httplib::Response& res) {
+    ApiRequest ar;
+    for (size_t i = 1; i < req.matches.size(); ++i) {
+      ar.params.push_back(req.matches[i].str());
+    }
+    for (const auto& [k, v] : req.params) ar.query[k] = v;
+    ar.body = req.body;
+    ApiResponse out;
+    try {
+      out = budget->Run(heavy, t_request_start,
+                        [&handler, &ar] { return handler(ar); });
+    } catch (const std::exception& e) {
+      out = ErrorResponse(500, "Internal server error", e.what());
+    }
+    res.status = out.status;
+    for (const auto& [k, v] : out.headers) res.set_header(k, v);
+    if (out.status == 503 && !res.has_header("Retry-After")) {
+      res.set_header("Retry-After", "1");
+    }
+    // Moved, not copied: replies can be hundreds of MB.
+    res.body = std::move(out.body);
+    res.set_header("Content-Type", out.content_type);
+  };
+}
+
+void InstallErrorHandler(httplib::Server* server,
+                         const std::vector<Route>& routes) {
+  httplib::Server& svr = *server;
+  // Unrouted requests: 405 if the path exists with another method, else
+  // 404; both with a TSP error body.
+  std::vector<std::regex> known;
+  for (const Route& route : routes) {
+    known.emplace_back(TemplateToRegex(route.path_template));
+  }
+  svr.set_error_handler(httplib::Server::HandlerWithResponse(
+      [known](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty())
+          return httplib::Server::HandlerResponse::Unhandled;
+        ApiResponse out;
+        if (res.status == 404) {
+          bool other_method = std::any_of(
+              known.begin(), known.end(), [&req](const std::regex& re) {
+                return std::regex_match(req.path, re);
+              });
+          out = other_method ? ErrorResponse(405, "Method not allowed",
+                                             req.method + " " + req.path)
+                             : ErrorResponse(404, "Not found", req.path);
+        } else {
+          out = ErrorResponse(res.status,
+                              "HTTP error " + std::to_string(res.status));
+        }
+        res.status = out.status;
+        res.set_content(out.body, "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+}
+
 }  // namespace
 
 HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
@@ -71,59 +163,10 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
                             "GET, POST, PUT, DELETE, OPTIONS, HEAD"}});
 
   options_.guard.bind_host = options_.host;
-  svr.set_pre_routing_handler(
-      [guard = options_.guard](const httplib::Request& req,
-                               httplib::Response& res) {
-        t_request_start = std::chrono::steady_clock::now();
-        const GuardRequest g = ToGuardRequest(req);
-        GuardDecision d = CheckRequest(guard, g);
-        for (const auto& [k, v] : d.headers) res.set_header(k, v);
-        if (!d.reject) return httplib::Server::HandlerResponse::Unhandled;
-        // The body (if any) is not read before routing: close the connection
-        // so its bytes are not taken for the next request.
-        if (g.body_size > 0) res.set_header("Connection", "close");
-        for (const auto& [k, v] : d.reject->headers) res.set_header(k, v);
-        res.status = d.reject->status;
-        res.set_content(d.reject->body, d.reject->content_type.c_str());
-        return httplib::Server::HandlerResponse::Handled;
-      });
-  svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::steady_clock::now() - t_request_start)
-                  .count();
-    VMTRACE_LOG(kInfo, "%s %s %d %.3f ms", req.method.c_str(), req.path.c_str(),
-                res.status, us / 1000.0);
-  });
+  InstallGuard(&svr, options_.guard);
 
   for (const Route& route : routes_) {
-    ApiHandler handler = route.handler;
-    const bool heavy =
-        RequestBudget::IsHeavy(route.method, route.path_template);
-    RequestBudget* budget = budget_.get();
-    auto bound = [handler, heavy, budget](const httplib::Request& req,
-                                          httplib::Response& res) {
-      ApiRequest ar;
-      for (size_t i = 1; i < req.matches.size(); ++i) {
-        ar.params.push_back(req.matches[i].str());
-      }
-      for (const auto& [k, v] : req.params) ar.query[k] = v;
-      ar.body = req.body;
-      ApiResponse out;
-      try {
-        out = budget->Run(heavy, t_request_start,
-                          [&handler, &ar] { return handler(ar); });
-      } catch (const std::exception& e) {
-        out = ErrorResponse(500, "Internal server error", e.what());
-      }
-      res.status = out.status;
-      for (const auto& [k, v] : out.headers) res.set_header(k, v);
-      if (out.status == 503 && !res.has_header("Retry-After")) {
-        res.set_header("Retry-After", "1");
-      }
-      // Moved, not copied: replies can be hundreds of MB.
-      res.body = std::move(out.body);
-      res.set_header("Content-Type", out.content_type);
-    };
+    auto bound = BindRoute(route, budget_.get());
     std::string pattern = TemplateToRegex(route.path_template);
     if (route.method == "GET")
       svr.Get(pattern, bound);
@@ -138,33 +181,7 @@ HttpServer::HttpServer(std::vector<Route> routes, HttpOptions options)
     res.status = 200;
   });
 
-  // Unrouted requests: 405 if the path exists with another method, else
-  // 404; both with a TSP error body.
-  std::vector<std::regex> known;
-  for (const Route& route : routes_) {
-    known.emplace_back(TemplateToRegex(route.path_template));
-  }
-  svr.set_error_handler(httplib::Server::HandlerWithResponse(
-      [known](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty())
-          return httplib::Server::HandlerResponse::Unhandled;
-        ApiResponse out;
-        if (res.status == 404) {
-          bool other_method = std::any_of(
-              known.begin(), known.end(), [&req](const std::regex& re) {
-                return std::regex_match(req.path, re);
-              });
-          out = other_method ? ErrorResponse(405, "Method not allowed",
-                                             req.method + " " + req.path)
-                             : ErrorResponse(404, "Not found", req.path);
-        } else {
-          out = ErrorResponse(res.status,
-                              "HTTP error " + std::to_string(res.status));
-        }
-        res.status = out.status;
-        res.set_content(out.body, "application/json");
-        return httplib::Server::HandlerResponse::Handled;
-      }));
+  InstallErrorHandler(&svr, routes_);
 }
 
 HttpServer::~HttpServer() { Stop(); }

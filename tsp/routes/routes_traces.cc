@@ -91,6 +91,90 @@ ApiResponse Identifier(const ServerInfo& info) {
   return JsonResponse(j);
 }
 
+ApiResponse PostTrace(TraceService* svc, const ApiRequest& r) {
+  auto params = ParseParameters(r.body);
+  if (!params.ok()) return FromStatus(params.status());
+  auto uri = params->find("uri");
+  if (uri == params->end() || uri->is_null()) {
+    return FromStatus(Missing("uri"));
+  }
+  if (!uri->is_string()) return FromStatus(Invalid("uri"));
+  std::optional<std::string> name;
+  if (auto n = params->find("name"); n != params->end() && !n->is_null()) {
+    if (!n->is_string()) return FromStatus(Invalid("name"));
+    name = n->get<std::string>();
+  }
+  TraceInfo existing;
+  auto t = svc->AddTrace(uri->get<std::string>(), name, &existing);
+  if (!t.ok()) {
+    ApiResponse e = FromStatus(t.status());
+    if (t.status().code() == StatusCode::kAlreadyExists) {
+      Json j{{"title", t.status().message()},
+             {"detail",
+              "A trace with this name exists with another path. "
+              "Use a different name to avoid the conflict."},
+             {"trace", TraceJson(existing)}};
+      return JsonResponse(j, 409);
+    }
+    return e;
+  }
+  return JsonResponse(TraceJson(*t));
+}
+
+ApiResponse DeleteTraceReply(TraceService* svc, const ApiRequest& r) {
+  auto t = svc->DeleteTrace(r.params[0]);
+  if (t.ok()) return JsonResponse(TraceJson(*t));
+  if (t.status().code() == StatusCode::kFailedPrecondition) {
+    Json j{{"title", t.status().message()},
+           {"detail",
+            "Delete all experiments using this trace before deleting the "
+            "trace."}};
+    if (auto cur = svc->GetTrace(r.params[0]); cur.ok()) {
+      j["trace"] = TraceJson(*cur);
+    }
+    return JsonResponse(j, 409);
+  }
+  return FromStatus(t.status());
+}
+
+ApiResponse PostExperiment(TraceService* svc, const ApiRequest& r) {
+  auto params = ParseParameters(r.body);
+  if (!params.ok()) return FromStatus(params.status());
+  auto name = params->find("name");
+  if (name == params->end() || name->is_null()) {
+    return FromStatus(Missing("name"));
+  }
+  if (!name->is_string() || name->get<std::string>().empty()) {
+    return FromStatus(Invalid("name"));
+  }
+  auto traces = params->find("traces");
+  if (traces == params->end() || traces->is_null()) {
+    return FromStatus(Missing("traces"));
+  }
+  if (!traces->is_array() || traces->empty()) {
+    return FromStatus(Invalid("traces"));
+  }
+  std::vector<std::string> uuids;
+  for (const auto& t : *traces) {
+    if (!t.is_string()) return FromStatus(Invalid("traces"));
+    uuids.push_back(t.get<std::string>());
+  }
+  ExperimentView existing;
+  auto e = svc->AddExperiment(name->get<std::string>(), uuids, &existing);
+  if (!e.ok()) {
+    if (e.status().code() == StatusCode::kAlreadyExists) {
+      Json j{{"title", e.status().message()},
+             {"detail",
+              "An experiment with this name exists with other traces. Use a "
+              "different name to avoid the conflict."},
+             {"experiment", ExperimentJson(existing)}};
+      return JsonResponse(j, 409);
+    }
+    return FromStatus(e.status());
+  }
+  return JsonResponse(ExperimentJson(*e));
+}
+
 }  // namespace
 
 void AddTraceRoutes(TraceService* svc, const ServerInfo& info,
@@ -115,97 +199,22 @@ void AddTraceRoutes(TraceService* svc, const ServerInfo& info,
     for (const auto& t : svc->ListTraces()) a.push_back(TraceJson(t));
     return JsonResponse(a);
   });
-  add("POST", "/traces", [svc](const ApiRequest& r) {
-    auto params = ParseParameters(r.body);
-    if (!params.ok()) return FromStatus(params.status());
-    auto uri = params->find("uri");
-    if (uri == params->end() || uri->is_null()) {
-      return FromStatus(Missing("uri"));
-    }
-    if (!uri->is_string()) return FromStatus(Invalid("uri"));
-    std::optional<std::string> name;
-    if (auto n = params->find("name"); n != params->end() && !n->is_null()) {
-      if (!n->is_string()) return FromStatus(Invalid("name"));
-      name = n->get<std::string>();
-    }
-    TraceInfo existing;
-    auto t = svc->AddTrace(uri->get<std::string>(), name, &existing);
-    if (!t.ok()) {
-      ApiResponse e = FromStatus(t.status());
-      if (t.status().code() == StatusCode::kAlreadyExists) {
-        Json j{{"title", t.status().message()},
-               {"detail",
-                "A trace with this name exists with another path. "
-                "Use a different name to avoid the conflict."},
-               {"trace", TraceJson(existing)}};
-        return JsonResponse(j, 409);
-      }
-      return e;
-    }
-    return JsonResponse(TraceJson(*t));
-  });
+  add("POST", "/traces",
+      [svc](const ApiRequest& r) { return PostTrace(svc, r); });
   add("GET", "/traces/{uuid}", [svc](const ApiRequest& r) {
     auto t = svc->GetTrace(r.params[0]);
     return t.ok() ? JsonResponse(TraceJson(*t)) : FromStatus(t.status());
   });
-  add("DELETE", "/traces/{uuid}", [svc](const ApiRequest& r) {
-    auto t = svc->DeleteTrace(r.params[0]);
-    if (t.ok()) return JsonResponse(TraceJson(*t));
-    if (t.status().code() == StatusCode::kFailedPrecondition) {
-      Json j{{"title", t.status().message()},
-             {"detail",
-              "Delete all experiments using this trace before deleting the "
-              "trace."}};
-      if (auto cur = svc->GetTrace(r.params[0]); cur.ok()) {
-        j["trace"] = TraceJson(*cur);
-      }
-      return JsonResponse(j, 409);
-    }
-    return FromStatus(t.status());
-  });
+  add("DELETE", "/traces/{uuid}",
+      [svc](const ApiRequest& r) { return DeleteTraceReply(svc, r); });
 
   add("GET", "/experiments", [svc](const ApiRequest&) {
     Json a = Json::array();
     for (const auto& e : svc->ListExperiments()) a.push_back(ExperimentJson(e));
     return JsonResponse(a);
   });
-  add("POST", "/experiments", [svc](const ApiRequest& r) {
-    auto params = ParseParameters(r.body);
-    if (!params.ok()) return FromStatus(params.status());
-    auto name = params->find("name");
-    if (name == params->end() || name->is_null()) {
-      return FromStatus(Missing("name"));
-    }
-    if (!name->is_string() || name->get<std::string>().empty()) {
-      return FromStatus(Invalid("name"));
-    }
-    auto traces = params->find("traces");
-    if (traces == params->end() || traces->is_null()) {
-      return FromStatus(Missing("traces"));
-    }
-    if (!traces->is_array() || traces->empty()) {
-      return FromStatus(Invalid("traces"));
-    }
-    std::vector<std::string> uuids;
-    for (const auto& t : *traces) {
-      if (!t.is_string()) return FromStatus(Invalid("traces"));
-      uuids.push_back(t.get<std::string>());
-    }
-    ExperimentView existing;
-    auto e = svc->AddExperiment(name->get<std::string>(), uuids, &existing);
-    if (!e.ok()) {
-      if (e.status().code() == StatusCode::kAlreadyExists) {
-        Json j{{"title", e.status().message()},
-               {"detail",
-                "An experiment with this name exists with other traces. Use a "
-                "different name to avoid the conflict."},
-               {"experiment", ExperimentJson(existing)}};
-        return JsonResponse(j, 409);
-      }
-      return FromStatus(e.status());
-    }
-    return JsonResponse(ExperimentJson(*e));
-  });
+  add("POST", "/experiments",
+      [svc](const ApiRequest& r) { return PostExperiment(svc, r); });
   add("GET", "/experiments/{expUUID}", [svc](const ApiRequest& r) {
     auto e = svc->GetExperiment(r.params[0]);
     return e.ok() ? JsonResponse(ExperimentJson(*e)) : FromStatus(e.status());
