@@ -1,9 +1,7 @@
 #include "tsp/service/trace_service.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "analyses/ctf/reader.h"
 #include "base/uuid.h"
