@@ -137,9 +137,14 @@ ExperimentView TraceService::ViewLocked(
   if (auto it = open_.find(rec.uuid); it != open_.end()) {
     v.open = it->second;
     v.traces = it->second->traces;
-    return v;
   }
-  for (const auto& tu : rec.trace_uuids) {
+  return v;
+}
+
+ExperimentView TraceService::Described(ExperimentView v) const {
+  // Reads each trace's metadata: done without mu_.
+  if (v.open) return v;
+  for (const auto& tu : v.record.trace_uuids) {
     if (auto tr = registry_->GetTrace(tu)) v.traces.push_back(Describe(*tr));
   }
   return v;
@@ -149,6 +154,7 @@ StatusOr<ExperimentView> TraceService::AddExperiment(
     const std::string& name, const std::vector<std::string>& traces,
     ExperimentView* existing) {
   storage::ExperimentRecord rec{NameUuidFromBytes(name), name, traces};
+  std::optional<ExperimentView> conflict;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& tu : traces) {
@@ -161,33 +167,45 @@ StatusOr<ExperimentView> TraceService::AddExperiment(
       std::sort(a.begin(), a.end());
       std::sort(b.begin(), b.end());
       if (a != b) {
-        if (existing) *existing = ViewLocked(*old);
-        return AlreadyExists("The experiment (" + name +
-                             ") already exists and both differ.");
+        conflict = ViewLocked(*old);
+      } else {
+        rec = *old;
       }
-      rec = *old;
     } else {
       VMTRACE_RETURN_IF_ERROR(registry_->PutExperiment(rec));
     }
   }
-  auto opened = Acquire(rec.uuid);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!opened.ok()) {
-    // Nothing half-made stays behind: a failed first open forgets the record.
-    if (!registry_->GetExperiment(rec.uuid) || rec.trace_uuids == traces) {
-      (void)registry_->DeleteExperiment(rec.uuid);
-    }
-    return opened.status();
+  if (conflict) {
+    if (existing) *existing = Described(std::move(*conflict));
+    return AlreadyExists("The experiment (" + name +
+                         ") already exists and both differ.");
   }
-  return ViewLocked(rec);
+  auto opened = Acquire(rec.uuid);
+  ExperimentView view;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!opened.ok()) {
+      // Nothing half-made stays behind: a failed first open forgets the
+      // record.
+      if (!registry_->GetExperiment(rec.uuid) || rec.trace_uuids == traces) {
+        (void)registry_->DeleteExperiment(rec.uuid);
+      }
+      return opened.status();
+    }
+    view = ViewLocked(rec);
+  }
+  return Described(std::move(view));
 }
 
 std::vector<ExperimentView> TraceService::ListExperiments() const {
-  std::lock_guard<std::mutex> lock(mu_);
   std::vector<ExperimentView> out;
-  for (const auto& r : registry_->ListExperiments()) {
-    out.push_back(ViewLocked(r));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& r : registry_->ListExperiments()) {
+      out.push_back(ViewLocked(r));
+    }
   }
+  for (auto& v : out) v = Described(std::move(v));
   return out;
 }
 
@@ -199,10 +217,14 @@ StatusOr<ExperimentView> TraceService::GetExperiment(const std::string& uuid) {
     }
   }
   auto opened = Acquire(uuid);
-  std::lock_guard<std::mutex> lock(mu_);
-  auto rec = registry_->GetExperiment(uuid);
-  if (!rec) return NotFound("No experiment found with uuid " + uuid);
-  ExperimentView v = ViewLocked(*rec);
+  ExperimentView v;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto rec = registry_->GetExperiment(uuid);
+    if (!rec) return NotFound("No experiment found with uuid " + uuid);
+    v = ViewLocked(*rec);
+  }
+  v = Described(std::move(v));
   if (!opened.ok()) {
     // Known but unreadable now (files moved, metadata damaged): say why
     // instead of pretending it is closed.
@@ -254,7 +276,7 @@ StatusOr<ExperimentView> TraceService::DeleteExperiment(
   // the directory being unlinked underneath on Linux. Links inside the data
   // dir are removed as links, never followed (storage/data_dir.h).
   (void)storage::RemoveDataPath(options_.data_dir, "experiments/" + uuid);
-  return view;
+  return Described(std::move(view));
 }
 
 }  // namespace vmtrace::tsp

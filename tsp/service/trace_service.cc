@@ -163,16 +163,20 @@ StatusOr<TraceInfo> TraceService::AddTrace(const std::string& uri,
   std::string n =
       name && !name->empty() ? *name : fs::path(path).filename().string();
   storage::TraceRecord rec{NameUuidFromBytes(path + "/" + n), n, path};
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& other : registry_->ListTraces()) {
-    if (other.name != n) continue;
-    if (other.path == path) return Describe(other);
-    if (existing) *existing = Describe(other);
-    return AlreadyExists("The trace (" + n +
-                         ") already exists and both differ");
+  // Described (metadata read) without mu_.
+  std::optional<storage::TraceRecord> same_name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& other : registry_->ListTraces()) {
+      if (other.name == n) same_name = other;
+      if (same_name) break;
+    }
+    if (!same_name) VMTRACE_RETURN_IF_ERROR(registry_->PutTrace(rec));
   }
-  VMTRACE_RETURN_IF_ERROR(registry_->PutTrace(rec));
-  return Describe(rec);
+  if (!same_name) return Describe(rec);
+  if (same_name->path == path) return Describe(*same_name);
+  if (existing) *existing = Describe(*same_name);
+  return AlreadyExists("The trace (" + n + ") already exists and both differ");
 }
 
 std::vector<TraceInfo> TraceService::ListTraces() const {
@@ -188,7 +192,7 @@ StatusOr<TraceInfo> TraceService::GetTrace(const std::string& uuid) const {
 }
 
 StatusOr<TraceInfo> TraceService::DeleteTrace(const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto r = registry_->GetTrace(uuid);
   if (!r) return NotFound("No trace found with uuid " + uuid);
   for (const auto& e : registry_->ListExperiments()) {
@@ -199,9 +203,9 @@ StatusOr<TraceInfo> TraceService::DeleteTrace(const std::string& uuid) {
           "deleted.");
     }
   }
-  TraceInfo info = Describe(*r);
   VMTRACE_RETURN_IF_ERROR(registry_->DeleteTrace(uuid));
-  return info;
+  lock.unlock();
+  return Describe(*r);  // reads its metadata: without mu_
 }
 
 }  // namespace vmtrace::tsp

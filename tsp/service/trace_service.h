@@ -140,7 +140,11 @@ class TraceService {
       const std::vector<std::vector<std::string>>& dirs);
   // The lock that serializes opens and deletes of experiment `uuid`.
   std::shared_ptr<std::mutex> ExperimentLockLocked(const std::string& uuid);
+  // The record and, if open, the experiment and its traces (under mu_).
   ExperimentView ViewLocked(const storage::ExperimentRecord& rec) const;
+  // A closed experiment's traces described (their metadata read) from the
+  // registry; called without mu_.
+  ExperimentView Described(ExperimentView v) const;
   std::string IndexDir(const std::string& uuid) const;
   // The canonical path of `uri` if it may be opened (inside a trace root).
   StatusOr<std::string> AllowedPath(const std::string& uri) const;
