@@ -12,8 +12,8 @@
 namespace vmtrace::tsp::testing {
 namespace {
 
-// Pauses the open of the experiment named `name` (by its uuid, learnt from
-// the registry listing) until Release().
+// Pauses the first experiment open that reaches it until Release(); later
+// opens pass.
 class OpenGate {
  public:
   // The service's on_open hook: every open passes here.
