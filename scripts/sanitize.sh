@@ -29,8 +29,8 @@ cmake -S "$top" -B "$a" -DCMAKE_BUILD_TYPE=Sanitize \
 # them doubled this stage: 537 s for the build alone on 2 cores).
 cmake --build "$a" -j"$jobs" --target base_test user_regex_test \
   storage_test state_history_test ctf_reader_test index_test \
-  kernel_model_test tsp_query_test tsp_guard_test tsp_http_limits_test \
-  vmtrace-server vmtrace-gen
+  kernel_model_test stats_test tsp_query_test tsp_guard_test tsp_outputs_test \
+  tsp_http_limits_test vmtrace-server vmtrace-gen
 built=$SECONDS
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -12,13 +12,15 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/log.h"
-#include "tsp/api.h"
-#include "tsp/http_guard.h"
-#include "tsp/http_server.h"
+#include "tsp/http/api.h"
+#include "tsp/http/http_guard.h"
+#include "tsp/http/http_server.h"
 #include "tsp/openapi_yaml.h"
-#include "tsp/trace_service.h"
+#include "tsp/routes/routes.h"
+#include "tsp/service/trace_service.h"
 
 namespace {
 
@@ -89,18 +91,20 @@ vmtrace::StatusOr<std::string> ReadToken(const std::string& path) {
   return t;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  using namespace vmtrace;
-  // Freed memory goes back to the system (see request_budget.h).
-  tsp::ConfigureMalloc(4);
-  tsp::HttpOptions http;
-  tsp::ServiceOptions svc_options;
-  svc_options.data_dir = DefaultDataDir();
+// What the command line asks for.
+struct Args {
+  vmtrace::tsp::HttpOptions http;
+  vmtrace::tsp::ServiceOptions service;
   std::vector<std::string> open_paths;
   std::string token_file;
   bool insecure = false;
+};
+
+// Reads the options into *args. Returns -1 to go on, else the exit code
+// (after --help, --version or a bad option).
+int ParseArgs(int argc, char** argv, Args* args) {
+  using namespace vmtrace;
+  tsp::HttpOptions& http = args->http;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](const char* name) -> std::string {
@@ -121,7 +125,7 @@ int main(int argc, char** argv) {
     } else if (a == "--port") {
       http.port = atoi(value("--port").c_str());
     } else if (a == "--data-dir") {
-      svc_options.data_dir = value("--data-dir");
+      args->service.data_dir = value("--data-dir");
     } else if (a == "--threads") {
       http.threads = atoi(value("--threads").c_str());
     } else if (a == "--max-heavy") {
@@ -137,17 +141,17 @@ int main(int argc, char** argv) {
           std::chrono::duration_cast<std::chrono::nanoseconds>(
               std::chrono::duration<double>(s));
     } else if (a == "--open") {
-      open_paths.push_back(value("--open"));
+      args->open_paths.push_back(value("--open"));
     } else if (a == "--trace-root") {
-      svc_options.trace_roots.push_back(value("--trace-root"));
+      args->service.trace_roots.push_back(value("--trace-root"));
     } else if (a == "--token-file") {
-      token_file = value("--token-file");
+      args->token_file = value("--token-file");
     } else if (a == "--allowed-origin") {
       http.guard.allowed_origins.push_back(value("--allowed-origin"));
     } else if (a == "--allowed-host") {
       http.guard.allowed_hosts.push_back(value("--allowed-host"));
     } else if (a == "--insecure") {
-      insecure = true;
+      args->insecure = true;
     } else if (a == "-vmargs") {
       // Theia's trace viewer starts the configured trace server as
       // `PATH -vmargs -Dtraceserver.port=N` (the Java server's form).
@@ -169,66 +173,66 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  return -1;
+}
 
-  if (!token_file.empty()) {
-    auto token = ReadToken(token_file);
+// The token and the exposure rules. Returns -1 to go on, else 2.
+int CheckExposure(Args* args) {
+  if (!args->token_file.empty()) {
+    auto token = ReadToken(args->token_file);
     if (!token.ok()) {
       fprintf(stderr, "vmtrace-server: %s\n", token.status().message().c_str());
       return 2;
     }
-    http.guard.token = *token;
+    args->http.guard.token = *token;
   }
-  if (std::string problem =
-          tsp::ExposureProblem(http.host, !svc_options.trace_roots.empty(),
-                               !http.guard.token.empty(), insecure);
+  if (std::string problem = vmtrace::tsp::ExposureProblem(
+          args->http.host, !args->service.trace_roots.empty(),
+          !args->http.guard.token.empty(), args->insecure);
       !problem.empty()) {
     fprintf(stderr, "vmtrace-server: %s\n", problem.c_str());
     return 2;
   }
+  return -1;
+}
 
-  // Block the stop signals in every thread; one thread waits for them so the
-  // shutdown runs outside a signal handler.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  auto service = tsp::TraceService::Open(svc_options);
-  if (!service.ok()) {
-    fprintf(stderr, "vmtrace-server: %s\n",
-            service.status().ToString().c_str());
-    return service.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
-  }
-  for (const auto& path : open_paths) {
-    auto t = (*service)->AddTrace(path, std::nullopt, nullptr);
+// --open: each path as a trace and an experiment. Returns -1, else 1.
+int OpenPaths(vmtrace::tsp::TraceService* service,
+              const std::vector<std::string>& paths) {
+  for (const auto& path : paths) {
+    auto t = service->AddTrace(path, std::nullopt, nullptr);
     if (!t.ok()) {
       fprintf(stderr, "vmtrace-server: cannot open %s: %s\n", path.c_str(),
               t.status().ToString().c_str());
       return 1;
     }
-    auto e =
-        (*service)->AddExperiment(t->record.name, {t->record.uuid}, nullptr);
+    auto e = service->AddExperiment(t->record.name, {t->record.uuid}, nullptr);
     if (!e.ok()) {
       fprintf(stderr, "vmtrace-server: cannot open experiment %s: %s\n",
               path.c_str(), e.status().ToString().c_str());
       return 1;
     }
   }
+  return -1;
+}
 
+// Binds and serves until SIGINT/SIGTERM (blocked in every thread by the
+// caller; one thread waits for them so the shutdown runs outside a signal
+// handler). Returns the exit code.
+int Serve(vmtrace::tsp::TraceService* service, const Args& args,
+          const sigset_t& stop_signals) {
+  using namespace vmtrace;
   tsp::ServerInfo info{VMTRACE_VERSION, __DATE__ " " __TIME__,
                        tsp::kOpenApiYaml};
-  tsp::HttpServer server(tsp::BuildRoutes(service->get(), info), http);
+  tsp::HttpServer server(tsp::BuildRoutes(service, info), args.http);
   auto port = server.Bind();
   if (!port.ok()) {
     fprintf(stderr, "vmtrace-server: %s\n", port.status().ToString().c_str());
     return 1;
   }
   printf("vmtrace-server listening on http://%s:%d/tsp/api (data in %s)\n",
-         http.host.c_str(), *port, svc_options.data_dir.c_str());
+         args.http.host.c_str(), *port, args.service.data_dir.c_str());
   fflush(stdout);
-
   std::thread waiter([&server, stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -239,7 +243,38 @@ int main(int argc, char** argv) {
   // Serve() also returns if the listener fails; wake the waiter either way.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
-  (*service)->Shutdown();
+  service->Shutdown();
   VMTRACE_LOG(kInfo, "stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace vmtrace;
+  // Freed memory goes back to the system (see request_budget.h).
+  tsp::ConfigureMalloc(4);
+  Args args;
+  args.service.data_dir = DefaultDataDir();
+  if (int code = ParseArgs(argc, argv, &args); code >= 0) return code;
+  if (int code = CheckExposure(&args); code >= 0) return code;
+
+  // Block the stop signals in every thread (see Serve()).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto service = tsp::TraceService::Open(args.service);
+  if (!service.ok()) {
+    fprintf(stderr, "vmtrace-server: %s\n",
+            service.status().ToString().c_str());
+    return service.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  if (int code = OpenPaths(service->get(), args.open_paths); code >= 0) {
+    return code;
+  }
+  return Serve(service->get(), args, stop_signals);
 }

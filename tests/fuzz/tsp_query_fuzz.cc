@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "tsp/query.h"
+#include "tsp/http/query.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vmtrace::tsp;

@@ -9,8 +9,9 @@
 #include <set>
 #include <sstream>
 
-#include "tsp/api.h"
+#include "tsp/http/api.h"
 #include "tsp/openapi_yaml.h"
+#include "tsp/routes/routes.h"
 
 namespace vmtrace::tsp::testing {
 

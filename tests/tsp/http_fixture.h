@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "tsp/http_server.h"
-#include "tsp/trace_service.h"
+#include "tsp/http/http_server.h"
+#include "tsp/service/trace_service.h"
 
 namespace vmtrace::tsp::testing {
 

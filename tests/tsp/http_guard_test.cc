@@ -1,6 +1,6 @@
 // The request guard (tsp/http_guard.h) as a pure function: Host, Origin,
 // token and body-type rules, and the start-up exposure check.
-#include "tsp/http_guard.h"
+#include "tsp/http/http_guard.h"
 
 #include <gtest/gtest.h>
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "http_fixture.h"
-#include "tsp/kernel_providers.h"
-#include "tsp/limits.h"
+#include "tsp/http/limits.h"
+#include "tsp/outputs/kernel/kernel_providers.h"
 
 namespace vmtrace::tsp::testing {
 namespace {

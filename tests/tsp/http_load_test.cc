@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "tests/tsp/http_fixture.h"
-#include "tsp/kernel_providers.h"
+#include "tsp/outputs/kernel/kernel_providers.h"
 
 namespace vmtrace::tsp::testing {
 namespace {

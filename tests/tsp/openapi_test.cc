@@ -10,9 +10,10 @@
 #include <string>
 #include <utility>
 
-#include "tsp/api.h"
+#include "tsp/http/api.h"
 #include "tsp/openapi_yaml.h"
-#include "tsp/trace_service.h"
+#include "tsp/routes/routes.h"
+#include "tsp/service/trace_service.h"
 
 namespace vmtrace::tsp {
 namespace {

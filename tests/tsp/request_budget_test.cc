@@ -1,7 +1,7 @@
 // RequestBudget: which routes are heavy, the slots and their bounded wait,
 // and the deadline installed around handlers. No timings: a handler that
 // holds a slot blocks on a promise until the test releases it.
-#include "tsp/request_budget.h"
+#include "tsp/http/request_budget.h"
 
 #include <gtest/gtest.h>
 

@@ -26,9 +26,10 @@
 
 #include "analyses/index/experiment_index.h"
 #include "base/log.h"
-#include "tsp/api.h"
-#include "tsp/http_server.h"
-#include "tsp/trace_service.h"
+#include "tsp/http/api.h"
+#include "tsp/http/http_server.h"
+#include "tsp/routes/routes.h"
+#include "tsp/service/trace_service.h"
 
 extern char** environ;
 

@@ -26,10 +26,11 @@
 
 #include "analyses/kernel/kernel_module.h"
 #include "base/log.h"
-#include "tsp/api.h"
-#include "tsp/http_server.h"
-#include "tsp/kernel_providers.h"
-#include "tsp/trace_service.h"
+#include "tsp/http/api.h"
+#include "tsp/http/http_server.h"
+#include "tsp/outputs/kernel/kernel_providers.h"
+#include "tsp/routes/routes.h"
+#include "tsp/service/trace_service.h"
 
 extern char** environ;
 

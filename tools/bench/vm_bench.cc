@@ -26,9 +26,9 @@
 #include "analyses/sync/sync_module.h"
 #include "analyses/vm/vm_module.h"
 #include "base/log.h"
-#include "tsp/kernel_providers.h"
-#include "tsp/trace_service.h"
-#include "tsp/vm_providers.h"
+#include "tsp/outputs/kernel/kernel_providers.h"
+#include "tsp/outputs/vm/vm_providers.h"
+#include "tsp/service/trace_service.h"
 
 namespace {
 

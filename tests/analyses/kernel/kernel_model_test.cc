@@ -26,7 +26,7 @@
 #include "analyses/index/experiment_index.h"
 #include "analyses/kernel/kernel_module.h"
 #include "storage/memory_state_history.h"
-#include "tsp/kernel_providers.h"
+#include "tsp/outputs/kernel/kernel_providers.h"
 
 namespace vmtrace::kernel {
 namespace {

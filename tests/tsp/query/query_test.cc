@@ -1,8 +1,8 @@
-#include "tsp/query.h"
+#include "tsp/http/query.h"
 
 #include <gtest/gtest.h>
 
-#include "tsp/limits.h"
+#include "tsp/http/limits.h"
 
 namespace vmtrace::tsp {
 namespace {

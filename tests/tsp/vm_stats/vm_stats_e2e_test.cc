@@ -23,7 +23,7 @@
 #include "analyses/ctf/reader.h"
 #include "analyses/vm/vm_model.h"
 #include "storage/memory_state_history.h"
-#include "tsp/vm_stats_providers.h"
+#include "tsp/outputs/vm/vm_stats_providers.h"
 
 namespace vmtrace::tsp {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "analyses/vm/vm_layout.h"
 #include "storage/memory_state_history.h"
-#include "tsp/vm_stats_providers.h"
+#include "tsp/outputs/vm/vm_stats_providers.h"
 
 namespace vmtrace::tsp {
 namespace {

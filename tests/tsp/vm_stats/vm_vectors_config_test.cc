@@ -3,7 +3,7 @@
 // vector 236; declaring the guest's timer vector to be 209 instead makes
 // those wake-ups unexplained, so the VM's WAIT_TIMER time moves to
 // WAIT_UNKNOWN, exactly; deleting the configuration restores it.
-#include "tsp/vm_vectors_config.h"
+#include "tsp/outputs/vm/vm_vectors_config.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tsp/trace_service.h"
+#include "tsp/service/trace_service.h"
 
 namespace vmtrace::tsp {
 namespace {

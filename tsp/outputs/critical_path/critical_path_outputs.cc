@@ -1,0 +1,470 @@
+// Critical Path / Critical Path Breakdown outputs (critical_path_outputs.h).
+#include "tsp/outputs/critical_path/critical_path_outputs.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
+
+#include "analyses/graph/critical_path.h"
+#include "analyses/vm/vm_layout.h"
+#include "analyses/vm/vm_module.h"
+#include "base/deadline.h"
+#include "tsp/http/query.h"
+#include "tsp/outputs/critical_path/critical_path_internal.h"
+#include "tsp/outputs/vm/vm_vectors_config.h"
+
+namespace vmtrace::tsp {
+namespace {
+
+using cp_internal::kCauses;
+using cp_internal::ParseCr3;
+using graph::Cause;
+using graph::CriticalPath;
+using graph::Layer;
+using graph::WorkerId;
+using nlohmann::json;
+
+}  // namespace
+
+namespace {
+
+using Path = CriticalPathOutputs::Path;
+
+StyleMap CauseStyles() {
+  StyleMap m;
+  for (Cause c : kCauses) {
+    m[graph::CauseName(c)] = json{{"style-name", graph::CauseName(c)},
+                                  {"background-color", graph::CauseColor(c)},
+                                  {"height", 1.0}};
+  }
+  return m;
+}
+
+class PathProvider : public TimeGraphProvider {
+ public:
+  explicit PathProvider(const Path* p) : p_(p) {}
+  OutputDescriptor descriptor() const override {
+    return {p_->id(), p_->name, p_->description, "TIME_GRAPH", kCriticalPathId};
+  }
+  StatusOr<TreeModel> Tree(int64_t, int64_t) const override {
+    const Path::Result* r = p_->Get();
+    if (r == nullptr) {
+      TreeModel m;
+      m.running = true;
+      return m;
+    }
+    if (!r->status.ok()) return r->status;
+    return r->rows.tree;
+  }
+  StatusOr<RowsModel> States(const std::vector<int64_t>& times,
+                             const std::vector<int64_t>& items) const override {
+    RowsModel m;
+    const Path::Result* r = p_->Get();
+    if (r == nullptr) {
+      m.running = true;
+      return m;
+    }
+    if (!r->status.ok()) return r->status;
+    const int64_t t0 = times.empty() ? r->start : times.front();
+    const int64_t t1 = times.empty() ? r->end : times.back();
+    std::map<int64_t, TimeGraphRow> rows;
+    for (const auto& [w, id] : r->rows.id_of) {
+      if (std::find(items.begin(), items.end(), id) == items.end()) continue;
+      rows[id].entry_id = id;
+    }
+    for (const auto& s : r->cp.segments) {
+      if (s.end <= t0 || s.start > t1) continue;
+      auto it = rows.find(r->rows.id_of.at(s.worker));
+      if (it == rows.end()) continue;
+      it->second.states.push_back(
+          {s.start, s.end, graph::CauseName(s.cause), ""});
+    }
+    for (auto& [id, row] : rows) m.rows.push_back(std::move(row));
+    return m;
+  }
+  StatusOr<std::map<std::string, std::string>> Tooltip(
+      int64_t item, int64_t time) const override {
+    std::map<std::string, std::string> out;
+    const Path::Result* r = p_->Get();
+    if (r == nullptr || !r->status.ok()) return out;
+    const graph::ExecGraph& g = p_->graph->graph();
+    for (const auto& s : r->cp.segments) {
+      if (s.start > time || time >= s.end) continue;
+      if (r->rows.id_of.at(s.worker) != item) continue;
+      out["Cause"] = graph::CauseName(s.cause);
+      out["Layer"] = graph::LayerName(s.layer);
+      out["Worker"] = graph::WorkerLabel(g, s.worker);
+      out["Duration (ns)"] = std::to_string(s.end - s.start);
+    }
+    return out;
+  }
+  StyleMap Styles() const override { return CauseStyles(); }
+  StatusOr<std::vector<TimeGraphArrow>> Arrows(
+      const std::vector<int64_t>& times) const override {
+    std::vector<TimeGraphArrow> out;
+    const Path::Result* r = p_->Get();
+    if (r == nullptr || !r->status.ok()) return out;
+    const int64_t t0 = times.empty() ? r->start : times.front();
+    const int64_t t1 = times.empty() ? r->end : times.back();
+    for (const auto& a : r->cp.arrows) {
+      if (a.ts < t0 || a.ts > t1) continue;
+      auto from = r->rows.id_of.find(a.from), to = r->rows.id_of.find(a.to);
+      if (from == r->rows.id_of.end() || to == r->rows.id_of.end()) continue;
+      out.push_back(
+          {from->second, to->second, a.ts, a.ts, graph::CauseName(a.cause)});
+    }
+    return out;
+  }
+
+ private:
+  const Path* p_;
+};
+
+// The parent output shows the first derived path (the guest process that
+// waited longest) until the user configures others; nothing without one.
+class ParentProvider : public TimeGraphProvider {
+ public:
+  explicit ParentProvider(CriticalPathOutputs* outputs) : outputs_(outputs) {}
+  OutputDescriptor descriptor() const override {
+    return {kCriticalPathId, "Critical Path",
+            "Critical path of a host thread, guest process (VM + CR3) or L2 "
+            "process across the virtualization layers. Shows the guest "
+            "process that waited longest; configure it (configTypes) to "
+            "choose another worker",
+            "TIME_GRAPH", ""};
+  }
+  StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
+    const Path* p = outputs_->First();
+    if (p == nullptr) {
+      TreeModel m;
+      m.headers = {"Worker"};
+      m.running = !outputs_->complete();
+      return m;
+    }
+    return PathProvider(p).Tree(start, end);
+  }
+  StatusOr<RowsModel> States(const std::vector<int64_t>& times,
+                             const std::vector<int64_t>& items) const override {
+    const Path* p = outputs_->First();
+    if (p == nullptr) {
+      RowsModel m;
+      m.running = !outputs_->complete();
+      return m;
+    }
+    return PathProvider(p).States(times, items);
+  }
+  StatusOr<std::map<std::string, std::string>> Tooltip(
+      int64_t item, int64_t time) const override {
+    const Path* p = outputs_->First();
+    if (p == nullptr) return std::map<std::string, std::string>{};
+    return PathProvider(p).Tooltip(item, time);
+  }
+  StyleMap Styles() const override { return CauseStyles(); }
+  StatusOr<std::vector<TimeGraphArrow>> Arrows(
+      const std::vector<int64_t>& times) const override {
+    const Path* p = outputs_->First();
+    if (p == nullptr) return std::vector<TimeGraphArrow>{};
+    return PathProvider(p).Arrows(times);
+  }
+
+ private:
+  CriticalPathOutputs* outputs_;
+};
+
+}  // namespace
+
+CriticalPathOutputs::CriticalPathOutputs(const graph::GraphModule* graph,
+                                         const storage::StateHistory* vm,
+                                         const sync::SyncModule* sync,
+                                         ::vmtrace::vm::VmOptions vectors)
+    : graph_(graph), vm_(vm), sync_(sync), vectors_(std::move(vectors)) {}
+
+bool CriticalPathOutputs::complete() const {
+  return graph_->complete() && (sync_ == nullptr || sync_->complete());
+}
+
+CriticalPathOutputs::~CriticalPathOutputs() = default;
+
+std::unique_ptr<TimeGraphProvider> CriticalPathOutputs::MakeParent() {
+  return std::make_unique<ParentProvider>(this);
+}
+
+const CriticalPathOutputs::Path* CriticalPathOutputs::First() {
+  std::lock_guard<std::mutex> lock(mu_);
+  AutoCreateLocked();
+  return first_.get();
+}
+
+std::string CriticalPathOutputs::parent_id() const { return kCriticalPathId; }
+
+std::vector<json> CriticalPathOutputs::ConfigTypes() const {
+  return {ConfigType()};
+}
+
+json CriticalPathOutputs::ConfigType() {
+  json schema = {
+      {"$schema", "https://json-schema.org/draft/2020-12/schema"},
+      {"title", "Critical path worker"},
+      {"type", "object"},
+      {"required", {"host"}},
+      {"additionalProperties", false},
+      {"properties",
+       {{"host", {{"type", "string"}, {"description", "the trace's hostname"}}},
+        {"vm_pid",
+         {{"type", "integer"}, {"description", "QEMU pid of the guest's VM"}}},
+        {"cr3",
+         {{"type", "string"},
+          {"pattern", "^0[xX][0-9a-fA-F]+$"},
+          {"description", "guest process CR3 (with vm_pid)"}}},
+        {"hypervisor_cr3",
+         {{"type", "string"},
+          {"pattern", "^0[xX][0-9a-fA-F]+$"},
+          {"description", "L1 hypervisor CR3, for an L2 process"}}},
+        {"tid", {{"type", "integer"}, {"description", "host thread id"}}},
+        {"start", {{"type", "integer"}, {"description", "range start, ns"}}},
+        {"end", {{"type", "integer"}, {"description", "range end, ns"}}}}},
+      {"oneOf", json::array({json{{"required", {"vm_pid", "cr3"}}},
+                             json{{"required", {"tid"}}}})}};
+  return json{{"id", kCriticalPathConfigTypeId},
+              {"name", "Critical path worker"},
+              {"description",
+               "Whose critical path: a host thread (tid) or a guest process "
+               "(vm_pid + cr3, plus hypervisor_cr3 for an L2 process), "
+               "optionally over [start, end)"},
+              {"schema", schema}};
+}
+
+// The worker and range of a configuration's parameters (keys checked).
+Status CriticalPathOutputs::ParseWorker(const json& p, Path* path) const {
+  auto host = p.find("host");
+  if (host == p.end()) return Missing("host");
+  const graph::ExecGraph& g = graph_->graph();  // hosts are set before pass
+  const int hi = host->is_string() ? g.HostIndex(*host) : -1;
+  if (hi < 0) return Invalid("host");
+  WorkerId& w = path->worker;
+  w.host = static_cast<uint32_t>(hi);
+  auto get_int = [&](const char* key, std::optional<int64_t>* out) -> Status {
+    auto it = p.find(key);
+    if (it == p.end() || it->is_null()) return Status::Ok();
+    int64_t v;
+    if (!AsInt64(*it, &v)) return Invalid(key);
+    *out = v;
+    return Status::Ok();
+  };
+  std::optional<int64_t> pid, tid;
+  if (Status s = get_int("vm_pid", &pid); !s.ok()) return s;
+  if (Status s = get_int("tid", &tid); !s.ok()) return s;
+  if (Status s = get_int("start", &path->start); !s.ok()) return s;
+  if (Status s = get_int("end", &path->end); !s.ok()) return s;
+  if (tid) {
+    if (pid || p.contains("cr3")) return Invalid("tid");
+    w.kind = WorkerId::kHostThread;
+    w.id = *tid;
+  } else {
+    if (!pid) return Missing("vm_pid");
+    if (!p.contains("cr3")) return Missing("cr3");
+    if (!ParseCr3(p["cr3"], &w.cr3)) return Invalid("cr3");
+    w.kind = WorkerId::kGuest;
+    w.id = *pid;
+    if (p.contains("hypervisor_cr3")) {
+      if (!ParseCr3(p["hypervisor_cr3"], &w.hcr3)) {
+        return Invalid("hypervisor_cr3");
+      }
+      w.kind = WorkerId::kL2;
+    }
+    if (vm_ == nullptr) return Invalid("vm_pid");
+  }
+  if (path->start && path->end && *path->start >= *path->end) {
+    return Invalid("end");
+  }
+  // Once the pass is over the graph and the VM model are complete, so a
+  // worker they do not know has no path (before, it may still appear and
+  // the path reports it when computed).
+  if (complete()) {
+    if (Status st = graph::FindWorker(g, vm_, w); !st.ok()) {
+      return NotFound("No such worker: " + st.message());
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
+  if (!config.is_object()) return Invalid("configuration");
+  auto type = config.find("sourceTypeId");
+  if (type != config.end() &&
+      (!type->is_string() || *type != kCriticalPathConfigTypeId)) {
+    return Invalid("sourceTypeId");
+  }
+  auto pit = config.find("parameters");
+  if (pit == config.end() || pit->is_null()) return Missing("parameters");
+  const json& p = *pit;
+  if (!p.is_object()) return Invalid("parameters");
+  static const char* kKeys[] = {"host", "vm_pid", "cr3", "hypervisor_cr3",
+                                "tid",  "start",  "end"};
+  for (const auto& [k, v] : p.items()) {
+    if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) {
+          return k == x;
+        }) == std::end(kKeys)) {
+      return Invalid(k);
+    }
+  }
+  auto path = std::make_shared<Path>();
+  VMTRACE_RETURN_IF_ERROR(ParseWorker(p, path.get()));
+  const graph::ExecGraph& g = graph_->graph();
+  const WorkerId& w = path->worker;
+  auto name = config.find("name");
+  if (name != config.end() && !name->is_string()) return Invalid("name");
+  auto desc = config.find("description");
+  if (desc != config.end() && !desc->is_string()) return Invalid("description");
+  path->name = name != config.end()
+                   ? name->get<std::string>()
+                   : "Critical path of " + graph::WorkerLabel(g, w);
+  path->description = desc != config.end()
+                          ? desc->get<std::string>()
+                          : "Critical path of " + graph::WorkerLabel(g, w);
+  path->parameters = p;
+  Attach(path.get());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (paths_.size() >= kMaxDerived) {
+    return InvalidArgument(
+        "Invalid query parameters: too many derived outputs (at most " +
+        std::to_string(kMaxDerived) +
+        " critical paths per experiment); delete one first");
+  }
+  path->n = next_++;
+  paths_.push_back(path);
+  return path->time_graph->descriptor();
+}
+
+Status CriticalPathOutputs::Delete(const std::string& derived_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = paths_.begin(); it != paths_.end(); ++it) {
+    if ((*it)->id() == derived_id || (*it)->table_id() == derived_id) {
+      deleted_.push_back(*it);
+      paths_.erase(it);
+      return Status::Ok();
+    }
+  }
+  return NotFound("No such derived output: " + derived_id);
+}
+
+// What every path reads (the models) and serves (its two providers).
+void CriticalPathOutputs::Attach(Path* path) const {
+  path->graph = graph_;
+  path->vm = vm_;
+  path->sync = sync_;
+  path->vectors = &vectors_;
+  path->time_graph = std::make_unique<PathProvider>(path);
+  path->table = MakeBreakdownProvider(path);
+}
+
+void CriticalPathOutputs::AutoCreateLocked() {
+  if (auto_done_ || !complete() || vm_ == nullptr) return;
+  auto_done_ = true;
+  // Done once for every later request: not cut short by this one's deadline.
+  ScopedDeadline unbounded(ScopedDeadline::Unbounded());
+  const graph::ExecGraph& g = graph_->graph();
+  struct Waited {
+    int64_t ns;
+    uint32_t host;
+    int64_t pid;
+    std::string cr3;
+  };
+  std::vector<Waited> all;
+  for (uint32_t h = 0; h < g.hosts.size(); ++h) {
+    auto vms = vm_->Find({g.hosts[h], "VMs"});
+    if (!vms) continue;
+    for (storage::Quark vq : vm_->Children(*vms)) {
+      const std::string pid = vm_->Name(vq);
+      auto procs = vm_->Child(vq, "Processes");
+      if (!procs) continue;
+      for (storage::Quark pq : vm_->Children(*procs)) {
+        auto ivs = vm_->QueryRange(pq, g.begin, g.end);
+        if (!ivs.ok()) continue;
+        // The longest single wait (its path is the one worth explaining).
+        int64_t ns = 0;
+        for (const auto& iv : *ivs) {
+          if (!iv.value.is_null() && iv.value.i >= vm::kWaitTimer &&
+              iv.value.i <= vm::kWaitUnknown) {
+            ns = std::max(ns, iv.end - iv.start + 1);
+          }
+        }
+        all.push_back(
+            {ns, h, std::strtoll(pid.c_str(), nullptr, 10), vm_->Name(pq)});
+      }
+    }
+  }
+  std::sort(all.begin(), all.end(),
+            [](const Waited& a, const Waited& b) { return a.ns > b.ns; });
+  if (all.size() > kAutoPaths) all.resize(kAutoPaths);
+  for (const Waited& x : all) {
+    auto path = std::make_shared<Path>();
+    path->worker = {WorkerId::kGuest, x.host, x.pid, 0, 0};
+    ParseCr3(json(x.cr3), &path->worker.cr3);
+    const std::string label = graph::WorkerLabel(g, path->worker);
+    path->name = "Critical path of " + label + " (waited longest)";
+    path->description = "Created automatically: " + label + " waited up to " +
+                        std::to_string(x.ns) + " ns at once";
+    path->parameters = {
+        {"host", g.hosts[x.host]}, {"vm_pid", x.pid}, {"cr3", x.cr3}};
+    Attach(path.get());
+    path->n = next_++;
+    paths_.push_back(path);
+    if (!first_) first_ = path;
+  }
+}
+
+std::vector<OutputDescriptor> CriticalPathOutputs::Derived() {
+  std::lock_guard<std::mutex> lock(mu_);
+  AutoCreateLocked();
+  std::vector<OutputDescriptor> out;
+  for (const auto& p : paths_) out.push_back(p->time_graph->descriptor());
+  for (const auto& p : paths_) out.push_back(p->table->descriptor());
+  return out;
+}
+
+const TimeGraphProvider* CriticalPathOutputs::TimeGraph(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  AutoCreateLocked();
+  for (const auto& p : paths_) {
+    if (p->id() == id) return p->time_graph.get();
+  }
+  return nullptr;
+}
+
+const TableProvider* CriticalPathOutputs::Table(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  AutoCreateLocked();
+  for (const auto& p : paths_) {
+    if (p->table_id() == id) return p->table.get();
+  }
+  return nullptr;
+}
+
+namespace {
+
+class CriticalPathFamily : public OutputFamily {
+ public:
+  std::vector<std::string> modules() const override {
+    return {graph::GraphModule::kId};
+  }
+  Status Make(const OutputContext& ctx, OutputSet* out) const override {
+    const auto* vm = FindModule<::vmtrace::vm::VmModule>(*ctx.index);
+    auto paths = std::make_shared<CriticalPathOutputs>(
+        FindModule<graph::GraphModule>(*ctx.index),
+        vm ? &vm->history() : nullptr, FindModule<sync::SyncModule>(*ctx.index),
+        VmOptionsFromConfigs(ctx.registry->ListConfigs(kVmVectorsTypeId)));
+    out->Add(paths->MakeParent());
+    out->Add(std::shared_ptr<ConfigurableOutputs>(paths));
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<OutputFamily> CriticalPathOutputFamily() {
+  return std::make_unique<CriticalPathFamily>();
+}
+
+}  // namespace vmtrace::tsp

@@ -1,0 +1,118 @@
+// The critical path outputs (issue 6): `Critical Path` (TIME_GRAPH with
+// arrows) chosen through TSP output configuration, and one `Critical Path
+// Breakdown` (TABLE) per configured path.
+//
+// - The parent output (kCriticalPathId) has one configuration source type
+//   (kCriticalPathConfigTypeId) whose JSON schema takes: host (string,
+//   required); vm_pid (integer) with cr3 (string "0x..") for a guest process,
+//   plus hypervisor_cr3 for an L2 process; or tid (integer) for a host
+//   thread; optional start / end (ns, the experiment's clock).
+// - Create() (POST .../outputs/{outputId}) validates a configuration
+//   {name, description, sourceTypeId, parameters} and adds a derived
+//   TIME_GRAPH "<parent>$<n>" (parentId = the parent) and its breakdown
+//   TABLE "vmtrace.critical-path.breakdown$<n>" (parentId = the derived
+//   path). InvalidArgument names the bad parameter; NotFound once the pass
+//   is over for a worker the graph / VM model does not know; at most
+//   kMaxDerived paths. Delete() removes both.
+// - Derived outputs are also created automatically, once the pass is over,
+//   for the guest processes that waited longest (the longest single WAIT_*
+//   interval in the VM model), kAutoPaths of them.
+// - The breakdown has rows per (cause, layer), per layer, per worker on the
+//   path, and for the guest's L0 preemptions per preempter ("VM <pid>
+//   (thread <tid>)" or "thread <tid>", from the VM model's Preempter).
+// - A path is computed on first use after the pass (graph::ComputeCriticalPath)
+//   and kept; before the pass ends the outputs answer RUNNING, empty.
+// Providers of deleted outputs are kept until the experiment closes, since
+// a request in flight may still use them. All methods are thread-safe.
+#ifndef VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_CRITICAL_PATH_OUTPUTS_H_
+#define VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_CRITICAL_PATH_OUTPUTS_H_
+
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "analyses/graph/graph_module.h"
+#include "analyses/sync/sync_module.h"
+#include "analyses/vm/vm_model.h"
+#include "base/status.h"
+#include "storage/state_history.h"
+#include "tsp/outputs/configurable_outputs.h"
+#include "tsp/outputs/output_family.h"
+#include "tsp/outputs/providers.h"
+
+namespace vmtrace::tsp {
+
+inline constexpr char kCriticalPathId[] = "vmtrace.critical-path";
+inline constexpr char kCriticalPathBreakdownId[] =
+    "vmtrace.critical-path.breakdown";
+inline constexpr char kCriticalPathConfigTypeId[] =
+    "vmtrace.critical-path.worker";
+
+class CriticalPathOutputs : public ConfigurableOutputs {
+ public:
+  static constexpr int kAutoPaths = 3;
+  // Derived paths per experiment (the automatic ones included): Create()
+  // beyond is InvalidArgument. Each keeps its path and breakdown in memory.
+  static constexpr size_t kMaxDerived = 64;
+
+  // `graph`, `vm` (may be null: host threads only) and `sync` (null for a
+  // single-host experiment) must outlive this. With `sync`, a path that
+  // crosses hosts has every time in its owner host's clock.
+  // `vectors`: the vector maps the VM model was built with (timer vectors
+  // decide some causes on the path).
+  CriticalPathOutputs(const graph::GraphModule* graph,
+                      const storage::StateHistory* vm,
+                      const sync::SyncModule* sync = nullptr,
+                      ::vmtrace::vm::VmOptions vectors = {});
+  ~CriticalPathOutputs() override;
+
+  // The parent output's provider: it shows First() (no rows without one).
+  // The provider must not outlive this.
+  std::unique_ptr<TimeGraphProvider> MakeParent();
+  // The ConfigurationSourceType JSON of the parent output.
+  static nlohmann::json ConfigType();
+
+  // ConfigurableOutputs: parent kCriticalPathId, one config type.
+  std::string parent_id() const override;
+  std::vector<nlohmann::json> ConfigTypes() const override;
+  StatusOr<OutputDescriptor> Create(const nlohmann::json& config) override;
+  Status Delete(const std::string& derived_id) override;
+  // Descriptors of the derived outputs (paths then breakdowns).
+  std::vector<OutputDescriptor> Derived() override;
+  // Null if `id` names no derived output.
+  const TimeGraphProvider* TimeGraph(const std::string& id) override;
+  const TableProvider* Table(const std::string& id) override;
+
+  struct Path;  // one derived output (defined in the .cc)
+  // The first automatic path (kept even if its derived output is deleted);
+  // null before the pass ends or without guest processes.
+  const Path* First();
+  // True once the pass that builds the graph (and the clock sync) is over.
+  bool complete() const;
+
+ private:
+  Status ParseWorker(const nlohmann::json& parameters, Path* path) const;
+  void Attach(Path* path) const;
+  void AutoCreateLocked();
+
+  const graph::GraphModule* graph_;
+  const storage::StateHistory* vm_;
+  const sync::SyncModule* sync_;
+  const ::vmtrace::vm::VmOptions vectors_;
+  std::mutex mu_;
+  int next_ = 1;
+  bool auto_done_ = false;
+  std::vector<std::shared_ptr<Path>> paths_;
+  std::vector<std::shared_ptr<Path>> deleted_;
+  std::shared_ptr<Path> first_;
+};
+
+// The critical path family: needs the execution graph (module "graph");
+// uses the VM model and the clock sync when the experiment has them.
+std::unique_ptr<OutputFamily> CriticalPathOutputFamily();
+
+}  // namespace vmtrace::tsp
+
+#endif  // VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_CRITICAL_PATH_OUTPUTS_H_

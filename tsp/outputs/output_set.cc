@@ -1,0 +1,71 @@
+#include "tsp/outputs/output_set.h"
+
+#include <algorithm>
+
+namespace vmtrace::tsp {
+
+void OutputSet::Add(std::unique_ptr<TimeGraphProvider> p) {
+  time_graphs_.push_back(std::move(p));
+}
+void OutputSet::Add(std::unique_ptr<XyProvider> p) {
+  xys_.push_back(std::move(p));
+}
+void OutputSet::Add(std::unique_ptr<TableProvider> p) {
+  tables_.push_back(std::move(p));
+}
+void OutputSet::Add(std::shared_ptr<ConfigurableOutputs> c) {
+  configurables_.push_back(std::move(c));
+}
+
+std::vector<OutputDescriptor> OutputSet::List() const {
+  std::vector<OutputDescriptor> out;
+  for (const auto& p : time_graphs_) out.push_back(p->descriptor());
+  for (const auto& p : xys_) out.push_back(p->descriptor());
+  for (const auto& p : tables_) out.push_back(p->descriptor());
+  for (const auto& c : configurables_) {
+    for (auto& d : c->Derived()) out.push_back(std::move(d));
+  }
+  // Stable: derived outputs may share a name; they keep their order.
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.name < b.name;
+  });
+  return out;
+}
+
+std::optional<OutputSet::Found> OutputSet::Find(const std::string& id) const {
+  Found f;
+  for (const auto& p : time_graphs_) {
+    if (p->descriptor().id == id) f.time_graph = p.get();
+  }
+  for (const auto& p : xys_) {
+    if (p->descriptor().id == id) f.xy = p.get();
+  }
+  for (const auto& p : tables_) {
+    if (p->descriptor().id == id) f.table = p.get();
+  }
+  for (const auto& c : configurables_) {  // derived outputs
+    if (!f.time_graph) f.time_graph = c->TimeGraph(id);
+    if (!f.xy) f.xy = c->Xy(id);
+    if (!f.table) f.table = c->Table(id);
+  }
+  // The descriptor as listed (a derived output's is its configurable's).
+  bool found = false;
+  for (auto& d : List()) {
+    if (d.id == id) {
+      f.descriptor = std::move(d);
+      found = true;
+    }
+  }
+  if (!found) return std::nullopt;
+  return f;
+}
+
+ConfigurableOutputs* OutputSet::Configurable(
+    const std::string& output_id) const {
+  for (const auto& c : configurables_) {
+    if (c->parent_id() == output_id) return c.get();
+  }
+  return nullptr;
+}
+
+}  // namespace vmtrace::tsp

@@ -1,0 +1,59 @@
+// OutputSet: every output of one open experiment, as its families made
+// them (tsp/outputs/output_family.h), and the one lookup the routes use:
+// output id -> descriptor and provider, derived outputs included.
+#ifndef VMTRACE_TSP_OUTPUTS_OUTPUT_SET_H_
+#define VMTRACE_TSP_OUTPUTS_OUTPUT_SET_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tsp/outputs/configurable_outputs.h"
+#include "tsp/outputs/providers.h"
+
+namespace vmtrace::tsp {
+
+class OutputSet {
+ public:
+  // Filled while the experiment opens, read-only afterwards (configurable
+  // outputs change their derived outputs behind their own lock).
+  void Add(std::unique_ptr<TimeGraphProvider> p);
+  void Add(std::unique_ptr<XyProvider> p);
+  void Add(std::unique_ptr<TableProvider> p);
+  void Add(std::shared_ptr<ConfigurableOutputs> c);
+
+  // Every output, derived ones included, sorted by name.
+  std::vector<OutputDescriptor> List() const;
+
+  // One output and its provider (exactly one of the three is set for the
+  // output's kind; none for a kind no provider serves).
+  struct Found {
+    OutputDescriptor descriptor;
+    const TimeGraphProvider* time_graph = nullptr;
+    const XyProvider* xy = nullptr;
+    const TableProvider* table = nullptr;
+  };
+  std::optional<Found> Find(const std::string& id) const;
+
+  // The configurable output whose parent is `output_id`; null if none.
+  ConfigurableOutputs* Configurable(const std::string& output_id) const;
+
+  const std::vector<std::unique_ptr<TimeGraphProvider>>& time_graphs() const {
+    return time_graphs_;
+  }
+  const std::vector<std::unique_ptr<XyProvider>>& xys() const { return xys_; }
+  const std::vector<std::unique_ptr<TableProvider>>& tables() const {
+    return tables_;
+  }
+
+ private:
+  std::vector<std::unique_ptr<TimeGraphProvider>> time_graphs_;
+  std::vector<std::unique_ptr<XyProvider>> xys_;
+  std::vector<std::unique_ptr<TableProvider>> tables_;
+  std::vector<std::shared_ptr<ConfigurableOutputs>> configurables_;
+};
+
+}  // namespace vmtrace::tsp
+
+#endif  // VMTRACE_TSP_OUTPUTS_OUTPUT_SET_H_

@@ -1,0 +1,37 @@
+// The VM output family (vm_providers.h).
+#include "tsp/outputs/vm/vm_providers.h"
+#include "tsp/outputs/vm/vm_stats_providers.h"
+
+namespace vmtrace::tsp {
+namespace {
+
+class VmFamily : public OutputFamily {
+ public:
+  std::vector<std::string> modules() const override {
+    return {vm::VmModule::kId};
+  }
+  Status Make(const OutputContext& ctx, OutputSet* out) const override {
+    const auto* v = FindModule<vm::VmModule>(*ctx.index);
+    // The kernel module (if any) names the host threads in tooltips.
+    out->Add(MakeVirtualCpusProvider(
+        v, FindModule<kernel::KernelModule>(*ctx.index)));
+    out->Add(MakeVirtualProcessesProvider(v));
+    // The statistics are computed from the same VM state history.
+    const storage::StateHistory* h = &v->history();
+    out->Add(MakeVmWaitTableProvider(h));
+    out->Add(MakeVmWaitXyProvider(h));
+    out->Add(MakeVmExitsTableProvider(h));
+    out->Add(MakeVmExitRateProvider(h));
+    out->Add(MakeVcpuUsageProvider(h));
+    out->Add(MakePreemptionsProvider(h));
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<OutputFamily> VmOutputs() {
+  return std::make_unique<VmFamily>();
+}
+
+}  // namespace vmtrace::tsp

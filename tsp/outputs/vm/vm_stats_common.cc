@@ -1,0 +1,21 @@
+#include "tsp/outputs/vm/vm_stats_common.h"
+
+#include <cstdio>
+
+namespace vmtrace::tsp::vmstats {
+
+std::string Share(double num, double den) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.2f%%", den > 0 ? 100.0 * num / den : 0.0);
+  return buf;
+}
+
+std::string Ns(int64_t ns) { return std::to_string(ns); }
+
+TableColumnModel Column(int64_t id, std::string name, std::string description,
+                        bool number) {
+  return {id, std::move(name), std::move(description),
+          number ? "NUMBER" : "STRING"};
+}
+
+}  // namespace vmtrace::tsp::vmstats
