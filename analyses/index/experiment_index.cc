@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "analyses/events/event_decoder.h"
 #include "base/deadline.h"
 #include "base/log.h"
 #include "base/uuid.h"
@@ -164,6 +165,11 @@ void ExperimentIndex::Run(std::stop_token stop) {
   uint64_t rank = 0;
   int64_t last_ts = 0;
   ctf::Event ev;
+  // Every event is decoded once into a typed record for all the modules.
+  std::unique_ptr<events::EventDecoder> decoder;
+  if (!fed.empty())
+    decoder = std::make_unique<events::EventDecoder>(ctf_traces_);
+  events::TypedEvent rec;
   // The position must be taken before Next() consumes the event it points
   // at, so it is saved every `interval` events ahead of the read.
   std::string position = write_index ? reader->SavePosition() : std::string();
@@ -190,7 +196,10 @@ void ExperimentIndex::Run(std::stop_token stop) {
         for (AnalysisModule* m : fed) m->Publish(last_ts);
       }
     }
-    for (AnalysisModule* m : fed) m->OnEvent(ev);
+    if (decoder) {
+      decoder->Decode(ev, &rec);
+      for (AnalysisModule* m : fed) m->OnEvent(rec);
+    }
     last_ts = ev.timestamp;
     if (write_index) {
       size_t t = ctf_to_trace_[ev.trace_index];

@@ -66,18 +66,21 @@ std::unique_ptr<SyncModule> SyncModule::Open(
   return m;
 }
 
-void SyncModule::OnEvent(const ctf::Event& ev) {
+void SyncModule::OnEvent(const events::TypedEvent& ev) {
   if (!seen_) {
-    first_ts_ = ev.timestamp;
+    first_ts_ = ev.ts;
     seen_ = true;
   }
-  const TcpSide side = decoder_.SideOf(ev.cls);
-  if (side == TcpSide::kNone) return;
-  TcpKey key;
-  if (!decoder_.Decode(ev, &key)) {
+  if (ev.kind != events::Kind::kNetSend && ev.kind != events::Kind::kNetRecv) {
+    return;
+  }
+  const TcpSide side =
+      ev.kind == events::Kind::kNetSend ? TcpSide::kSend : TcpSide::kReceive;
+  if (!ev.net.decoded) {
     ++counts_.undecodable;
     return;
   }
+  const TcpKey key = ev.net.key;
   if (ev.trace_index >= host_of_trace_.size()) return;
   const uint16_t host = host_of_trace_[ev.trace_index];
   auto it = keys_.find(key);
@@ -102,9 +105,9 @@ void SyncModule::OnEvent(const ctf::Event& ev) {
     const Pending& p = s.p[i];
     if (p.side == side || p.host == host) continue;
     if (side == TcpSide::kSend) {
-      Message(host, ev.timestamp, p.host, p.ts);
+      Message(host, ev.ts, p.host, p.ts);
     } else {
-      Message(p.host, p.ts, host, ev.timestamp);
+      Message(p.host, p.ts, host, ev.ts);
     }
     counts_.duplicates += s.n - 1u;
     s.n = 0;
@@ -116,7 +119,7 @@ void SyncModule::OnEvent(const ctf::Event& ev) {
     std::copy(s.p + 1, s.p + 3, s.p);
     s.n = 2;
   }
-  s.p[s.n++] = {ev.timestamp, host, side};
+  s.p[s.n++] = {ev.ts, host, side};
 }
 
 void SyncModule::Message(uint16_t from, int64_t sent, uint16_t to,
