@@ -1,5 +1,7 @@
 #include "analyses/index/experiment_index.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -169,6 +171,7 @@ void ExperimentIndex::SetDone(IndexState state,
 }
 
 void ExperimentIndex::Run(std::stop_token stop) {
+  pthread_setname_np(pthread_self(), "vmt-pass");
   Pass p;
   auto reader_or = ctf::EventReader::Open(ctf_traces_);
   if (!reader_or.ok()) {
@@ -257,8 +260,9 @@ void ExperimentIndex::IndexEvent(const ctf::Event& ev, Pass* p) {
   s.end = ev.timestamp;
   ++s.nb_events;
   ++p->counts[t];
-  if (p->rank == 0) start_ = ev.timestamp;
-  end_ = ev.timestamp;
+  // Relaxed: readers see them through nb_events_'s release store.
+  if (p->rank == 0) start_.store(ev.timestamp, std::memory_order_relaxed);
+  end_.store(ev.timestamp, std::memory_order_relaxed);
 }
 
 std::map<std::string, std::string> ExperimentIndex::FinishModules(Pass* p) {

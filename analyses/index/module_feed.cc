@@ -1,5 +1,9 @@
 #include "analyses/index/module_feed.h"
 
+#include <pthread.h>
+
+#include <string>
+
 namespace vmtrace::index {
 
 ModuleFeed::ModuleFeed(std::vector<AnalysisModule*> modules,
@@ -27,11 +31,32 @@ ModuleFeed::ModuleFeed(std::vector<AnalysisModule*> modules,
 
 ModuleFeed::~ModuleFeed() {
   if (!done_) Abort();
+  batch_.reset();
 }
 
 void ModuleFeed::NewBatch() {
-  batch_ = std::make_shared<Batch>();
-  batch_->events.reserve(options_.batch_records);
+  std::unique_ptr<Batch> b;
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!pool_.empty()) {
+      b = std::move(pool_.back());
+      pool_.pop_back();
+    }
+  }
+  if (!b) {
+    b = std::make_unique<Batch>();
+    b->events.reserve(options_.batch_records);
+  }
+  // The last consumer to drop it hands it back.
+  batch_ =
+      std::shared_ptr<Batch>(b.release(), [this](Batch* x) { Recycle(x); });
+}
+
+void ModuleFeed::Recycle(Batch* b) {
+  b->events.clear();
+  b->publish = false;
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  pool_.emplace_back(b);
 }
 
 events::TypedEvent* ModuleFeed::Slot() {
@@ -66,6 +91,10 @@ void ModuleFeed::Send() {
 }
 
 void ModuleFeed::Consume(Consumer* c) {
+  // Named after its first module, for top -H and perf.
+  const std::string name =
+      ("vmt-" + modules_[c->modules[0]]->id()).substr(0, 15);
+  pthread_setname_np(pthread_self(), name.c_str());
   BatchPtr b;
   while (c->queue->Pop(&b)) {
     // Module by module over the batch: each keeps its data and code hot.

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -70,12 +71,18 @@ class ModuleFeed {
   };
 
   void NewBatch();
+  // Batches whose consumers are done come back here (their memory stays
+  // mapped and warm instead of being freed and faulted in again).
+  void Recycle(Batch* b);
   void Send();  // the current batch to every consumer
   void Consume(Consumer* c);
   void Join();
 
   std::vector<AnalysisModule*> modules_;
   FeedOptions options_;
+  // Declared before every holder of a batch, so it outlives them.
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Batch>> pool_;  // guarded by pool_mu_
   std::vector<Consumer> consumers_;
   std::shared_ptr<Batch> batch_;
   events::TypedEvent scratch_;  // single-threaded mode
