@@ -104,7 +104,7 @@ GraphModel::GraphModel(
 GraphModel::~GraphModel() = default;
 
 HostThread& GraphModel::Thread(uint32_t host, int64_t tid) {
-  auto [it, inserted] = g_.thread_of.emplace(
+  auto [it, inserted] = g_.thread_of.try_emplace(
       std::make_pair(host, tid), static_cast<uint32_t>(g_.threads.size()));
   if (inserted) {
     g_.threads.emplace_back();
