@@ -116,7 +116,20 @@ class SyncModule : public index::AnalysisModule {
 
   SyncModule(const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
              SyncOptions options);
+  using Fits = std::map<std::pair<uint16_t, uint16_t>, ClockFit>;
+  // How each host is linked to the reference (host 0) through the fits.
+  struct Links {
+    std::vector<bool> linked, accurate;
+    std::vector<LinearMap> to_ref;  // host time -> reference time
+    std::vector<double> accuracy;
+    std::vector<uint64_t> messages;
+    std::vector<int> via;              // the host it is linked through
+    std::vector<const ClockFit*> own;  // its own pair fit
+  };
   void Message(uint16_t from, int64_t sent, uint16_t to, int64_t received);
+  Links LinkHosts(const Fits& fits) const;
+  // Sets clocks_ and info_ from the links.
+  void SetClocks(const Fits& fits, const Links& links);
   Status Save() const;
   Status Load();
 
