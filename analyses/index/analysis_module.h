@@ -29,7 +29,7 @@ class AnalysisModule {
   // interrupted store, or a store of another version or trace).
   virtual bool needs_pass() const = 0;
   // Called in rank order, always on the same thread (the module's consumer
-  // thread when the pass is pipelined, index_pipeline.h).
+  // thread when the pass is pipelined, module_feed.h).
   virtual void OnEvent(const events::TypedEvent& ev) = 0;
   // Called on the same thread as OnEvent every few thousand events with the
   // time of the last event fed, so readers see partial results while the

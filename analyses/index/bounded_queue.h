@@ -1,5 +1,5 @@
 // BoundedQueue: a blocking FIFO of at most `capacity` items between threads
-// of the indexing pass (index_pipeline.h). Push blocks while full, Pop
+// of the indexing pass (module_feed.h). Push blocks while full, Pop
 // while empty; Close() ends it: Push then fails at once, Pop drains what is
 // left, then fails. Abort() also drops what is left, so a consumer stops
 // at its next Pop. Nothing blocks for ever once either end closed it.
