@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "analyses/ctf/reader.h"
+#include "analyses/events/event_decoder.h"
 #include "analyses/graph/critical_path.h"
 #include "analyses/graph/graph_model.h"
 #include "analyses/sync/sync_module.h"
@@ -70,13 +71,17 @@ int main(int argc, char** argv) {
     std::unique_ptr<sync::SyncModule> sy;
     if (mode == 4) sy = sync::SyncModule::Open(traces, "", "");
     ctf::Event ev;
+    events::EventDecoder decoder(traces);
+    events::TypedEvent rec;
     int64_t last = 0;
     uint64_t n = 0;
     const auto t0 = Clock::now();
     while (reader->Next(&ev)) {
-      if (model) model->OnEvent(ev);
-      if (gm) gm->OnEvent(ev);
-      if (sy) sy->OnEvent(ev);
+      // Decoded once, as the pass does (mode 0 measures read + decode).
+      decoder.Decode(ev, &rec);
+      if (model) model->OnEvent(rec);
+      if (gm) gm->OnEvent(rec);
+      if (sy) sy->OnEvent(rec);
       last = ev.timestamp;
       ++n;
     }

@@ -46,6 +46,8 @@
 #include <vector>
 
 #include "analyses/ctf/reader.h"
+#include "analyses/events/event_decoder.h"
+#include "analyses/events/typed_event.h"
 #include "analyses/sync/tcp_event.h"
 #include "analyses/vm/vm_model.h"
 
@@ -161,17 +163,34 @@ class GraphModel {
       const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
       vm::VmOptions vectors = {});
   ~GraphModel();
+  // One decoded event, in rank order (the pass).
+  void OnEvent(const events::TypedEvent& ev);
+  // Decodes `ev` with the model's own decoder first (tests and tools that
+  // feed this model alone).
   void OnEvent(const ctf::Event& ev);
   void Finish(int64_t end_time);
   const ExecGraph& graph() const { return g_; }
   ExecGraph& mutable_graph() { return g_; }
 
  private:
-  struct Layout;
+  using Ev = events::TypedEvent;
   struct Vcpu;
   struct Cpu;
   struct State;
-  const Layout& LayoutOf(const ctf::EventClass* cls);
+  // One handler per event kind (`ctx_tid`: the emitting thread, from its
+  // context or the CPU's current thread).
+  void OnSwitch(const Ev& ev);
+  void OnWakeup(const Ev& ev, Cpu& cpu, int64_t ctx_tid);
+  void OnKvmEntry(const Ev& ev, int64_t ctx_tid);
+  void OnKvmExit(const Ev& ev, int64_t ctx_tid);
+  void OnEnterGuest(const Ev& ev, int64_t ctx_tid);
+  void OnAcceptIrq(const Ev& ev, int64_t ctx_tid);
+  // kvm_apic_accept_irq by a QEMU device thread (no vCPU).
+  void OnDeviceIrq(const Ev& ev, int64_t ctx_tid);
+  void OnInjVirq(const Ev& ev, int64_t ctx_tid);
+  void OnNetSend(const Ev& ev, int64_t ctx_tid);
+  void OnStatedump(const Ev& ev);
+  Vcpu* VcpuOf(uint32_t host, int64_t tid);
   HostThread& Thread(uint32_t host, int64_t tid);
   void Change(uint32_t host, int64_t tid, int64_t ts, Cause c);
   // Moves `wakes` (with their packets) to the guest worker `cr3` of v's VM.
@@ -184,7 +203,8 @@ class GraphModel {
 
   ExecGraph g_;
   vm::VmOptions vectors_;
-  std::vector<uint32_t> trace_host_;
+  std::vector<std::shared_ptr<const ctf::Trace>> traces_;
+  std::unique_ptr<events::EventDecoder> own_decoder_;  // OnEvent(ctf::Event)
   std::unique_ptr<State> s_;
 };
 

@@ -50,7 +50,7 @@ class GraphModule : public index::AnalysisModule {
 
   std::string id() const override { return kId; }
   bool needs_pass() const override { return !complete_.load(); }
-  void OnEvent(const ctf::Event& ev) override { model_.OnEvent(ev); }
+  void OnEvent(const events::TypedEvent& ev) override { model_.OnEvent(ev); }
   void Publish(int64_t) override {}
   Status Finish(int64_t end_time) override {
     model_.Finish(end_time);

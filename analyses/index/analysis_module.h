@@ -1,7 +1,8 @@
 // AnalysisModule: one analysis fed by the experiment's single indexing pass.
 //
-// The pass reads every event once and hands it to every module that needs
-// it (reader -> dispatcher -> per-event handlers -> state builder -> store).
+// The pass reads and decodes every event once (events/event_decoder.h) and
+// hands the typed record to every module that needs it (reader -> decoder
+// -> per-kind handlers of each module -> state builder -> store).
 // A module whose stored results are complete and current says so through
 // needs_pass(); it is then not fed, and if no module and not the index needs
 // a pass, the trace is not read at all.
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "analyses/ctf/reader.h"
+#include "analyses/events/typed_event.h"
 #include "base/status.h"
 
 namespace vmtrace::index {
@@ -26,12 +28,15 @@ class AnalysisModule {
   // True if this module must be fed by the pass (nothing stored yet, an
   // interrupted store, or a store of another version or trace).
   virtual bool needs_pass() const = 0;
-  // Called on the pass thread, in rank order.
-  virtual void OnEvent(const ctf::Event& ev) = 0;
-  // Called on the pass thread every few thousand events with the time of
-  // the last event, so readers see partial results while the pass runs.
+  // Called in rank order, always on the same thread (the module's consumer
+  // thread when the pass is pipelined, module_feed.h).
+  virtual void OnEvent(const events::TypedEvent& ev) = 0;
+  // Called on the same thread as OnEvent every few thousand events with the
+  // time of the last event fed, so readers see partial results while the
+  // pass runs.
   virtual void Publish(int64_t now) = 0;
-  // Called once after the last event of a complete pass.
+  // Called once after the last event of a complete pass (on the same
+  // thread as OnEvent).
   virtual Status Finish(int64_t end_time) = 0;
   // Anomalies to report in the experiment's properties ("kernel.x" -> "3").
   virtual std::vector<std::pair<std::string, std::string>> Stats() const {

@@ -115,6 +115,70 @@ std::string EventsTable::Cell(int64_t column, uint64_t rank,
   return {};
 }
 
+bool EventsTable::Matches(const TableQuery& q, uint64_t rank,
+                          const ctf::Event& ev) const {
+  if (q.search.empty()) return false;
+  for (const auto& [col, re] : q.search) {
+    if (!re.PartialMatch(Cell(col, rank, ev))) return false;
+  }
+  return true;
+}
+
+StatusOr<std::optional<uint64_t>> EventsTable::SearchNext(
+    const TableQuery& q, uint64_t start, uint64_t size, TablePage* page) const {
+  // At most max_scan events are tested: a search over a huge trace
+  // answers in bounded time and says where the client can go on.
+  const uint64_t limit = start + std::min(q.max_scan, size - start);
+  VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(start));
+  ctf::Event ev;
+  uint64_t r = start;
+  DeadlineCheck deadline;
+  for (; r < limit && reader->Next(&ev); ++r) {
+    VMTRACE_RETURN_IF_ERROR(deadline.Tick());
+    if (Matches(q, r, ev)) return std::optional<uint64_t>(r);
+  }
+  if (r == limit && limit < size) {
+    page->low_index = limit;
+    page->search_stopped_at = limit;
+  }
+  return std::optional<uint64_t>();
+}
+
+StatusOr<std::optional<uint64_t>> EventsTable::SearchPrevious(
+    const TableQuery& q, uint64_t start, TablePage* page) const {
+  // Walk back in chunks that start at a checkpoint: each chunk is decoded
+  // forward and its last match at or before the bound wins. Chunks start
+  // at one checkpoint interval (a near match is cheap) and double up to
+  // kMaxChunk events, since every chunk restores a reader (a million
+  // events in 512-event chunks took 10 s, in large ones 0.6 s). Only the
+  // max_scan events at and before `start` are tested.
+  constexpr uint64_t kMaxChunk = 65536;
+  const uint64_t lowest = start + 1 > q.max_scan ? start + 1 - q.max_scan : 0;
+  uint64_t bound = start;
+  uint64_t chunk = 1;
+  std::optional<uint64_t> found;
+  ctf::Event ev;
+  DeadlineCheck deadline;
+  while (!found) {
+    const uint64_t want = bound + 1 > chunk ? bound + 1 - chunk : 0;
+    auto cp = index_->store().FloorByRank(std::max(want, lowest));
+    uint64_t from = cp ? cp->rank : 0;
+    VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(from));
+    for (uint64_t r = from; r <= bound && reader->Next(&ev); ++r) {
+      VMTRACE_RETURN_IF_ERROR(deadline.Tick());
+      if (r >= lowest && Matches(q, r, ev)) found = r;
+    }
+    if (found || from <= lowest) break;
+    bound = from - 1;
+    chunk = std::min(chunk * 2, kMaxChunk);
+  }
+  if (!found && lowest > 0) {
+    page->low_index = lowest - 1;
+    page->search_stopped_at = lowest - 1;
+  }
+  return found;
+}
+
 StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
   TablePage page;
   const uint64_t size = index_->Snapshot().nb_events;
@@ -135,13 +199,6 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
       return InvalidArgument("unknown search column " + std::to_string(col));
     }
   }
-  auto matches = [&](uint64_t rank, const ctf::Event& ev) {
-    if (q.search.empty()) return false;
-    for (const auto& [col, re] : q.search) {
-      if (!re.PartialMatch(Cell(col, rank, ev))) return false;
-    }
-    return true;
-  };
 
   uint64_t start = 0;
   if (q.index) {
@@ -155,69 +212,22 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
     return page;
   }
 
-  ctf::Event ev;
-  const bool searching = !q.search.empty();
-  if (q.direction == TableQuery::Direction::kNext && searching) {
-    // At most max_scan events are tested: a search over a huge trace
-    // answers in bounded time and says where the client can go on.
-    const uint64_t limit = start + std::min(q.max_scan, size - start);
-    VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(start));
-    uint64_t r = start;
-    bool found = false;
-    DeadlineCheck deadline;
-    for (; r < limit && reader->Next(&ev); ++r) {
-      VMTRACE_RETURN_IF_ERROR(deadline.Tick());
-      if (matches(r, ev)) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
-      if (r == limit && limit < size) {
-        page.low_index = limit;
-        page.search_stopped_at = limit;
-      }
-      return page;
-    }
-    start = r;
-  } else if (q.direction == TableQuery::Direction::kPrevious && searching) {
-    // Walk back in chunks that start at a checkpoint: each chunk is decoded
-    // forward and its last match at or before the bound wins. Chunks start
-    // at one checkpoint interval (a near match is cheap) and double up to
-    // kMaxChunk events, since every chunk restores a reader (a million
-    // events in 512-event chunks took 10 s, in large ones 0.6 s). Only the
-    // max_scan events at and before `start` are tested.
-    constexpr uint64_t kMaxChunk = 65536;
-    const uint64_t lowest = start + 1 > q.max_scan ? start + 1 - q.max_scan : 0;
-    uint64_t bound = start;
-    uint64_t chunk = 1;
+  if (!q.search.empty()) {
     std::optional<uint64_t> found;
-    DeadlineCheck deadline;
-    while (!found) {
-      const uint64_t want = bound + 1 > chunk ? bound + 1 - chunk : 0;
-      auto cp = index_->store().FloorByRank(std::max(want, lowest));
-      uint64_t from = cp ? cp->rank : 0;
-      VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(from));
-      for (uint64_t r = from; r <= bound && reader->Next(&ev); ++r) {
-        VMTRACE_RETURN_IF_ERROR(deadline.Tick());
-        if (r >= lowest && matches(r, ev)) found = r;
-      }
-      if (found || from <= lowest) break;
-      bound = from - 1;
-      chunk = std::min(chunk * 2, kMaxChunk);
+    if (q.direction == TableQuery::Direction::kNext) {
+      VMTRACE_ASSIGN_OR_RETURN(found, SearchNext(q, start, size, &page));
+    } else if (q.direction == TableQuery::Direction::kPrevious) {
+      VMTRACE_ASSIGN_OR_RETURN(found, SearchPrevious(q, start, &page));
+    } else {
+      found = start;
     }
-    if (!found) {
-      if (lowest > 0) {
-        page.low_index = lowest - 1;
-        page.search_stopped_at = lowest - 1;
-      }
-      return page;
-    }
+    if (!found) return page;
     start = *found;
   }
 
   page.low_index = start;
   VMTRACE_ASSIGN_OR_RETURN(auto reader, index_->ReaderAt(start));
+  ctf::Event ev;
   uint64_t end = std::min<uint64_t>(size, start + q.count);
   DeadlineCheck deadline;
   for (uint64_t r = start; r < end && reader->Next(&ev); ++r) {
@@ -226,7 +236,7 @@ StatusOr<TablePage> EventsTable::Fetch(const TableQuery& q) const {
     line.index = r;
     line.cells.reserve(page.column_ids.size());
     for (int64_t col : page.column_ids) line.cells.push_back(Cell(col, r, ev));
-    if (matches(r, ev)) line.tags = kHighlightTag;
+    if (Matches(q, r, ev)) line.tags = kHighlightTag;
     page.lines.push_back(std::move(line));
   }
   return page;

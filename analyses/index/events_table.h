@@ -82,6 +82,17 @@ class EventsTable {
     int tid = -1, pid = -1, procname = -1;
   };
   std::string Cell(int64_t column, uint64_t rank, const ctf::Event& ev) const;
+  // True if the event matches every search of `q` (none: false).
+  bool Matches(const TableQuery& q, uint64_t rank, const ctf::Event& ev) const;
+  // The first match at or after `start` (kNext) or at or before it
+  // (kPrevious), testing at most q.max_scan events; nullopt with
+  // page->low_index and search_stopped_at set when none was found.
+  StatusOr<std::optional<uint64_t>> SearchNext(const TableQuery& q,
+                                               uint64_t start, uint64_t size,
+                                               TablePage* page) const;
+  StatusOr<std::optional<uint64_t>> SearchPrevious(const TableQuery& q,
+                                                   uint64_t start,
+                                                   TablePage* page) const;
 
   const ExperimentIndex* index_;
   std::vector<std::string> trace_names_;

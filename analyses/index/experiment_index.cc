@@ -1,9 +1,12 @@
 #include "analyses/index/experiment_index.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
 
+#include "analyses/events/event_decoder.h"
 #include "base/deadline.h"
 #include "base/log.h"
 #include "base/uuid.h"
@@ -143,105 +146,144 @@ void ExperimentIndex::Fail(const std::string& message) {
   done_cv_.notify_all();
 }
 
+struct ExperimentIndex::Pass {
+  std::unique_ptr<ctf::EventReader> reader;
+  std::vector<AnalysisModule*> fed;
+  std::unique_ptr<events::EventDecoder> decoder;
+  std::unique_ptr<ModuleFeed> feed;
+  bool write_index = true;
+  std::vector<storage::TraceSummary> traces;
+  std::vector<uint64_t> counts;
+  std::vector<storage::Checkpoint> checkpoints;  // not yet written
+  std::string position;  // of the next event, every `interval` events
+  Status write_status;
+  uint64_t rank = 0;
+  int64_t last_ts = 0;
+};
+
+void ExperimentIndex::SetDone(IndexState state,
+                              const std::map<std::string, std::string>& props) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ == IndexState::kRunning) state_ = state;
+  for (const auto& [k, v] : props) properties_[k] = v;
+  pass_running_ = false;
+  done_cv_.notify_all();
+}
+
 void ExperimentIndex::Run(std::stop_token stop) {
+  pthread_setname_np(pthread_self(), "vmt-pass");
+  Pass p;
   auto reader_or = ctf::EventReader::Open(ctf_traces_);
   if (!reader_or.ok()) {
     Fail("cannot read the trace: " + reader_or.status().message());
     return;
   }
-  auto reader = std::move(reader_or).value();
-  std::vector<AnalysisModule*> fed;
+  p.reader = std::move(reader_or).value();
   for (const auto& m : modules_) {
-    if (m->needs_pass()) fed.push_back(m.get());
+    if (m->needs_pass()) p.fed.push_back(m.get());
   }
-  const bool write_index = index_needs_pass_;
-  const uint64_t interval = options_.checkpoint_interval;
-  const uint64_t publish = std::max<uint64_t>(1, options_.publish_interval);
-  std::vector<storage::TraceSummary> traces(trace_count_);
-  std::vector<uint64_t> counts(trace_count_, 0);
-  std::vector<storage::Checkpoint> batch;
-  batch.reserve(options_.batch_size);
-  uint64_t rank = 0;
-  int64_t last_ts = 0;
-  ctf::Event ev;
+  // Every event is decoded once into a typed record for all the modules.
+  if (!p.fed.empty()) {
+    p.decoder = std::make_unique<events::EventDecoder>(ctf_traces_);
+  }
+  p.feed = std::make_unique<ModuleFeed>(p.fed, options_.feed);
+  p.write_index = index_needs_pass_;
+  p.traces.resize(trace_count_);
+  p.counts.assign(trace_count_, 0);
+  p.checkpoints.reserve(options_.batch_size);
   // The position must be taken before Next() consumes the event it points
   // at, so it is saved every `interval` events ahead of the read.
-  std::string position = write_index ? reader->SavePosition() : std::string();
-  Status write_status;
-  bool stopped = false;
-  while (reader->Next(&ev)) {
-    if (write_index && rank % interval == 0) {
-      batch.push_back({rank, ev.timestamp, counts, std::move(position)});
-      if (batch.size() >= options_.batch_size || rank == 0) {
-        write_status = store_->Append(batch);
-        if (!write_status.ok()) break;
-        batch.clear();
+  if (p.write_index) p.position = p.reader->SavePosition();
+
+  const bool complete = ReadAll(stop, &p);
+  if (!complete || stop.stop_requested()) {
+    p.feed->Abort();
+    SetDone(IndexState::kCancelled, {});
+    return;
+  }
+  if (p.write_index && p.write_status.ok() && !p.checkpoints.empty()) {
+    p.write_status = store_->Append(p.checkpoints);
+  }
+  if (!p.write_status.ok()) {
+    p.feed->Abort();
+    Fail("cannot write the index: " + p.write_status.message());
+    return;
+  }
+  const auto module_props = FinishModules(&p);
+  if (!p.write_index) {
+    SetDone(IndexState::kCompleted, module_props);  // the index was loaded
+    return;
+  }
+  FinishIndex(&p, module_props);
+}
+
+bool ExperimentIndex::ReadAll(std::stop_token stop, Pass* p) {
+  const uint64_t interval = options_.checkpoint_interval;
+  const uint64_t publish = std::max<uint64_t>(1, options_.publish_interval);
+  ctf::Event ev;
+  while (p->reader->Next(&ev)) {
+    if (p->write_index && p->rank % interval == 0) {
+      p->checkpoints.push_back(
+          {p->rank, ev.timestamp, p->counts, std::move(p->position)});
+      if (p->checkpoints.size() >= options_.batch_size || p->rank == 0) {
+        p->write_status = store_->Append(p->checkpoints);
+        if (!p->write_status.ok()) return true;
+        p->checkpoints.clear();
       }
       // Publish per-trace progress at checkpoint granularity.
       std::lock_guard<std::mutex> lock(mu_);
-      traces_ = traces;
+      traces_ = p->traces;
     }
-    if (rank % publish == 0) {
-      if (stop.stop_requested()) {
-        stopped = true;
-        break;
-      }
-      if (rank > 0) {
-        for (AnalysisModule* m : fed) m->Publish(last_ts);
-      }
+    if (p->rank % publish == 0) {
+      if (stop.stop_requested()) return false;
+      if (p->rank > 0) p->feed->Publish(p->last_ts);
     }
-    for (AnalysisModule* m : fed) m->OnEvent(ev);
-    last_ts = ev.timestamp;
-    if (write_index) {
-      size_t t = ctf_to_trace_[ev.trace_index];
-      if (traces[t].nb_events == 0) traces[t].start = ev.timestamp;
-      traces[t].end = ev.timestamp;
-      ++traces[t].nb_events;
-      ++counts[t];
-      if (rank == 0) start_ = ev.timestamp;
-      end_ = ev.timestamp;
+    if (p->decoder) {
+      p->decoder->Decode(ev, p->feed->Slot());
+      p->feed->Commit();
     }
-    ++rank;
-    if (write_index) {
-      nb_events_.store(rank, std::memory_order_release);
-      if (rank % interval == 0) position = reader->SavePosition();
+    p->last_ts = ev.timestamp;
+    if (p->write_index) IndexEvent(ev, p);
+    ++p->rank;
+    if (p->write_index) {
+      nb_events_.store(p->rank, std::memory_order_release);
+      if (p->rank % interval == 0) p->position = p->reader->SavePosition();
     }
   }
-  if (stopped || stop.stop_requested()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (state_ == IndexState::kRunning) state_ = IndexState::kCancelled;
-    pass_running_ = false;
-    done_cv_.notify_all();
-    return;
-  }
-  if (write_index && write_status.ok() && !batch.empty()) {
-    write_status = store_->Append(batch);
-  }
-  if (!write_status.ok()) {
-    Fail("cannot write the index: " + write_status.message());
-    return;
-  }
+  return true;
+}
 
+void ExperimentIndex::IndexEvent(const ctf::Event& ev, Pass* p) {
+  const size_t t = ctf_to_trace_[ev.trace_index];
+  storage::TraceSummary& s = p->traces[t];
+  if (s.nb_events == 0) s.start = ev.timestamp;
+  s.end = ev.timestamp;
+  ++s.nb_events;
+  ++p->counts[t];
+  // Relaxed: readers see them through nb_events_'s release store.
+  if (p->rank == 0) start_.store(ev.timestamp, std::memory_order_relaxed);
+  end_.store(ev.timestamp, std::memory_order_relaxed);
+}
+
+std::map<std::string, std::string> ExperimentIndex::FinishModules(Pass* p) {
   // Analyses end at the experiment's end, so every open state is closed
   // there (the index may have been loaded, hence end_ rather than last_ts).
-  std::map<std::string, std::string> module_props;
-  for (AnalysisModule* m : fed) {
-    Status st = m->Finish(end_.load());
-    if (!st.ok()) module_props["analysis." + m->id() + ".error"] = st.message();
+  std::map<std::string, std::string> props;
+  const std::vector<Status> finished = p->feed->Finish(end_.load());
+  for (size_t i = 0; i < p->fed.size(); ++i) {
+    if (!finished[i].ok()) {
+      props["analysis." + p->fed[i]->id() + ".error"] = finished[i].message();
+    }
   }
   for (const auto& m : modules_) {
-    for (const auto& [k, v] : m->Stats()) module_props[m->id() + "." + k] = v;
+    for (const auto& [k, v] : m->Stats()) props[m->id() + "." + k] = v;
   }
+  return props;
+}
 
-  if (!write_index) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [k, v] : module_props) properties_[k] = v;
-    pass_running_ = false;
-    done_cv_.notify_all();
-    return;
-  }
-
-  const ctf::ReaderStats& st = reader->stats();
+void ExperimentIndex::FinishIndex(
+    Pass* p, const std::map<std::string, std::string>& module_props) {
+  const ctf::ReaderStats& st = p->reader->stats();
   std::map<std::string, std::string> props;
   auto note = [&props](const char* key, uint64_t v) {
     if (v) props[std::string("reader.") + key] = std::to_string(v);
@@ -269,15 +311,15 @@ void ExperimentIndex::Run(std::stop_token stop) {
   storage::IndexMeta meta;
   meta.fingerprint = fingerprint_;
   meta.complete = true;
-  meta.nb_events = rank;
+  meta.nb_events = p->rank;
   meta.start = start_;
   meta.end = end_;
-  meta.checkpoint_interval = interval;
-  meta.traces = traces;
+  meta.checkpoint_interval = options_.checkpoint_interval;
+  meta.traces = p->traces;
   meta.properties = props;
   Status fin = store_->Finish(meta);
   std::lock_guard<std::mutex> lock(mu_);
-  traces_ = traces;
+  traces_ = p->traces;
   properties_ = props;
   for (const auto& [k, v] : module_props) properties_[k] = v;
   message_ = message;

@@ -24,6 +24,7 @@
 
 #include "analyses/ctf/reader.h"
 #include "analyses/index/analysis_module.h"
+#include "analyses/index/module_feed.h"
 #include "base/status.h"
 #include "storage/index_store.h"
 
@@ -40,6 +41,11 @@ struct IndexOptions {
   ModuleFactory modules;
   // Events between two AnalysisModule::Publish calls.
   uint64_t publish_interval = 1 << 16;
+  // How the decoded events reach the modules (module_feed.h): by default
+  // pipelined, each module on its own consumer thread while the pass
+  // thread reads, indexes and decodes; `feed.pipelined = false` runs the
+  // whole pass on one thread. Results are the same either way.
+  FeedOptions feed;
 };
 
 enum class IndexState { kRunning, kCompleted, kFailed, kCancelled };
@@ -105,8 +111,21 @@ class ExperimentIndex {
   }
 
  private:
+  struct Pass;  // the state of a running pass (experiment_index.cc)
+
   ExperimentIndex() = default;
   void Run(std::stop_token stop);
+  // Reads, indexes, decodes and feeds every event; false if stopped.
+  bool ReadAll(std::stop_token stop, Pass* p);
+  // Indexes the event of rank p->rank (checkpoints, per-trace counts).
+  void IndexEvent(const ctf::Event& ev, Pass* p);
+  // The modules' Finish() and every module's Stats(), as properties.
+  std::map<std::string, std::string> FinishModules(Pass* p);
+  // Saves the complete index and publishes the final snapshot.
+  void FinishIndex(Pass* p,
+                   const std::map<std::string, std::string>& module_props);
+  void SetDone(IndexState state,
+               const std::map<std::string, std::string>& props);
   void Fail(const std::string& message);
   StatusOr<std::unique_ptr<ctf::EventReader>> ReaderFrom(
       const storage::Checkpoint& cp) const;

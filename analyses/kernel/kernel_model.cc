@@ -3,14 +3,16 @@
 #include <filesystem>
 #include <map>
 
+#include "analyses/events/kernel_events.h"
+
 namespace vmtrace::kernel {
 namespace {
 
 using storage::StateValue;
 
-// prev_state: 0 is TASK_RUNNING (preempted, still runnable). Newer kernels
-// report a preemption as TASK_REPORT_MAX (0x100), which the low byte masks.
-bool Runnable(int64_t prev_state) { return (prev_state & 0xff) == 0; }
+using events::Has;
+using events::Kind;
+using events::Or;
 
 // lttng_statedump_process_state.status (enum lttng_process_status).
 int64_t StatedumpStatus(int64_t status, int64_t mode) {
@@ -26,20 +28,6 @@ int64_t StatedumpStatus(int64_t status, int64_t mode) {
     default:
       return kWaitUnknown;
   }
-}
-
-std::string_view Text(const ctf::Event& ev, int idx) {
-  const ctf::Value* v = ev.field(idx);
-  return v && v->kind == ctf::Value::kString ? v->s : std::string_view();
-}
-
-int64_t Int(const ctf::Event& ev, int idx, int64_t fallback = -1) {
-  const ctf::Value* v = ev.field(idx);
-  if (!v ||
-      (v->kind != ctf::Value::kSigned && v->kind != ctf::Value::kUnsigned)) {
-    return fallback;
-  }
-  return v->AsInt();
 }
 
 }  // namespace
@@ -85,33 +73,16 @@ const char* CpuStatusName(int64_t s) {
 KernelModel::KernelModel(
     const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
     storage::StateWriter* writer)
-    : w_(writer) {
-  std::map<std::string, size_t> by_name;
-  for (const auto& t : traces) {
-    std::string host = t->info().hostname;
-    if (host.empty()) {
-      host = std::filesystem::path(t->info().path).filename().string();
-    }
-    auto [it, inserted] = by_name.emplace(host, host_threads_.size());
-    if (inserted) {
-      storage::Quark h = w_->GetOrAdd(storage::kRootQuark, host);
-      host_quarks_.push_back(h);
-      host_last_.push_back(-1);
-      host_threads_.push_back(w_->GetOrAdd(h, "Threads"));
-      host_cpus_.push_back(w_->GetOrAdd(h, "CPUs"));
-    }
-    trace_host_index_.push_back(it->second);
-    trace_hosts_.push_back(host);
-    for (const ctf::EventClass* cls : t->event_classes()) {
-      layouts_.emplace(cls, ResolveLayout(*cls));
-    }
+    : w_(writer), traces_(traces) {
+  const events::HostMap hosts = events::MapHosts(traces);
+  for (const std::string& host : hosts.names) {
+    storage::Quark h = w_->GetOrAdd(storage::kRootQuark, host);
+    host_quarks_.push_back(h);
+    host_last_.push_back(-1);
+    host_threads_.push_back(w_->GetOrAdd(h, kThreads));
+    host_cpus_.push_back(w_->GetOrAdd(h, kCpus));
   }
-}
-
-const EventLayout& KernelModel::Layout(const ctf::EventClass* cls) {
-  auto it = layouts_.find(cls);
-  if (it != layouts_.end()) return it->second;
-  return layouts_.emplace(cls, ResolveLayout(*cls)).first->second;
+  for (uint32_t h : hosts.of_trace) trace_hosts_.push_back(hosts.names[h]);
 }
 
 KernelModel::Thread& KernelModel::GetThread(size_t host, int64_t tid,
@@ -124,19 +95,21 @@ KernelModel::Thread& KernelModel::GetThread(size_t host, int64_t tid,
   auto [it, inserted] = threads_.try_emplace(key);
   Thread& th = it->second;
   if (inserted) {
-    std::string name = tid == 0 ? "0_" + std::to_string(cpu < 0 ? 0 : cpu)
-                                : std::to_string(tid);
+    std::string name = tid == 0
+                           ? kIdlePrefix + std::to_string(cpu < 0 ? 0 : cpu)
+                           : std::to_string(tid);
     th.status = w_->GetOrAdd(host_threads_[host], name);
-    th.exec = w_->GetOrAdd(th.status, "Exec_name");
-    th.pid = w_->GetOrAdd(th.status, "PID");
-    th.ppid = w_->GetOrAdd(th.status, "PPID");
-    th.prio = w_->GetOrAdd(th.status, "Prio");
-    th.syscall = w_->GetOrAdd(th.status, "System_call");
-    th.cpu = w_->GetOrAdd(th.status, "CPU");
+    th.exec = w_->GetOrAdd(th.status, kExecName);
+    th.pid = w_->GetOrAdd(th.status, kPid);
+    th.ppid = w_->GetOrAdd(th.status, kPpid);
+    th.prio = w_->GetOrAdd(th.status, kPrio);
+    th.syscall = w_->GetOrAdd(th.status, kSystemCall);
+    th.cpu = w_->GetOrAdd(th.status, kThreadCpu);
     if (tid == 0) {
       w_->Set(first_ts_, th.pid, StateValue::Int(0));
-      w_->Set(first_ts_, th.exec,
-              StateValue::Str("swapper/" + std::to_string(cpu < 0 ? 0 : cpu)));
+      w_->Set(
+          first_ts_, th.exec,
+          StateValue::Str(kSwapperPrefix + std::to_string(cpu < 0 ? 0 : cpu)));
       th.has_exec = true;
     }
   }
@@ -149,9 +122,9 @@ KernelModel::Cpu& KernelModel::GetCpu(size_t host, int64_t cpu) {
   Cpu& c = it->second;
   if (inserted) {
     c.status = w_->GetOrAdd(host_cpus_[host], std::to_string(cpu));
-    c.current = w_->GetOrAdd(c.status, "Current_thread");
-    c.irqs = w_->GetOrAdd(c.status, "IRQs");
-    c.softirqs = w_->GetOrAdd(c.status, "Soft_IRQs");
+    c.current = w_->GetOrAdd(c.status, kCurrentThread);
+    c.irqs = w_->GetOrAdd(c.status, kIrqs);
+    c.softirqs = w_->GetOrAdd(c.status, kSoftIrqs);
   }
   return c;
 }
@@ -166,10 +139,10 @@ void KernelModel::SetExec(int64_t t, Thread& th, std::string_view name) {
   }
 }
 
-void KernelModel::Refresh(int64_t t, size_t host, int64_t cpu_id, Cpu& cpu) {
+void KernelModel::Refresh(int64_t t, size_t host, int64_t cpu_id, Cpu& cpu,
+                          int64_t current) {
   const bool interrupted = cpu.irq_depth > 0 || cpu.softirq_depth > 0;
-  Thread* th = cpu.current_tid >= 0 ? &GetThread(host, cpu.current_tid, cpu_id)
-                                    : nullptr;
+  Thread* th = current >= 0 ? &GetThread(host, current, cpu_id) : nullptr;
   int64_t cs;
   if (cpu.irq_depth > 0) {
     cs = kCpuIrq;
@@ -180,258 +153,282 @@ void KernelModel::Refresh(int64_t t, size_t host, int64_t cpu_id, Cpu& cpu) {
     // once the handler exits, the CPU's status is unknown again.
     w_->Set(t, cpu.status, StateValue::Null());
     return;
-  } else if (cpu.current_tid == 0) {
+  } else if (current == 0) {
     cs = kCpuIdle;
   } else {
     cs = th->in_syscall ? kCpuRunSyscall : kCpuRunUsermode;
   }
   w_->Set(t, cpu.status, StateValue::Int(cs));
-  if (th && cpu.current_tid != 0) {
+  if (th && current != 0) {
     int64_t ts = interrupted ? kInterrupted
                              : (th->in_syscall ? kRunSyscall : kRunUsermode);
     w_->Set(t, th->status, StateValue::Int(ts));
   }
 }
 
-int64_t KernelModel::CpuOf(const ctf::Event& ev, const EventLayout& l) {
-  if (ev.cpu >= 0) return ev.cpu;
-  return Int(ev, l.perf_cpu, -1);
+void KernelModel::OnEvent(const ctf::Event& ev) {
+  if (!own_decoder_)
+    own_decoder_ = std::make_unique<events::EventDecoder>(traces_);
+  events::TypedEvent rec;
+  own_decoder_->Decode(ev, &rec);
+  OnEvent(rec);
 }
 
-void KernelModel::OnEvent(const ctf::Event& ev) {
+void KernelModel::OnEvent(const Ev& ev) {
   if (!seen_event_) {
-    first_ts_ = ev.timestamp;
+    first_ts_ = ev.ts;
     seen_event_ = true;
   }
-  const EventLayout& l = Layout(ev.cls);
-  const size_t host = trace_host_index_[ev.trace_index];
-  const int64_t t = ev.timestamp;
-  host_last_[host] = t;
-  const int64_t cpu_id = CpuOf(ev, l);
-  if (cpu_id < 0 && l.kind != EventKind::kStatedumpProcess &&
-      l.kind != EventKind::kIgnored) {
+  host_last_[ev.host] = ev.ts;
+  if (!events::IsKernelKind(ev.kind)) return;
+  if (ev.cpu < 0 && ev.kind != Kind::kStatedumpProcess) {
     ++stats_.events_without_cpu;
     return;
   }
-  // Before the first sched_switch of a CPU, the tid context (when the
-  // trace has it) tells which thread runs there.
-  if (cpu_id >= 0 && l.ctx_tid >= 0 && l.kind != EventKind::kIgnored) {
-    Cpu& cpu = GetCpu(host, cpu_id);
-    if (cpu.current_tid < 0) {
-      cpu.current_tid = Int(ev, l.ctx_tid);
-      if (cpu.current_tid >= 0) {
-        Thread& th = GetThread(host, cpu.current_tid, cpu_id);
-        th.running = true;
-        w_->Set(t, cpu.current, StateValue::Int(cpu.current_tid));
-        SetExec(t, th, Text(ev, l.ctx_procname));
-      }
-    }
-  }
-  switch (l.kind) {
-    case EventKind::kIgnored:
-      return;
-    case EventKind::kSchedSwitch:
-      OnSchedSwitch(ev, l, host, cpu_id);
+  // The CPU's attributes exist from its first event with a tid context.
+  if (ev.cpu >= 0 && Has(ev.ctx_tid)) GetCpu(ev.host, ev.cpu);
+  if (ev.cur_from_context) OnCurrentFromContext(ev);
+  switch (ev.kind) {
+    case Kind::kSchedSwitch:
+      OnSchedSwitch(ev);
       break;
-    case EventKind::kSchedWakeup:
-      OnWakeup(ev, l, host, cpu_id);
+    case Kind::kSchedWakeup:
+    case Kind::kSchedWakeupNew:
+      OnWakeup(ev);
       break;
-    case EventKind::kProcessFork:
-      OnFork(ev, l, host, cpu_id);
+    case Kind::kProcessFork:
+      OnFork(ev);
       break;
-    case EventKind::kProcessExit: {
-      Thread& th = GetThread(host, Int(ev, l.tid), cpu_id);
-      th.exited = true;
+    case Kind::kProcessExit:
+      OnProcessExit(ev);
       break;
-    }
-    case EventKind::kProcessFree: {
-      int64_t tid = Int(ev, l.tid);
-      if (tid > 0) {
-        Thread& th = GetThread(host, tid, cpu_id);
-        if (!th.running) w_->Set(t, th.status, StateValue::Null());
-      }
+    case Kind::kProcessFree:
+      OnProcessFree(ev);
       break;
-    }
-    case EventKind::kProcessExec: {
-      int64_t tid = Int(ev, l.tid);
-      if (tid < 0) {
-        Cpu& cpu = GetCpu(host, cpu_id);
-        tid = cpu.current_tid;
-      }
-      if (tid >= 0) {
-        std::string_view f = Text(ev, l.filename);
-        if (auto slash = f.rfind('/'); slash != std::string_view::npos) {
-          f = f.substr(slash + 1);
-        }
-        SetExec(t, GetThread(host, tid, cpu_id), f);
-      }
+    case Kind::kProcessExec:
+      OnProcessExec(ev);
       break;
-    }
-    case EventKind::kStatedumpProcess:
-      OnStatedump(ev, l, host);
+    case Kind::kStatedumpProcess:
+      OnStatedump(ev);
       break;
-    case EventKind::kIrqEntry: {
-      Cpu& cpu = GetCpu(host, cpu_id);
-      int64_t irq = Int(ev, l.irq, 0);
-      ++cpu.irq_depth;
-      w_->Set(t, w_->GetOrAdd(cpu.irqs, std::to_string(irq)),
-              StateValue::Int(1));
-      Refresh(t, host, cpu_id, cpu);
+    case Kind::kIrqEntry:
+      OnIrqEntry(ev);
       break;
-    }
-    case EventKind::kIrqExit: {
-      Cpu& cpu = GetCpu(host, cpu_id);
-      int64_t irq = Int(ev, l.irq, 0);
-      storage::Quark q = w_->GetOrAdd(cpu.irqs, std::to_string(irq));
-      if (cpu.irq_depth == 0 || w_->Current(q).is_null()) {
-        ++stats_.unmatched_irq_exits;
-      } else {
-        --cpu.irq_depth;
-      }
-      w_->Set(t, q, StateValue::Null());
-      Refresh(t, host, cpu_id, cpu);
+    case Kind::kIrqExit:
+      OnIrqExit(ev);
       break;
-    }
-    case EventKind::kSoftIrqRaise: {
-      Cpu& cpu = GetCpu(host, cpu_id);
-      storage::Quark q =
-          w_->GetOrAdd(cpu.softirqs, std::to_string(Int(ev, l.vec, 0)));
-      if (w_->Current(q).is_null())
-        w_->Set(t, q, StateValue::Int(kSoftIrqRaised));
+    case Kind::kSoftIrqRaise:
+      OnSoftIrqRaise(ev);
       break;
-    }
-    case EventKind::kSoftIrqEntry: {
-      Cpu& cpu = GetCpu(host, cpu_id);
-      ++cpu.softirq_depth;
-      w_->Set(t, w_->GetOrAdd(cpu.softirqs, std::to_string(Int(ev, l.vec, 0))),
-              StateValue::Int(kSoftIrqActive));
-      Refresh(t, host, cpu_id, cpu);
+    case Kind::kSoftIrqEntry:
+      OnSoftIrqEntry(ev);
       break;
-    }
-    case EventKind::kSoftIrqExit: {
-      Cpu& cpu = GetCpu(host, cpu_id);
-      storage::Quark q =
-          w_->GetOrAdd(cpu.softirqs, std::to_string(Int(ev, l.vec, 0)));
-      if (cpu.softirq_depth == 0) {
-        ++stats_.unmatched_softirq_exits;
-      } else {
-        --cpu.softirq_depth;
-      }
-      w_->Set(t, q, StateValue::Null());
-      Refresh(t, host, cpu_id, cpu);
+    case Kind::kSoftIrqExit:
+      OnSoftIrqExit(ev);
       break;
-    }
-    case EventKind::kSyscallEntry:
-    case EventKind::kSyscallExit: {
-      Cpu& cpu = GetCpu(host, cpu_id);
-      if (cpu.current_tid <= 0) break;  // unknown thread or idle
-      Thread& th = GetThread(host, cpu.current_tid, cpu_id);
-      th.in_syscall = l.kind == EventKind::kSyscallEntry;
-      w_->Set(t, th.syscall,
-              th.in_syscall ? StateValue::Str(l.syscall) : StateValue::Null());
-      Refresh(t, host, cpu_id, cpu);
+    case Kind::kSyscallEntry:
+    case Kind::kSyscallExit:
+      OnSyscall(ev);
       break;
-    }
+    default:
+      break;
   }
   ++stats_.events_handled;
 }
 
-void KernelModel::OnSchedSwitch(const ctf::Event& ev, const EventLayout& l,
-                                size_t host, int64_t cpu_id) {
-  const int64_t t = ev.timestamp;
+// Before the first sched_switch of a CPU, the tid context (when the trace
+// has it) tells which thread runs there.
+void KernelModel::OnCurrentFromContext(const Ev& ev) {
+  Cpu& cpu = GetCpu(ev.host, ev.cpu);
+  Thread& th = GetThread(ev.host, ev.cur_tid, ev.cpu);
+  th.running = true;
+  w_->Set(ev.ts, cpu.current, StateValue::Int(ev.cur_tid));
+  SetExec(ev.ts, th, ev.ctx_procname.view());
+}
+
+void KernelModel::OnProcessExit(const Ev& ev) {
+  Thread& th = GetThread(ev.host, Or(ev.process.tid, -1), ev.cpu);
+  th.exited = true;
+}
+
+void KernelModel::OnProcessFree(const Ev& ev) {
+  const int64_t tid = Or(ev.process.tid, -1);
+  if (tid <= 0) return;
+  Thread& th = GetThread(ev.host, tid, ev.cpu);
+  if (!th.running) w_->Set(ev.ts, th.status, StateValue::Null());
+}
+
+void KernelModel::OnProcessExec(const Ev& ev) {
+  int64_t tid = Or(ev.process.tid, -1);
+  if (tid < 0) {
+    GetCpu(ev.host, ev.cpu);
+    tid = ev.cur_tid;
+  }
+  if (tid < 0) return;
+  std::string_view f = ev.process.filename.view();
+  if (auto slash = f.rfind('/'); slash != std::string_view::npos) {
+    f = f.substr(slash + 1);
+  }
+  SetExec(ev.ts, GetThread(ev.host, tid, ev.cpu), f);
+}
+
+void KernelModel::OnIrqEntry(const Ev& ev) {
+  Cpu& cpu = GetCpu(ev.host, ev.cpu);
+  ++cpu.irq_depth;
+  w_->Set(ev.ts, w_->GetOrAdd(cpu.irqs, std::to_string(Or(ev.irq.number, 0))),
+          StateValue::Int(1));
+  Refresh(ev.ts, ev.host, ev.cpu, cpu, ev.cur_tid);
+}
+
+void KernelModel::OnIrqExit(const Ev& ev) {
+  Cpu& cpu = GetCpu(ev.host, ev.cpu);
+  storage::Quark q =
+      w_->GetOrAdd(cpu.irqs, std::to_string(Or(ev.irq.number, 0)));
+  if (cpu.irq_depth == 0 || w_->Current(q).is_null()) {
+    ++stats_.unmatched_irq_exits;
+  } else {
+    --cpu.irq_depth;
+  }
+  w_->Set(ev.ts, q, StateValue::Null());
+  Refresh(ev.ts, ev.host, ev.cpu, cpu, ev.cur_tid);
+}
+
+void KernelModel::OnSoftIrqRaise(const Ev& ev) {
+  Cpu& cpu = GetCpu(ev.host, ev.cpu);
+  storage::Quark q =
+      w_->GetOrAdd(cpu.softirqs, std::to_string(Or(ev.irq.number, 0)));
+  if (w_->Current(q).is_null()) {
+    w_->Set(ev.ts, q, StateValue::Int(kSoftIrqRaised));
+  }
+}
+
+void KernelModel::OnSoftIrqEntry(const Ev& ev) {
+  Cpu& cpu = GetCpu(ev.host, ev.cpu);
+  ++cpu.softirq_depth;
+  w_->Set(ev.ts,
+          w_->GetOrAdd(cpu.softirqs, std::to_string(Or(ev.irq.number, 0))),
+          StateValue::Int(kSoftIrqActive));
+  Refresh(ev.ts, ev.host, ev.cpu, cpu, ev.cur_tid);
+}
+
+void KernelModel::OnSoftIrqExit(const Ev& ev) {
+  Cpu& cpu = GetCpu(ev.host, ev.cpu);
+  storage::Quark q =
+      w_->GetOrAdd(cpu.softirqs, std::to_string(Or(ev.irq.number, 0)));
+  if (cpu.softirq_depth == 0) {
+    ++stats_.unmatched_softirq_exits;
+  } else {
+    --cpu.softirq_depth;
+  }
+  w_->Set(ev.ts, q, StateValue::Null());
+  Refresh(ev.ts, ev.host, ev.cpu, cpu, ev.cur_tid);
+}
+
+// Syscall events apply to the CPU's current thread (unknown or idle: none).
+void KernelModel::OnSyscall(const Ev& ev) {
+  Cpu& cpu = GetCpu(ev.host, ev.cpu);
+  if (ev.cur_tid <= 0) return;
+  Thread& th = GetThread(ev.host, ev.cur_tid, ev.cpu);
+  th.in_syscall = ev.kind == Kind::kSyscallEntry;
+  w_->Set(ev.ts, th.syscall,
+          th.in_syscall ? StateValue::Str(std::string(ev.syscall.name.view()))
+                        : StateValue::Null());
+  Refresh(ev.ts, ev.host, ev.cpu, cpu, ev.cur_tid);
+}
+
+void KernelModel::OnSchedSwitch(const Ev& ev) {
+  const events::SchedSwitch& s = ev.sched_switch;
+  const int64_t t = ev.ts;
+  const size_t host = ev.host;
+  const int64_t cpu_id = ev.cpu;
   Cpu& cpu = GetCpu(host, cpu_id);
-  int64_t prev_tid = Int(ev, l.prev_tid);
-  int64_t next_tid = Int(ev, l.next_tid);
-  if (cpu.current_tid >= 0 && cpu.current_tid != prev_tid) {
+  const int64_t prev_tid = Or(s.prev_tid, -1);
+  const int64_t next_tid = Or(s.next_tid, -1);
+  if (ev.cur_tid >= 0 && ev.cur_tid != prev_tid) {
     ++stats_.switch_out_mismatches;
   }
   Thread& prev = GetThread(host, prev_tid, cpu_id);
-  SetExec(t, prev, Text(ev, l.prev_comm));
+  SetExec(t, prev, s.prev_comm.view());
   prev.running = false;
   if (prev_tid != 0) {
-    int64_t state = Int(ev, l.prev_state, 0);
     StateValue v;
     if (prev.exited) {
       v = StateValue::Null();  // its last switch-out: the thread is gone
     } else {
-      v = StateValue::Int(Runnable(state) ? kWaitForCpu : kWaitBlocked);
+      v = StateValue::Int(events::SwitchedOutRunnable(Or(s.prev_state, 0))
+                              ? kWaitForCpu
+                              : kWaitBlocked);
     }
     w_->Set(t, prev.status, v);
     w_->Set(t, prev.cpu, StateValue::Null());
-    if (l.prev_prio >= 0)
-      w_->Set(t, prev.prio, StateValue::Int(Int(ev, l.prev_prio)));
+    if (Has(s.prev_prio)) w_->Set(t, prev.prio, StateValue::Int(s.prev_prio));
   } else {
     w_->Set(t, prev.status, StateValue::Null());
   }
 
   Thread& next = GetThread(host, next_tid, cpu_id);
-  SetExec(t, next, Text(ev, l.next_comm));
+  SetExec(t, next, s.next_comm.view());
   next.running = true;
-  cpu.current_tid = next_tid;
   w_->Set(t, cpu.current, StateValue::Int(next_tid));
   if (next_tid != 0) {
     w_->Set(t, next.cpu, StateValue::Int(cpu_id));
-    if (l.next_prio >= 0)
-      w_->Set(t, next.prio, StateValue::Int(Int(ev, l.next_prio)));
+    if (Has(s.next_prio)) w_->Set(t, next.prio, StateValue::Int(s.next_prio));
   }
-  Refresh(t, host, cpu_id, cpu);
+  Refresh(t, host, cpu_id, cpu, next_tid);
 }
 
-void KernelModel::OnWakeup(const ctf::Event& ev, const EventLayout& l,
-                           size_t host, int64_t cpu_id) {
-  int64_t tid = Int(ev, l.tid);
+void KernelModel::OnWakeup(const Ev& ev) {
+  const int64_t tid = Or(ev.wakeup.tid, -1);
   if (tid <= 0) return;
-  Thread& th = GetThread(host, tid, cpu_id);
-  SetExec(ev.timestamp, th, Text(ev, l.comm));
+  Thread& th = GetThread(ev.host, tid, ev.cpu);
+  SetExec(ev.ts, th, ev.wakeup.comm.view());
   if (th.running) return;  // a spurious wake-up of a running thread
   const StateValue& cur = w_->Current(th.status);
   if (cur.is_null() || cur.i == kWaitBlocked || cur.i == kWaitFork ||
       cur.i == kThreadUnknown || cur.i == kWaitUnknown) {
-    w_->Set(ev.timestamp, th.status, StateValue::Int(kWaitForCpu));
+    w_->Set(ev.ts, th.status, StateValue::Int(kWaitForCpu));
   }
-  if (l.prio >= 0) {
-    w_->Set(ev.timestamp, th.prio, StateValue::Int(Int(ev, l.prio)));
+  if (Has(ev.wakeup.prio)) {
+    w_->Set(ev.ts, th.prio, StateValue::Int(ev.wakeup.prio));
   }
 }
 
-void KernelModel::OnFork(const ctf::Event& ev, const EventLayout& l,
-                         size_t host, int64_t cpu_id) {
-  const int64_t t = ev.timestamp;
-  int64_t child = Int(ev, l.child_tid);
+void KernelModel::OnFork(const Ev& ev) {
+  const events::Fork& f = ev.fork;
+  const int64_t t = ev.ts;
+  const int64_t child = Or(f.child_tid, -1);
   if (child <= 0) return;
-  Thread& th = GetThread(host, child, cpu_id);
-  int64_t pid = l.child_pid >= 0 ? Int(ev, l.child_pid) : child;
+  Thread& th = GetThread(ev.host, child, ev.cpu);
+  const int64_t pid = Or(f.child_pid, child);
   w_->Set(t, th.pid, StateValue::Int(pid));
-  if (l.parent_pid >= 0) {
+  if (Has(f.parent_pid)) {
     // A new process's parent is the forking process; a new thread's
     // "parent" is its own process (as Trace Compass shows it).
-    int64_t parent = Int(ev, l.parent_pid);
-    w_->Set(t, th.ppid, StateValue::Int(pid == child ? parent : pid));
+    w_->Set(t, th.ppid, StateValue::Int(pid == child ? f.parent_pid : pid));
   }
-  SetExec(t, th, Text(ev, l.child_comm));
+  SetExec(t, th, f.child_comm.view());
   th.exited = false;
   w_->Set(t, th.status, StateValue::Int(kWaitFork));
 }
 
-void KernelModel::OnStatedump(const ctf::Event& ev, const EventLayout& l,
-                              size_t host) {
-  int64_t tid = Int(ev, l.tid);
+void KernelModel::OnStatedump(const Ev& ev) {
+  const events::Statedump& s = ev.statedump;
+  const int64_t tid = Or(s.tid, -1);
   if (tid <= 0) return;
-  Thread& th = GetThread(host, tid, -1);
+  Thread& th = GetThread(ev.host, tid, -1);
   // The statedump describes threads as they were before tracing started;
   // it never overrides what the trace itself already showed.
-  int64_t from = first_ts_;
+  const int64_t from = first_ts_;
   if (w_->Current(th.pid).is_null()) {
-    w_->Set(from, th.pid, StateValue::Int(Int(ev, l.pid, tid)));
+    w_->Set(from, th.pid, StateValue::Int(Or(s.pid, tid)));
   }
-  if (l.ppid >= 0 && w_->Current(th.ppid).is_null()) {
-    w_->Set(from, th.ppid, StateValue::Int(Int(ev, l.ppid)));
+  if (Has(s.ppid) && w_->Current(th.ppid).is_null()) {
+    w_->Set(from, th.ppid, StateValue::Int(s.ppid));
   }
-  if (!th.has_exec) SetExec(from, th, Text(ev, l.comm));
+  if (!th.has_exec) SetExec(from, th, s.name.view());
   if (w_->Current(th.status).is_null() && !th.running) {
     w_->Set(from, th.status,
-            StateValue::Int(
-                StatedumpStatus(Int(ev, l.status, 0), Int(ev, l.mode, 0))));
+            StateValue::Int(StatedumpStatus(Or(s.status, 0), Or(s.mode, 0))));
   }
 }
 

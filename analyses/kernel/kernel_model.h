@@ -1,18 +1,9 @@
 // KernelModel: the host kernel's threads and CPUs over time, built from the
 // scheduler, interrupt and syscall events in one pass (vm-analyses.md b.4).
 //
-// State tree written to the StateWriter (one subtree per host, the trace's
-// `hostname`, so several hosts never share a key):
-//   <host>/Threads/<tid>                ThreadStatus (int)
-//   <host>/Threads/<tid>/Exec_name      string
-//   <host>/Threads/<tid>/PID, PPID, Prio int
-//   <host>/Threads/<tid>/System_call    string while inside a syscall
-//   <host>/Threads/<tid>/CPU            CPU it runs on while running
-//   <host>/CPUs/<n>                     CpuStatus (int)
-//   <host>/CPUs/<n>/Current_thread      tid (int)
-//   <host>/CPUs/<n>/IRQs/<irq>          1 while the handler runs
-//   <host>/CPUs/<n>/Soft_IRQs/<vec>     kSoftIrqRaised, then kSoftIrqActive
-// The idle thread of CPU n (tid 0) is the attribute "0_<n>".
+// State tree written to the StateWriter: kernel_layout.h (one subtree per
+// host). The thread current on each CPU comes from the decoder's tracker
+// (events/thread_tracker.h), read through each record's cur_tid.
 //
 // Bad or surprising data (a switch-out of a thread not known to run there,
 // an exit of an unknown IRQ) is counted in stats(), never fatal.
@@ -44,37 +35,12 @@
 #include <vector>
 
 #include "analyses/ctf/reader.h"
-#include "analyses/kernel/event_layout.h"
+#include "analyses/events/event_decoder.h"
+#include "analyses/events/typed_event.h"
+#include "analyses/kernel/kernel_layout.h"
 #include "storage/state_history.h"
 
 namespace vmtrace::kernel {
-
-// Values of Threads/<tid> (the Trace Compass numbering).
-enum ThreadStatus : int64_t {
-  kThreadUnknown = 0,
-  kWaitBlocked = 1,
-  kRunUsermode = 2,
-  kRunSyscall = 3,
-  kInterrupted = 4,
-  kWaitForCpu = 5,
-  kWaitUnknown = 6,
-  kWaitFork = 7,
-};
-
-// Values of CPUs/<n>.
-enum CpuStatus : int64_t {
-  kCpuIdle = 0,
-  kCpuRunUsermode = 1,
-  kCpuRunSyscall = 2,
-  kCpuIrq = 3,
-  kCpuSoftIrq = 4,
-};
-
-inline constexpr int64_t kSoftIrqActive = 1;
-inline constexpr int64_t kSoftIrqRaised = 2;
-
-const char* ThreadStatusName(int64_t status);
-const char* CpuStatusName(int64_t status);
 
 struct KernelStats {
   uint64_t events_handled = 0;
@@ -95,6 +61,10 @@ class KernelModel {
   KernelModel(const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
               storage::StateWriter* writer);
 
+  // One decoded event, in rank order (the pass).
+  void OnEvent(const events::TypedEvent& ev);
+  // Decodes `ev` with the model's own decoder first (tests and tools that
+  // feed this model alone).
   void OnEvent(const ctf::Event& ev);
   // Closes the history at `end_time`.
   Status Finish(int64_t end_time);
@@ -114,35 +84,44 @@ class KernelModel {
   };
   struct Cpu {
     storage::Quark status = 0, current = 0, irqs = 0, softirqs = 0;
-    int64_t current_tid = -1;  // -1: not known yet
     int irq_depth = 0;
     int softirq_depth = 0;
   };
 
+  using Ev = events::TypedEvent;
   Thread& GetThread(size_t host, int64_t tid, int64_t cpu);
   Cpu& GetCpu(size_t host, int64_t cpu);
-  // Recomputes the CPU's status and its current thread's status at t.
-  void Refresh(int64_t t, size_t host, int64_t cpu_id, Cpu& cpu);
+  // Recomputes the CPU's status and its current thread's status at t;
+  // `current` is the thread running there (-1 unknown).
+  void Refresh(int64_t t, size_t host, int64_t cpu_id, Cpu& cpu,
+               int64_t current);
   void SetExec(int64_t t, Thread& th, std::string_view name);
-  const EventLayout& Layout(const ctf::EventClass* cls);
-  int64_t CpuOf(const ctf::Event& ev, const EventLayout& l);
+  // The CPU's thread learnt from the event's tid context.
+  void OnCurrentFromContext(const Ev& ev);
 
-  void OnSchedSwitch(const ctf::Event& ev, const EventLayout& l, size_t host,
-                     int64_t cpu);
-  void OnWakeup(const ctf::Event& ev, const EventLayout& l, size_t host,
-                int64_t cpu);
-  void OnFork(const ctf::Event& ev, const EventLayout& l, size_t host,
-              int64_t cpu);
-  void OnStatedump(const ctf::Event& ev, const EventLayout& l, size_t host);
+  // One handler per event kind.
+  void OnSchedSwitch(const Ev& ev);
+  void OnWakeup(const Ev& ev);
+  void OnFork(const Ev& ev);
+  void OnProcessExit(const Ev& ev);
+  void OnProcessFree(const Ev& ev);
+  void OnProcessExec(const Ev& ev);
+  void OnStatedump(const Ev& ev);
+  void OnIrqEntry(const Ev& ev);
+  void OnIrqExit(const Ev& ev);
+  void OnSoftIrqRaise(const Ev& ev);
+  void OnSoftIrqEntry(const Ev& ev);
+  void OnSoftIrqExit(const Ev& ev);
+  void OnSyscall(const Ev& ev);
 
   storage::StateWriter* w_;
-  std::vector<size_t> trace_host_index_;  // ctf trace -> host
   std::vector<std::string> trace_hosts_;  // ctf trace -> host name
   std::vector<storage::Quark> host_threads_, host_cpus_, host_quarks_;
   std::vector<int64_t> host_last_;  // last event of each host
-  std::unordered_map<const ctf::EventClass*, EventLayout> layouts_;
-  std::unordered_map<uint64_t, Thread> threads_;  // (host << 40) | tid key
-  std::unordered_map<uint64_t, Cpu> cpus_;        // (host << 32) | cpu
+  std::vector<std::shared_ptr<const ctf::Trace>> traces_;
+  std::unique_ptr<events::EventDecoder> own_decoder_;  // OnEvent(ctf::Event)
+  std::unordered_map<uint64_t, Thread> threads_;       // (host << 40) | tid key
+  std::unordered_map<uint64_t, Cpu> cpus_;             // (host << 32) | cpu
   int64_t first_ts_ = 0;
   bool seen_event_ = false;
   KernelStats stats_;

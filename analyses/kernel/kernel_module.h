@@ -25,7 +25,7 @@ class KernelModule : public index::AnalysisModule {
 
   std::string id() const override { return kId; }
   bool needs_pass() const override { return needs_pass_; }
-  void OnEvent(const ctf::Event& ev) override { model_->OnEvent(ev); }
+  void OnEvent(const events::TypedEvent& ev) override { model_->OnEvent(ev); }
   void Publish(int64_t now) override;
   Status Finish(int64_t end_time) override;
   std::vector<std::pair<std::string, std::string>> Stats() const override;

@@ -66,18 +66,21 @@ std::unique_ptr<SyncModule> SyncModule::Open(
   return m;
 }
 
-void SyncModule::OnEvent(const ctf::Event& ev) {
+void SyncModule::OnEvent(const events::TypedEvent& ev) {
   if (!seen_) {
-    first_ts_ = ev.timestamp;
+    first_ts_ = ev.ts;
     seen_ = true;
   }
-  const TcpSide side = decoder_.SideOf(ev.cls);
-  if (side == TcpSide::kNone) return;
-  TcpKey key;
-  if (!decoder_.Decode(ev, &key)) {
+  if (ev.kind != events::Kind::kNetSend && ev.kind != events::Kind::kNetRecv) {
+    return;
+  }
+  const TcpSide side =
+      ev.kind == events::Kind::kNetSend ? TcpSide::kSend : TcpSide::kReceive;
+  if (!ev.net.decoded) {
     ++counts_.undecodable;
     return;
   }
+  const TcpKey key = ev.net.key;
   if (ev.trace_index >= host_of_trace_.size()) return;
   const uint16_t host = host_of_trace_[ev.trace_index];
   auto it = keys_.find(key);
@@ -102,9 +105,9 @@ void SyncModule::OnEvent(const ctf::Event& ev) {
     const Pending& p = s.p[i];
     if (p.side == side || p.host == host) continue;
     if (side == TcpSide::kSend) {
-      Message(host, ev.timestamp, p.host, p.ts);
+      Message(host, ev.ts, p.host, p.ts);
     } else {
-      Message(p.host, p.ts, host, ev.timestamp);
+      Message(p.host, p.ts, host, ev.ts);
     }
     counts_.duplicates += s.n - 1u;
     s.n = 0;
@@ -116,7 +119,7 @@ void SyncModule::OnEvent(const ctf::Event& ev) {
     std::copy(s.p + 1, s.p + 3, s.p);
     s.n = 2;
   }
-  s.p[s.n++] = {ev.timestamp, host, side};
+  s.p[s.n++] = {ev.ts, host, side};
 }
 
 void SyncModule::Message(uint16_t from, int64_t sent, uint16_t to,
@@ -140,33 +143,40 @@ Status SyncModule::Finish(int64_t end_time) {
   ring_.clear();
   middle_ = seen_ ? first_ts_ + (end_time - first_ts_) / 2 : end_time;
 
-  const size_t n = hosts_.size();
-  std::map<std::pair<uint16_t, uint16_t>, ClockFit> fits;
+  Fits fits;
   for (const auto& [pair, hulls] : pairs_) {
     fits[pair] = FitClock(hulls, middle_, options_.fit);
   }
   pairs_.clear();
-  // Link hosts to the reference (host 0) one at a time: the best edge from
-  // a linked host to an unlinked one, accurate chains first, then the pair
-  // with most messages.
-  std::vector<bool> linked(n, false), accurate(n, false);
-  std::vector<LinearMap> to_ref(n);
-  std::vector<double> accuracy(n, 0);
-  std::vector<uint64_t> messages(n, 0);
-  std::vector<int> via(n, -1);
-  std::vector<const ClockFit*> own(n, nullptr);
-  if (n > 0) linked[0] = accurate[0] = true;
+  SetClocks(fits, LinkHosts(fits));
+  complete_.store(true);
+  return Save();
+}
+
+// Links hosts to the reference (host 0) one at a time: the best edge from
+// a linked host to an unlinked one, accurate chains first, then the pair
+// with most messages.
+SyncModule::Links SyncModule::LinkHosts(const Fits& fits) const {
+  const size_t n = hosts_.size();
+  Links l;
+  l.linked.assign(n, false);
+  l.accurate.assign(n, false);
+  l.to_ref.assign(n, LinearMap{});
+  l.accuracy.assign(n, 0);
+  l.messages.assign(n, 0);
+  l.via.assign(n, -1);
+  l.own.assign(n, nullptr);
+  if (n > 0) l.linked[0] = l.accurate[0] = true;
   for (;;) {
-    const std::pair<const std::pair<uint16_t, uint16_t>, ClockFit>* best =
-        nullptr;
+    const Fits::value_type* best = nullptr;
     std::tuple<bool, uint64_t> best_rank{false, 0};
     for (const auto& e : fits) {
       const auto [lo, hi] = e.first;
-      if (e.second.kind == ClockFit::kNone || linked[lo] == linked[hi]) {
+      if (e.second.kind == ClockFit::kNone || l.linked[lo] == l.linked[hi]) {
         continue;
       }
-      const int parent = linked[lo] ? lo : hi;
-      std::tuple<bool, uint64_t> rank{accurate[parent] && e.second.accurate(),
+      const int parent = l.linked[lo] ? lo : hi;
+      std::tuple<bool, uint64_t> rank{l.accurate[parent] && e.second.accurate(),
                                       e.second.above + e.second.below};
       if (best == nullptr || rank > best_rank) {
         best = &e;
@@ -176,18 +186,23 @@ Status SyncModule::Finish(int64_t end_time) {
     if (best == nullptr) break;
     const auto [lo, hi] = best->first;
     const ClockFit& fit = best->second;
-    const int parent = linked[lo] ? lo : hi, child = linked[lo] ? hi : lo;
+    const int parent = l.linked[lo] ? lo : hi, child = l.linked[lo] ? hi : lo;
     // fit.map: hi's time -> lo's time.
-    to_ref[child] = child == hi ? Compose(to_ref[lo], fit.map)
-                                : Compose(to_ref[hi], Invert(fit.map));
-    linked[child] = true;
-    accurate[child] = accurate[parent] && fit.accurate();
-    accuracy[child] = accurate[child] ? accuracy[parent] + fit.accuracy_ns : 0;
-    messages[child] = fit.above + fit.below;
-    own[child] = &fit;
-    if (parent != 0) via[child] = parent;
+    l.to_ref[child] = child == hi ? Compose(l.to_ref[lo], fit.map)
+                                  : Compose(l.to_ref[hi], Invert(fit.map));
+    l.linked[child] = true;
+    l.accurate[child] = l.accurate[parent] && fit.accurate();
+    l.accuracy[child] =
+        l.accurate[child] ? l.accuracy[parent] + fit.accuracy_ns : 0;
+    l.messages[child] = fit.above + fit.below;
+    l.own[child] = &fit;
+    if (parent != 0) l.via[child] = parent;
   }
+  return l;
+}
 
+void SyncModule::SetClocks(const Fits& fits, const Links& l) {
+  const size_t n = hosts_.size();
   std::vector<HostClock> clocks(n);
   info_.assign(n, HostInfo{});
   for (size_t i = 0; i < n; ++i) {
@@ -200,24 +215,22 @@ Status SyncModule::Finish(int64_t end_time) {
       }
       continue;
     }
-    if (!linked[i]) {
+    if (!l.linked[i]) {
       c.quality = "absent";
       continue;
     }
-    ToSlopeOffset(to_ref[i], middle_, &c.slope, &c.offset_ns);
+    ToSlopeOffset(l.to_ref[i], middle_, &c.slope, &c.offset_ns);
     // A pure offset in whole ns (far below the accuracy) keeps To/From
     // exact inverses.
     if (c.slope == 1.0) c.offset_ns = std::round(c.offset_ns);
-    c.accuracy_ns = accuracy[i];
-    c.quality = accurate[i] ? "accurate" : "approximate";
-    c.pairs = messages[i];
-    if (via[i] >= 0) info_[i].via = hosts_[via[i]];
-    info_[i].fit = FitKindName(own[i]->kind);
-    info_[i].offset_at_middle = to_ref[i].offset;
+    c.accuracy_ns = l.accuracy[i];
+    c.quality = l.accurate[i] ? "accurate" : "approximate";
+    c.pairs = l.messages[i];
+    if (l.via[i] >= 0) info_[i].via = hosts_[l.via[i]];
+    info_[i].fit = FitKindName(l.own[i]->kind);
+    info_[i].offset_at_middle = l.to_ref[i].offset;
   }
   clocks_ = ClockSync(std::move(clocks));
-  complete_.store(true);
-  return Save();
 }
 
 std::vector<std::pair<std::string, std::string>> SyncModule::Stats() const {

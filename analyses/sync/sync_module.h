@@ -5,7 +5,8 @@
 // `hostname`, else the trace directory's name); the reference is the first
 // host in trace order. A TCP packet event (tcp_event.h) of a send on one
 // host and a receive with the same (seq, ack_seq, flags) on ANOTHER host
-// make a message; the first such pair of a key in pass order is the
+// make a message (the decoder reads the packets once,
+// events/tcp_events.h); the first such pair of a key in pass order is the
 // message, and later events of that key are duplicates (retransmissions,
 // the same packet seen again on a bridge). Events wait for their other side
 // in a map bounded to `max_pending_keys` keys, the oldest dropped first
@@ -80,7 +81,7 @@ class SyncModule : public index::AnalysisModule {
 
   std::string id() const override { return kId; }
   bool needs_pass() const override { return !complete_.load(); }
-  void OnEvent(const ctf::Event& ev) override;
+  void OnEvent(const events::TypedEvent& ev) override;
   void Publish(int64_t) override {}
   Status Finish(int64_t end_time) override;
   // "reference", "method", "matched_packets", ..., "<host>.offset_ns",
@@ -115,14 +116,26 @@ class SyncModule : public index::AnalysisModule {
 
   SyncModule(const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
              SyncOptions options);
+  using Fits = std::map<std::pair<uint16_t, uint16_t>, ClockFit>;
+  // How each host is linked to the reference (host 0) through the fits.
+  struct Links {
+    std::vector<bool> linked, accurate;
+    std::vector<LinearMap> to_ref;  // host time -> reference time
+    std::vector<double> accuracy;
+    std::vector<uint64_t> messages;
+    std::vector<int> via;              // the host it is linked through
+    std::vector<const ClockFit*> own;  // its own pair fit
+  };
   void Message(uint16_t from, int64_t sent, uint16_t to, int64_t received);
+  Links LinkHosts(const Fits& fits) const;
+  // Sets clocks_ and info_ from the links.
+  void SetClocks(const Fits& fits, const Links& links);
   Status Save() const;
   Status Load();
 
   SyncOptions options_;
   std::vector<std::string> hosts_;
   std::vector<uint16_t> host_of_trace_;
-  TcpEventDecoder decoder_;
   std::unordered_map<TcpKey, KeyState, TcpKeyHash> keys_;
   std::vector<TcpKey> ring_;  // keys_ in insertion order, oldest at head_
   size_t head_ = 0;

@@ -6,24 +6,16 @@
 #include <filesystem>
 #include <map>
 
+#include "analyses/events/kernel_events.h"
+
 namespace vmtrace::vm {
 namespace {
 
 using storage::StateValue;
 
-int64_t Int(const ctf::Event& ev, int idx, int64_t fallback = -1) {
-  const ctf::Value* v = ev.field(idx);
-  if (!v ||
-      (v->kind != ctf::Value::kSigned && v->kind != ctf::Value::kUnsigned)) {
-    return fallback;
-  }
-  return v->AsInt();
-}
-
-std::string_view Text(const ctf::Event& ev, int idx) {
-  const ctf::Value* v = ev.field(idx);
-  return v && v->kind == ctf::Value::kString ? v->s : std::string_view();
-}
+using events::Has;
+using events::Kind;
+using events::Or;
 
 // QEMU names its vCPU threads "CPU <n>/KVM": such a thread is a vCPU thread
 // before its first KVM event. Returns n, or -1.
@@ -65,33 +57,15 @@ std::string VmOptions::Fingerprint() const {
 
 VmModel::VmModel(const std::vector<std::shared_ptr<const ctf::Trace>>& traces,
                  storage::StateWriter* writer, VmOptions options)
-    : w_(writer), options_(std::move(options)) {
-  std::map<std::string, size_t> by_name;
-  for (const auto& t : traces) {
-    // The same host naming as the kernel model, so keys line up.
-    std::string host = t->info().hostname;
-    if (host.empty()) {
-      host = std::filesystem::path(t->info().path).filename().string();
-    }
-    auto [it, inserted] = by_name.emplace(host, hosts_.size());
-    if (inserted) {
-      hosts_.emplace_back();
-      hosts_.back().name = host;
-    }
-    trace_host_.push_back(it->second);
-    for (const ctf::EventClass* cls : t->event_classes()) {
-      layouts_.emplace(cls, ResolveVmLayout(*cls));
-    }
+    : w_(writer), options_(std::move(options)), traces_(traces) {
+  // The same host naming as the kernel model, so keys line up.
+  for (const std::string& name : events::MapHosts(traces).names) {
+    hosts_.emplace_back();
+    hosts_.back().name = name;
   }
 }
 
 VmModel::~VmModel() = default;
-
-const VmEventLayout& VmModel::Layout(const ctf::EventClass* cls) {
-  auto it = layouts_.find(cls);
-  if (it != layouts_.end()) return it->second;
-  return layouts_.emplace(cls, ResolveVmLayout(*cls)).first->second;
-}
 
 VmModel::Vm& VmModel::GetVm(size_t host, int64_t pid) {
   uint64_t key = (uint64_t(host) << 40) | uint64_t(pid & 0xffffffffff);
@@ -149,8 +123,8 @@ int VmModel::GetVcpu(size_t host, int64_t pid, int64_t id, int64_t tid) {
 // Binds the emitting thread of a KVM event to its vCPU (or returns the one
 // it is bound to). A thread bound while it runs has been in the hypervisor
 // since its switch-in.
-int VmModel::BindThread(const ctf::Event& ev, const VmEventLayout& l,
-                        size_t host, int64_t tid, int64_t vcpu_id) {
+int VmModel::BindThread(const Ev& ev, int64_t tid, int64_t vcpu_id) {
+  const size_t host = ev.host;
   Host& h = hosts_[host];
   Thread& th = h.threads[tid];
   if (th.vcpu >= 0) {
@@ -161,7 +135,7 @@ int VmModel::BindThread(const ctf::Event& ev, const VmEventLayout& l,
     ++stats_.kvm_events_unbound;
     return -1;
   }
-  int64_t pid = Int(ev, l.ctx_pid);
+  int64_t pid = Or(ev.ctx_pid, -1);
   if (pid < 0) pid = th.pid;
   if (pid < 0) {
     pid = tid;
@@ -228,19 +202,19 @@ int64_t VmModel::ReasonOf(const Vm& vm, int64_t vector) const {
 // Device vectors are learnt from who raises them (digest a.5): a vhost
 // thread's accepted vector is the VM's net vector; one accepted or injected
 // by the QEMU main thread or an I/O thread is its disk vector.
-void VmModel::LearnVector(const ctf::Event& ev, const VmEventLayout& l,
-                          size_t host, int64_t tid, int64_t vector,
+void VmModel::LearnVector(const Ev& ev, int64_t tid, int64_t vector,
                           bool accept) {
+  const size_t host = ev.host;
   Host& h = hosts_[host];
   auto it = h.threads.find(tid);
-  std::string_view name = Text(ev, l.ctx_procname);
+  std::string_view name = ev.ctx_procname.view();
   if (name.empty() && it != h.threads.end()) name = it->second.name;
   if (accept && name.substr(0, 6) == "vhost-") {
     int64_t pid = std::atoll(std::string(name.substr(6)).c_str());
     if (pid > 0) learnt_[{host, pid}].net.insert(vector);
     return;
   }
-  int64_t pid = Int(ev, l.ctx_pid);
+  int64_t pid = Or(ev.ctx_pid, -1);
   if (pid < 0 && it != h.threads.end()) pid = it->second.pid;
   if (pid < 0) return;
   if (tid == pid || name.substr(0, 3) == "IO ") {
@@ -248,13 +222,14 @@ void VmModel::LearnVector(const ctf::Event& ev, const VmEventLayout& l,
   }
 }
 
-void VmModel::OnSwitch(const ctf::Event& ev, const VmEventLayout& l,
-                       size_t host, int64_t cpu) {
+void VmModel::OnSwitch(const Ev& ev) {
+  const events::SchedSwitch& s = ev.sched_switch;
+  const size_t host = ev.host;
   Host& h = hosts_[host];
-  const int64_t t = ev.timestamp;
-  const int64_t prev = Int(ev, l.prev_tid);
-  const int64_t next = Int(ev, l.next_tid);
-  std::string_view next_comm = Text(ev, l.next_comm);
+  const int64_t t = ev.ts;
+  const int64_t prev = Or(s.prev_tid, -1);
+  const int64_t next = Or(s.next_tid, -1);
+  const std::string_view next_comm = s.next_comm.view();
   // unordered_map references survive rehashing: nt stays valid below.
   Thread& nt = h.threads[next];
   if (!next_comm.empty() && next != 0 && nt.name != next_comm) {
@@ -270,108 +245,141 @@ void VmModel::OnSwitch(const ctf::Event& ev, const VmEventLayout& l,
   pt.running = false;
   if (pt.vcpu >= 0) {
     Vcpu& v = vcpus_[pt.vcpu];
-    bool runnable;
-    if (l.prev_state >= 0) {
-      runnable = (Int(ev, l.prev_state, 0) & 0xff) == 0;
-    } else {
-      runnable = v.last_exit != 12;
-    }
+    const bool runnable = Has(s.prev_state)
+                              ? events::SwitchedOutRunnable(s.prev_state)
+                              : v.last_exit != 12;
     const bool next_is_vcpu = next_vcpu >= 0 || VcpuFromName(next_comm) >= 0;
     SwitchOut(v, t, runnable, next_is_vcpu, next);
   }
   nt.running = true;
   nt.since = t;
-  h.current[cpu] = next;
   if (nt.vcpu >= 0) SwitchIn(vcpus_[nt.vcpu], t);
 }
 
-void VmModel::OnEvent(const ctf::Event& ev) {
-  const VmEventLayout& l = Layout(ev.cls);
-  const size_t host = trace_host_[ev.trace_index];
+void VmModel::OnStatedump(const Ev& ev) {
+  const events::Statedump& s = ev.statedump;
+  const size_t host = ev.host;
   Host& h = hosts_[host];
-  if (h.begin < 0) h.begin = ev.timestamp;
-  h.last = ev.timestamp;
-  if (l.kind == VmEventKind::kIgnored) return;
-  const int64_t t = ev.timestamp;
-  if (l.kind == VmEventKind::kStatedump) {
-    const int64_t tid = Int(ev, l.tid);
-    Thread& th = h.threads[tid];
-    th.pid = Int(ev, l.pid, th.pid);
-    std::string_view name = Text(ev, l.name);
-    if (!name.empty()) th.name = std::string(name);
-    if (th.vcpu < 0 && th.pid >= 0 && th.pid != tid) {
-      int64_t id = VcpuFromName(th.name);
-      if (id >= 0) th.vcpu = GetVcpu(host, th.pid, id, tid);
-    }
-    // The QEMU main thread names its VM.
-    auto it =
-        vm_of_.find((uint64_t(host) << 40) | uint64_t(tid & 0xffffffffff));
-    if (it != vm_of_.end()) NameVm(vms_[it->second]);
-    return;
+  const int64_t tid = s.tid;
+  Thread& th = h.threads[tid];
+  th.pid = Or(s.pid, th.pid);
+  const std::string_view name = s.name.view();
+  if (!name.empty()) th.name = std::string(name);
+  if (th.vcpu < 0 && th.pid >= 0 && th.pid != tid) {
+    int64_t id = VcpuFromName(th.name);
+    if (id >= 0) th.vcpu = GetVcpu(host, th.pid, id, tid);
   }
-  int64_t cpu = ev.cpu >= 0 ? ev.cpu : Int(ev, l.perf_cpu);
-  if (cpu < 0) {
+  // The QEMU main thread names its VM.
+  auto it = vm_of_.find((uint64_t(host) << 40) | uint64_t(tid & 0xffffffffff));
+  if (it != vm_of_.end()) NameVm(vms_[it->second]);
+}
+
+bool VmModel::Relevant(const Ev& ev) {
+  switch (ev.kind) {
+    case Kind::kKvmEntry:
+    case Kind::kSchedSwitch:
+    case Kind::kSchedWakeup:
+    case Kind::kSchedTtwu:
+      return true;
+    case Kind::kKvmExit:
+      return Has(ev.kvm_exit.exit_reason);
+    case Kind::kKvmInjVirq:
+    case Kind::kKvmAcceptIrq:
+      return Has(ev.kvm_irq.vector);
+    case Kind::kEnterGuest:
+      return Has(ev.enter_guest.cr3);
+    case Kind::kStatedumpProcess:
+      return Has(ev.statedump.tid);
+    default:
+      return false;
+  }
+}
+
+void VmModel::OnEvent(const ctf::Event& ev) {
+  if (!own_decoder_) {
+    own_decoder_ = std::make_unique<events::EventDecoder>(traces_);
+  }
+  events::TypedEvent rec;
+  own_decoder_->Decode(ev, &rec);
+  OnEvent(rec);
+}
+
+void VmModel::OnEvent(const Ev& ev) {
+  Host& h = hosts_[ev.host];
+  if (h.begin < 0) h.begin = ev.ts;
+  h.last = ev.ts;
+  if (!Relevant(ev)) return;
+  if (ev.kind == Kind::kStatedumpProcess) return OnStatedump(ev);
+  if (ev.cpu < 0) {
     ++stats_.events_without_cpu;
     return;
   }
-  if (l.kind == VmEventKind::kSchedSwitch) {
-    OnSwitch(ev, l, host, cpu);
-    return;
-  }
-  if (l.kind == VmEventKind::kSchedWakeup ||
-      l.kind == VmEventKind::kSchedTtwu) {
-    return;  // not needed by §3-§5 (the critical path will use ttwu)
-  }
-  // KVM events: the emitting thread is the tid context, else the thread
-  // current on that CPU.
-  int64_t tid = Int(ev, l.ctx_tid);
-  if (tid < 0) {
-    auto it = h.current.find(cpu);
-    if (it == h.current.end()) {
-      ++stats_.kvm_events_unbound;
-      return;
-    }
-    tid = it->second;
-  }
-  {
-    // Learn names and pids from contexts too (traces without statedump).
-    Thread& th = h.threads[tid];
-    if (th.pid < 0) th.pid = Int(ev, l.ctx_pid);
-    if (th.name.empty()) th.name = std::string(Text(ev, l.ctx_procname));
-  }
-  switch (l.kind) {
-    case VmEventKind::kKvmAcceptIrq:
-      LearnVector(ev, l, host, tid, Int(ev, l.vector), true);
-      return;
-    case VmEventKind::kKvmInjVirq: {
-      const int64_t vec = Int(ev, l.vector);
-      auto it = h.threads.find(tid);
-      if (it != h.threads.end() && it->second.vcpu >= 0) {
-        Inject(vcpus_[it->second.vcpu], t, vec);
-      } else {
-        LearnVector(ev, l, host, tid, vec, false);
-      }
-      return;
-    }
-    case VmEventKind::kKvmEntry: {
-      int v = BindThread(ev, l, host, tid, Int(ev, l.vcpu_id));
-      if (v >= 0) Entry(vcpus_[v], t);
-      return;
-    }
-    case VmEventKind::kKvmExit: {
-      int v = BindThread(ev, l, host, tid, Int(ev, l.vcpu_id));
-      if (v >= 0) Exit(vcpus_[v], t, Int(ev, l.exit_reason));
-      return;
-    }
-    case VmEventKind::kEnterGuest: {
-      int v = BindThread(ev, l, host, tid, Int(ev, l.vcpu_id));
-      if (v >= 0) {
-        EnterGuest(vcpus_[v], t, uint64_t(Int(ev, l.cr3, 0)), ev.field(l.sp));
-      }
-      return;
-    }
+  if (ev.kind == Kind::kSchedSwitch) return OnSwitch(ev);
+  // Wake-ups are not needed by §3-§5 (the critical path uses them).
+  if (ev.kind == Kind::kSchedWakeup || ev.kind == Kind::kSchedTtwu) return;
+  const int64_t tid = KvmThread(ev);
+  if (tid < 0) return;
+  switch (ev.kind) {
+    case Kind::kKvmAcceptIrq:
+      return OnAcceptIrq(ev, tid);
+    case Kind::kKvmInjVirq:
+      return OnInjVirq(ev, tid);
+    case Kind::kKvmEntry:
+      return OnKvmEntry(ev, tid);
+    case Kind::kKvmExit:
+      return OnKvmExit(ev, tid);
+    case Kind::kEnterGuest:
+      return OnEnterGuest(ev, tid);
     default:
       return;
+  }
+}
+
+int64_t VmModel::KvmThread(const Ev& ev) {
+  int64_t tid = Or(ev.ctx_tid, -1);
+  if (tid < 0) {
+    if (ev.cur_tid < 0) {
+      ++stats_.kvm_events_unbound;
+      return -1;
+    }
+    tid = ev.cur_tid;
+  }
+  // Learn names and pids from contexts too (traces without statedump).
+  Thread& th = hosts_[ev.host].threads[tid];
+  if (th.pid < 0) th.pid = Or(ev.ctx_pid, -1);
+  if (th.name.empty()) th.name = std::string(ev.ctx_procname.view());
+  return tid;
+}
+
+void VmModel::OnAcceptIrq(const Ev& ev, int64_t tid) {
+  LearnVector(ev, tid, ev.kvm_irq.vector, true);
+}
+
+void VmModel::OnInjVirq(const Ev& ev, int64_t tid) {
+  const Host& h = hosts_[ev.host];
+  auto it = h.threads.find(tid);
+  if (it != h.threads.end() && it->second.vcpu >= 0) {
+    Inject(vcpus_[it->second.vcpu], ev.ts, ev.kvm_irq.vector);
+  } else {
+    LearnVector(ev, tid, ev.kvm_irq.vector, false);
+  }
+}
+
+void VmModel::OnKvmEntry(const Ev& ev, int64_t tid) {
+  const int v = BindThread(ev, tid, Or(ev.kvm_entry.vcpu_id, -1));
+  if (v >= 0) Entry(vcpus_[v], ev.ts);
+}
+
+void VmModel::OnKvmExit(const Ev& ev, int64_t tid) {
+  const int v = BindThread(ev, tid, Or(ev.kvm_exit.vcpu_id, -1));
+  if (v >= 0) Exit(vcpus_[v], ev.ts, ev.kvm_exit.exit_reason);
+}
+
+void VmModel::OnEnterGuest(const Ev& ev, int64_t tid) {
+  const events::EnterGuest& g = ev.enter_guest;
+  const int v = BindThread(ev, tid, Or(g.vcpu_id, -1));
+  if (v >= 0) {
+    EnterGuest(vcpus_[v], ev.ts, static_cast<uint64_t>(g.cr3), g.has_sp, g.sp);
   }
 }
 

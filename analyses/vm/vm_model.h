@@ -50,7 +50,8 @@
 #include <vector>
 
 #include "analyses/ctf/reader.h"
-#include "analyses/vm/vm_event_layout.h"
+#include "analyses/events/event_decoder.h"
+#include "analyses/events/typed_event.h"
 #include "analyses/vm/vm_layout.h"
 #include "storage/state_history.h"
 
@@ -104,6 +105,10 @@ class VmModel {
           storage::StateWriter* writer, VmOptions options = {});
   ~VmModel();
 
+  // One decoded event, in rank order (the pass).
+  void OnEvent(const events::TypedEvent& ev);
+  // Decodes `ev` with the model's own decoder first (tests and tools that
+  // feed this model alone).
   void OnEvent(const ctf::Event& ev);
   // Writes what is still pending and closes the history at `end_time`.
   Status Finish(int64_t end_time);
@@ -129,7 +134,6 @@ class VmModel {
     int64_t begin = -1, last = -1;  // first and last event of the host
     storage::Quark vms = 0;         // 0 until the first VM
     std::unordered_map<int64_t, Thread> threads;
-    std::unordered_map<int64_t, int64_t> current;  // cpu -> tid
   };
   struct Proc {
     storage::Quark q = 0, vcpu_q = 0, threads_q = 0, thread = 0;
@@ -171,18 +175,28 @@ class VmModel {
     std::set<int64_t> disk, net;
   };
 
-  const VmEventLayout& Layout(const ctf::EventClass* cls);
+  using Ev = events::TypedEvent;
+  // --- vm_model.cc: dispatch, one handler per event kind ---
+  // False for events the VM model ignores (and for KVM events lacking the
+  // field they are about).
+  static bool Relevant(const Ev& ev);
+  void OnStatedump(const Ev& ev);
+  void OnSwitch(const Ev& ev);
+  // KVM events: the emitting thread (tid context, else the CPU's current
+  // thread; -1 if neither is known).
+  int64_t KvmThread(const Ev& ev);
+  void OnAcceptIrq(const Ev& ev, int64_t tid);
+  void OnInjVirq(const Ev& ev, int64_t tid);
+  void OnKvmEntry(const Ev& ev, int64_t tid);
+  void OnKvmExit(const Ev& ev, int64_t tid);
+  void OnEnterGuest(const Ev& ev, int64_t tid);
   // --- vm_model.cc: identities, binding, vectors ---
   Vm& GetVm(size_t host, int64_t pid);
   int GetVcpu(size_t host, int64_t pid, int64_t id, int64_t tid);
-  int BindThread(const ctf::Event& ev, const VmEventLayout& l, size_t host,
-                 int64_t tid, int64_t vcpu_id);
+  int BindThread(const Ev& ev, int64_t tid, int64_t vcpu_id);
   void NameVm(Vm& vm);
   int64_t ReasonOf(const Vm& vm, int64_t vector) const;
-  void LearnVector(const ctf::Event& ev, const VmEventLayout& l, size_t host,
-                   int64_t tid, int64_t vector, bool accept);
-  void OnSwitch(const ctf::Event& ev, const VmEventLayout& l, size_t host,
-                int64_t cpu);
+  void LearnVector(const Ev& ev, int64_t tid, int64_t vector, bool accept);
   // --- vm_vcpu.cc: the vCPU and nested-vCPU state machine (§3, §5) ---
   void Put(Row& r, int64_t t, int64_t value);
   void BeginWait(Row& r, int64_t t);
@@ -192,7 +206,7 @@ class VmModel {
   void SwitchIn(Vcpu& v, int64_t t);
   void SwitchOut(Vcpu& v, int64_t t, bool runnable, bool next_is_vcpu,
                  int64_t next_tid);
-  void EnterGuest(Vcpu& v, int64_t t, uint64_t cr3, const ctf::Value* sp);
+  void EnterGuest(Vcpu& v, int64_t t, uint64_t cr3, bool has_sp, uint64_t sp);
   void Entry(Vcpu& v, int64_t t);
   void Exit(Vcpu& v, int64_t t, int64_t reason);
   void Inject(Vcpu& v, int64_t t, int64_t vector);
@@ -201,13 +215,13 @@ class VmModel {
   void SetProc(Proc& p, int64_t t, int64_t state);
   void GoOff(Vcpu& v, int level, int64_t t);
   void Name(Vcpu& v, int level, int64_t t, int proc);
-  void SetThread(Vcpu& v, Proc& p, int64_t t, const ctf::Value* sp);
+  void SetThread(Vcpu& v, Proc& p, int64_t t, bool has_sp, uint64_t sp);
 
   storage::StateWriter* w_;
   VmOptions options_;
-  std::vector<size_t> trace_host_;  // ctf trace -> hosts_
-  std::vector<Host> hosts_;
-  std::unordered_map<const ctf::EventClass*, VmEventLayout> layouts_;
+  std::vector<Host> hosts_;  // by TypedEvent::host
+  std::vector<std::shared_ptr<const ctf::Trace>> traces_;
+  std::unique_ptr<events::EventDecoder> own_decoder_;    // OnEvent(ctf::Event)
   std::unordered_map<uint64_t, int> vm_of_;              // (host << 40) | pid
   std::unordered_map<uint64_t, int> vcpu_of_;            // (vm << 32) | vcpu id
   std::map<std::pair<size_t, int64_t>, Learnt> learnt_;  // (host, pid)

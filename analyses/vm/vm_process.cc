@@ -86,14 +86,11 @@ void VmModel::Name(Vcpu& v, int level, int64_t t, int p) {
 
 // Guest thread identity: a kernel-mode sp (more than 13 hex digits) names
 // the thread by its kernel stack, digits [1, 12) (digest a.5).
-void VmModel::SetThread(Vcpu& v, Proc& p, int64_t t, const ctf::Value* sp) {
-  if (!sp ||
-      (sp->kind != ctf::Value::kUnsigned && sp->kind != ctf::Value::kSigned)) {
-    return;
-  }
+void VmModel::SetThread(Vcpu& v, Proc& p, int64_t t, bool has_sp, uint64_t sp) {
+  if (!has_sp) return;
   // The prefix is hex digits 1..11 of sptmp; it is formatted only for a new
   // thread (this runs at every addons_vcpu_enter_guest).
-  const uint64_t u = sp->u;
+  const uint64_t u = sp;
   const int n = u == 0 ? 1 : (64 - __builtin_clzll(u) + 3) / 4;
   if (n <= 13) return;  // user stack: the current thread stays
   const uint64_t digits = (u >> (4 * (n - 12))) & ((uint64_t{1} << 44) - 1);

@@ -118,8 +118,8 @@ void VmModel::SwitchOut(Vcpu& v, int64_t t, bool runnable, bool next_is_vcpu,
   v.waiting = true;
 }
 
-void VmModel::EnterGuest(Vcpu& v, int64_t t, uint64_t cr3,
-                         const ctf::Value* sp) {
+void VmModel::EnterGuest(Vcpu& v, int64_t t, uint64_t cr3, bool has_sp,
+                         uint64_t sp) {
   if (!v.has_cr3 || v.cr3 != cr3) {
     // Most entries re-enter the same CR3: format and write only changes.
     char buf[24];
@@ -153,7 +153,7 @@ void VmModel::EnterGuest(Vcpu& v, int64_t t, uint64_t cr3,
   }
   const int p = GetProc(v, level, cr3);
   Name(v, level, t, p);
-  SetThread(v, procs_[p], t, sp);
+  SetThread(v, procs_[p], t, has_sp, sp);
 }
 
 void VmModel::Entry(Vcpu& v, int64_t t) {

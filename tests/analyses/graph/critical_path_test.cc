@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "analyses/ctf/reader.h"
+#include "analyses/events/event_decoder.h"
 #include "analyses/graph/graph_model.h"
 #include "analyses/sync/sync_module.h"
 #include "analyses/vm/vm_model.h"
@@ -93,11 +94,14 @@ PassRun RunPass(const std::vector<std::string>& dirs,
   if (traces.size() > 1) r.sync = sync::SyncModule::Open(traces, "", "");
   auto reader = ctf::EventReader::Open(traces).value();
   ctf::Event ev;
+  events::EventDecoder decoder(traces);
+  events::TypedEvent rec;
   int64_t last = 0;
   while (reader->Next(&ev)) {
-    model.OnEvent(ev);
-    r.graph->OnEvent(ev);
-    if (r.sync) r.sync->OnEvent(ev);
+    decoder.Decode(ev, &rec);
+    model.OnEvent(rec);
+    r.graph->OnEvent(rec);
+    if (r.sync) r.sync->OnEvent(rec);
     last = ev.timestamp;
   }
   EXPECT_TRUE(model.Finish(last).ok());

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "analyses/events/event_decoder.h"
 #include "analyses/graph/graph_module.h"
 
 namespace vmtrace::graph {
@@ -97,9 +98,12 @@ TEST_P(GraphStoreTest,
   ASSERT_TRUE(built->needs_pass());
   auto reader = ctf::EventReader::Open(traces).value();
   ctf::Event ev;
+  events::EventDecoder decoder(traces);
+  events::TypedEvent rec;
   int64_t last = 0;
   while (reader->Next(&ev)) {
-    built->OnEvent(ev);
+    decoder.Decode(ev, &rec);
+    built->OnEvent(rec);
     last = ev.timestamp;
   }
   ASSERT_TRUE(built->Finish(last).ok());

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "analyses/ctf/reader.h"
+#include "analyses/events/event_decoder.h"
 
 namespace vmtrace::sync {
 namespace {
@@ -48,13 +49,16 @@ std::pair<int64_t, int64_t> RunPass(const Traces& t, SyncModule* m) {
   EXPECT_TRUE(reader.ok());
   if (!reader.ok()) return {0, 0};
   ctf::Event ev;
+  events::EventDecoder decoder(t.traces);
+  events::TypedEvent rec;
   int64_t start = 0, end = 0;
   bool first = true;
   while ((*reader)->Next(&ev)) {
     if (first) start = ev.timestamp;
     first = false;
     end = ev.timestamp;
-    m->OnEvent(ev);
+    decoder.Decode(ev, &rec);
+    m->OnEvent(rec);
   }
   EXPECT_TRUE(m->Finish(end).ok());
   return {start, end};
