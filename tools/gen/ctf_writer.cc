@@ -11,7 +11,13 @@ namespace {
 
 constexpr size_t kHeaderBytes = 32;   // magic, uuid, stream_id, instance id
 constexpr size_t kContextBytes = 52;  // see the packet_context struct
+// perf's converter: no stream_instance_id, no packet_seq_num.
+constexpr size_t kPerfHeaderBytes = 24;
+constexpr size_t kPerfContextBytes = 44;
 constexpr size_t kMaxEventBytes = 256;
+// Linux x86-64 system call numbers of the two calls the generator emits.
+constexpr int64_t kNrPreadv = 295;
+constexpr int64_t kNrPwritev = 296;
 
 // Little-endian stores on a byte cursor. x86 and arm64 are little-endian; the
 // memcpy keeps the stores alignment-safe.
@@ -65,11 +71,12 @@ StatusOr<std::unique_ptr<CtfWriter>> CtfWriter::Create(
   w->streams_.resize(num_cpus);
   for (int cpu = 0; cpu < num_cpus; ++cpu) {
     Stream& s = w->streams_[cpu];
-    std::string path = dir + "/channel0_" + std::to_string(cpu);
+    std::string path = dir + (options.perf ? "/perf_stream_" : "/channel0_") +
+                       std::to_string(cpu);
     s.file = std::fopen(path.c_str(), "wb");
     if (s.file == nullptr) return IoError("cannot create " + path);
     s.buf.assign(options.packet_bytes, 0);
-    s.used = kHeaderBytes + kContextBytes;
+    s.used = w->PacketPrefixBytes();
   }
   return w;
 }
@@ -83,6 +90,8 @@ CtfWriter::~CtfWriter() {
 uint8_t* CtfWriter::Begin(int cpu, uint32_t id, uint64_t* ts,
                           const EventContext& c) {
   Stream& s = streams_[cpu];
+  if (options_.perf && id == kSyscallEntryPreadv) id = kSyscallEntryPwritev;
+  if (options_.perf && id == kSyscallExitPreadv) id = kSyscallExitPwritev;
   if (*ts < s.last_ts) *ts = s.last_ts;
   if (s.used + kMaxEventBytes > s.buf.size()) {
     Status st = FlushPacket(cpu);
@@ -96,9 +105,36 @@ uint8_t* CtfWriter::Begin(int cpu, uint32_t id, uint64_t* ts,
   uint8_t* p = s.buf.data() + s.used;
   p = Put<uint32_t>(p, id);
   p = Put<uint64_t>(p, *ts + options_.ts_base);
+  if (options_.perf) {
+    // perf_ip, perf_tid, perf_pid, perf_id, perf_period, then the
+    // tracepoint's common fields.
+    p = Put<uint64_t>(p, 0xffffffff81000000ull);
+    p = Put<int32_t>(p, c.tid);
+    p = Put<int32_t>(p, c.pid);
+    p = Put<uint64_t>(p, 0);
+    p = Put<uint64_t>(p, 1);
+    p = Put<uint32_t>(p, id);
+    p = Put<uint32_t>(p, 0);
+    p = Put<uint32_t>(p, 0);
+    return Put<int32_t>(p, c.tid);
+  }
   p = Put<int32_t>(p, c.pid);
   p = Put<int32_t>(p, c.tid);
   return PutComm(p, c.comm);
+}
+
+uint8_t* CtfWriter::PutName(uint8_t* p,
+                            const std::array<char, 16>& comm) const {
+  if (!options_.perf) return PutComm(p, comm);
+  size_t n = strnlen(comm.data(), comm.size());
+  std::memcpy(p, comm.data(), n);
+  p[n] = 0;
+  return p + n + 1;
+}
+
+size_t CtfWriter::PacketPrefixBytes() const {
+  return options_.perf ? kPerfHeaderBytes + kPerfContextBytes
+                       : kHeaderBytes + kContextBytes;
 }
 
 void CtfWriter::End(int cpu, uint8_t* p) {
@@ -114,20 +150,20 @@ Status CtfWriter::FlushPacket(int cpu) {
   p = Put<uint32_t>(p, 0xC1FC1FC1u);
   std::memcpy(p, uuid_.data(), 16);
   p += 16;
-  p = Put<uint32_t>(p, 0);                           // stream_id
-  p = Put<uint64_t>(p, static_cast<uint64_t>(cpu));  // stream_instance_id
+  p = Put<uint32_t>(p, 0);                                  // stream_id
+  if (!options_.perf) p = Put<uint64_t>(p, uint64_t(cpu));  // instance id
   p = Put<uint64_t>(p, s.first_ts + options_.ts_base);
   p = Put<uint64_t>(p, s.last_ts + options_.ts_base);
   p = Put<uint64_t>(p, s.used * 8);  // content_size, bits
   p = Put<uint64_t>(p, s.used * 8);  // packet_size, bits
-  p = Put<uint64_t>(p, s.seq++);
+  if (!options_.perf) p = Put<uint64_t>(p, s.seq++);
   p = Put<uint64_t>(p, 0);  // events_discarded
   Put<uint32_t>(p, static_cast<uint32_t>(cpu));
   if (std::fwrite(s.buf.data(), 1, s.used, s.file) != s.used) {
     return IoError("write failed in " + dir_);
   }
   bytes_ += s.used;
-  s.used = kHeaderBytes + kContextBytes;
+  s.used = PacketPrefixBytes();
   s.has_events = false;
   return Status::Ok();
 }
@@ -142,7 +178,7 @@ Status CtfWriter::Close() {
     streams_[cpu].file = nullptr;
   }
   VMTRACE_RETURN_IF_ERROR(io_status_);
-  std::string text = Metadata();
+  std::string text = options_.perf ? PerfMetadata() : Metadata();
   std::string path = dir_ + "/metadata";
   FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return IoError("cannot create " + path);
@@ -158,11 +194,11 @@ uint64_t CtfWriter::SchedSwitch(int cpu, uint64_t ts, const EventContext& c,
                                 int64_t prev_state, const EventContext& next,
                                 int next_prio) {
   uint8_t* p = Begin(cpu, kSchedSwitch, &ts, c);
-  p = PutComm(p, prev.comm);
+  p = PutName(p, prev.comm);
   p = Put<int32_t>(p, prev.tid);
   p = Put<int32_t>(p, prev_prio);
   p = Put<int64_t>(p, prev_state);
-  p = PutComm(p, next.comm);
+  p = PutName(p, next.comm);
   p = Put<int32_t>(p, next.tid);
   p = Put<int32_t>(p, next_prio);
   End(cpu, p);
@@ -173,7 +209,7 @@ uint64_t CtfWriter::SchedWaking(int cpu, uint64_t ts, const EventContext& c,
                                 const EventContext& wakee, int prio,
                                 int target_cpu) {
   uint8_t* p = Begin(cpu, kSchedWaking, &ts, c);
-  p = PutComm(p, wakee.comm);
+  p = PutName(p, wakee.comm);
   p = Put<int32_t>(p, wakee.tid);
   p = Put<int32_t>(p, prio);
   p = Put<int32_t>(p, target_cpu);
@@ -185,7 +221,7 @@ uint64_t CtfWriter::SchedWakeup(int cpu, uint64_t ts, const EventContext& c,
                                 const EventContext& wakee, int prio,
                                 int target_cpu) {
   uint8_t* p = Begin(cpu, kSchedWakeup, &ts, c);
-  p = PutComm(p, wakee.comm);
+  p = PutName(p, wakee.comm);
   p = Put<int32_t>(p, wakee.tid);
   p = Put<int32_t>(p, prio);
   p = Put<int32_t>(p, target_cpu);
@@ -195,6 +231,7 @@ uint64_t CtfWriter::SchedWakeup(int cpu, uint64_t ts, const EventContext& c,
 
 uint64_t CtfWriter::SchedTtwu(int cpu, uint64_t ts, const EventContext& c,
                               int tid) {
+  if (options_.perf) return ts;  // an LTTng addon
   uint8_t* p = Begin(cpu, kSchedTtwu, &ts, c);
   p = Put<int32_t>(p, tid);
   End(cpu, p);
@@ -203,11 +240,13 @@ uint64_t CtfWriter::SchedTtwu(int cpu, uint64_t ts, const EventContext& c,
 
 uint64_t CtfWriter::StatedumpStart(int cpu, uint64_t ts,
                                    const EventContext& c) {
+  if (options_.perf) return ts;  // perf has no statedump
   End(cpu, Begin(cpu, kStatedumpStart, &ts, c));
   return ts;
 }
 
 uint64_t CtfWriter::StatedumpEnd(int cpu, uint64_t ts, const EventContext& c) {
+  if (options_.perf) return ts;
   End(cpu, Begin(cpu, kStatedumpEnd, &ts, c));
   return ts;
 }
@@ -216,6 +255,7 @@ uint64_t CtfWriter::StatedumpProcess(int cpu, uint64_t ts,
                                      const EventContext& c,
                                      const EventContext& t, int ppid, int type,
                                      int status, int on_cpu) {
+  if (options_.perf) return ts;
   uint8_t* p = Begin(cpu, kStatedumpProcess, &ts, c);
   p = Put<int32_t>(p, t.tid);
   p = Put<int32_t>(p, t.tid);
@@ -237,11 +277,15 @@ uint64_t CtfWriter::SyscallEntryRw(int cpu, uint64_t ts, const EventContext& c,
                                    bool write, uint64_t fd, uint64_t pos) {
   uint8_t* p =
       Begin(cpu, write ? kSyscallEntryPwritev : kSyscallEntryPreadv, &ts, c);
+  if (options_.perf) {  // raw_syscalls:sys_enter: id, args[6]
+    p = Put<int64_t>(p, write ? kNrPwritev : kNrPreadv);
+  }
   p = Put<uint64_t>(p, fd);
   p = Put<uint64_t>(p, 0x7f0000001000ull);
   p = Put<uint64_t>(p, 1);
   p = Put<uint64_t>(p, pos);
   p = Put<uint64_t>(p, 0);
+  if (options_.perf) p = Put<uint64_t>(p, 0);
   End(cpu, p);
   return ts;
 }
@@ -250,6 +294,7 @@ uint64_t CtfWriter::SyscallExitRw(int cpu, uint64_t ts, const EventContext& c,
                                   bool write, int64_t ret) {
   uint8_t* p =
       Begin(cpu, write ? kSyscallExitPwritev : kSyscallExitPreadv, &ts, c);
+  if (options_.perf) p = Put<int64_t>(p, write ? kNrPwritev : kNrPreadv);
   p = Put<int64_t>(p, ret);
   End(cpu, p);
   return ts;
@@ -308,6 +353,14 @@ uint64_t CtfWriter::BlockRqIssue(int cpu, uint64_t ts, const EventContext& c,
   p = Put<uint64_t>(p, sector);
   p = Put<uint32_t>(p, nr_sector);
   p = Put<uint32_t>(p, nr_sector * 512);
+  if (options_.perf) {  // ioprio, rwbs, comm, cmd
+    p = Put<uint32_t>(p, 0);
+    p = PutString(p, write ? "W" : "R");
+    p = PutName(p, c.comm);
+    p = PutString(p, "");
+    End(cpu, p);
+    return ts;
+  }
   p = Put<int32_t>(p, c.tid);
   p = Put<uint32_t>(p, write ? 2u : 1u);  // RWBS_FLAG_WRITE / READ
   p = PutComm(p, c.comm);
@@ -323,6 +376,13 @@ uint64_t CtfWriter::BlockRqComplete(int cpu, uint64_t ts, const EventContext& c,
   p = Put<uint64_t>(p, sector);
   p = Put<uint32_t>(p, nr_sector);
   p = Put<int32_t>(p, 0);
+  if (options_.perf) {  // ioprio, rwbs, cmd
+    p = Put<uint32_t>(p, 0);
+    p = PutString(p, write ? "W" : "R");
+    p = PutString(p, "");
+    End(cpu, p);
+    return ts;
+  }
   p = Put<uint32_t>(p, write ? 2u : 1u);
   End(cpu, p);
   return ts;
@@ -335,6 +395,10 @@ uint64_t CtfWriter::NetPacket(int cpu, uint64_t ts, const EventContext& c,
   p = Put<uint64_t>(p, t.skbaddr);
   p = Put<uint32_t>(p, t.len);
   p = PutString(p, dev);
+  if (options_.perf) {  // perf's net events stop at the device name
+    End(cpu, p);
+    return ts;
+  }
   p = Put<uint8_t>(p, 1);     // ipv4
   p = Put<uint8_t>(p, 0x45);  // version 4, ihl 5
   p = Put<uint8_t>(p, 0);     // tos
@@ -363,6 +427,12 @@ uint64_t CtfWriter::KvmEntry(int cpu, uint64_t ts, const EventContext& c,
                              uint32_t vcpu) {
   uint8_t* p = Begin(cpu, kKvmEntry, &ts, c);
   p = Put<uint32_t>(p, vcpu);
+  if (options_.perf) {  // rip, immediate_exit, intr_info, error_code
+    p = Put<uint64_t>(p, 0);
+    p = Put<uint32_t>(p, 0);
+    p = Put<uint32_t>(p, 0);
+    p = Put<uint32_t>(p, 0);
+  }
   End(cpu, p);
   return ts;
 }
@@ -380,6 +450,7 @@ uint64_t CtfWriter::KvmExit(int cpu, uint64_t ts, const EventContext& c,
     p = Put<uint32_t>(p, 0);
     p = Put<uint32_t>(p, vcpu);
   }
+  if (options_.perf) p = Put<uint64_t>(p, 0);  // requests
   End(cpu, p);
   return ts;
 }
@@ -388,6 +459,10 @@ uint64_t CtfWriter::KvmInjVirq(int cpu, uint64_t ts, const EventContext& c,
                                uint32_t irq) {
   uint8_t* p = Begin(cpu, kKvmInjVirq, &ts, c);
   p = Put<uint32_t>(p, irq);
+  if (options_.perf) {  // soft, reinjected
+    p = Put<uint32_t>(p, 0);
+    p = Put<uint32_t>(p, 0);
+  }
   End(cpu, p);
   return ts;
 }
@@ -397,6 +472,13 @@ uint64_t CtfWriter::KvmApicAcceptIrq(int cpu, uint64_t ts,
                                      uint8_t vec) {
   uint8_t* p = Begin(cpu, kKvmApicAcceptIrq, &ts, c);
   p = Put<uint32_t>(p, apicid);
+  if (options_.perf) {  // dm, tm, vec: 32 bits each after conversion
+    p = Put<uint32_t>(p, 0);
+    p = Put<uint32_t>(p, 0);
+    p = Put<uint32_t>(p, vec);
+    End(cpu, p);
+    return ts;
+  }
   p = Put<uint16_t>(p, 0);  // fixed delivery
   p = Put<uint8_t>(p, 0);   // edge
   p = Put<uint8_t>(p, vec);
@@ -408,6 +490,7 @@ uint64_t CtfWriter::KvmApicAcceptIrq(int cpu, uint64_t ts,
 uint64_t CtfWriter::VcpuEnterGuest(int cpu, uint64_t ts, const EventContext& c,
                                    uint32_t vcpu, uint64_t cr3, uint64_t sp,
                                    uint64_t ip) {
+  if (options_.perf) return ts;  // an LTTng addon: no guest CR3 with perf
   uint8_t* p = Begin(cpu, kVcpuEnterGuest, &ts, c);
   p = Put<uint32_t>(p, vcpu);
   p = Put<uint64_t>(p, cr3);

@@ -31,6 +31,13 @@ struct CtfOptions {
   // Spell KVM events kvm_entry/kvm_exit/... (Nemati's 2.7 fork) instead of
   // kvm_x86_*; chosen by --tracer-version 2.7.
   bool old_kvm_names = false;
+  // Lay the trace out as `perf record -a` + `perf data convert --to-ctf`
+  // does (perf 6.x): `subsystem:name` events, perf_stream_<cpu> files, no
+  // stream event context but perf_tid/perf_pid/common_* fields in every
+  // payload, strings for comms, raw_syscalls, no TCP header in the network
+  // events. Events perf cannot record (LTTng's statedump, the ttwu and
+  // vcpu_enter_guest addons) are not written. Chosen by --format perf.
+  bool perf = false;
   size_t packet_bytes = 256 * 1024;
   uint64_t clock_offset_s = 1'700'000'000;  // metadata clock offset_s
   uint64_t ts_base = 0;  // added to every timestamp given to the writer
@@ -133,6 +140,10 @@ class CtfWriter {
   // Starts an event: ensures room, writes header and context; returns the
   // write cursor. `ts` is clamped to the stream's last timestamp.
   uint8_t* Begin(int cpu, uint32_t id, uint64_t* ts, const EventContext& c);
+  // A comm as the format spells it: char[16] (LTTng) or a string (perf).
+  uint8_t* PutName(uint8_t* p, const std::array<char, 16>& comm) const;
+  size_t PacketPrefixBytes() const;  // packet header + context
+  std::string PerfMetadata() const;  // ctf_metadata_perf.cc
   void End(int cpu, uint8_t* p);
   Status FlushPacket(int cpu);
   std::string Metadata() const;

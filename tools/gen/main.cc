@@ -15,6 +15,7 @@ void Usage() {
   std::fprintf(stderr,
                "usage: vmtrace-gen --scenario FILE.json --out DIR [--seed N]\n"
                "                   [--events N] [--tracer-version 2.13|2.7]\n"
+               "                   [--format lttng|perf]\n"
                "                   [--no-truth]\n");
 }
 
@@ -64,6 +65,14 @@ int main(int argc, char** argv) {
         options.ctf.old_kvm_names = true;
       } else if (v != "2.13") {
         std::fprintf(stderr, "vmtrace-gen: --tracer-version is 2.13 or 2.7\n");
+        return 2;
+      }
+    } else if (a == "--format") {
+      std::string v = value("--format");
+      if (v == "perf") {
+        options.ctf.perf = true;
+      } else if (v != "lttng") {
+        std::fprintf(stderr, "vmtrace-gen: --format is lttng or perf\n");
         return 2;
       }
     } else if (a == "--no-truth") {

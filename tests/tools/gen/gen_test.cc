@@ -274,6 +274,74 @@ TEST(Generator, OldTracerVersionUsesKvmEntrySpelling) {
   fs::remove_all(out);
 }
 
+// The name an LTTng event has in a perf-converted trace ("" when perf cannot
+// record it: the statedump and the LTTng addons).
+std::string PerfName(const std::string& n) {
+  static const std::map<std::string, std::string> kRenamed = {
+      {"irq_softirq_raise", "irq:softirq_raise"},
+      {"irq_softirq_entry", "irq:softirq_entry"},
+      {"irq_softirq_exit", "irq:softirq_exit"},
+      {"irq_handler_entry", "irq:irq_handler_entry"},
+      {"irq_handler_exit", "irq:irq_handler_exit"},
+      {"timer_hrtimer_expire_entry", "timer:hrtimer_expire_entry"},
+      {"timer_hrtimer_expire_exit", "timer:hrtimer_expire_exit"},
+      {"net_dev_queue", "net:net_dev_queue"},
+      {"net_if_receive_skb", "net:netif_receive_skb"},
+      {"block_rq_issue", "block:block_rq_issue"},
+      {"block_rq_complete", "block:block_rq_complete"},
+      {"sched_switch", "sched:sched_switch"},
+      {"sched_waking", "sched:sched_waking"},
+      {"sched_wakeup", "sched:sched_wakeup"}};
+  if (auto it = kRenamed.find(n); it != kRenamed.end()) return it->second;
+  if (n.rfind("kvm_x86_", 0) == 0) return "kvm:kvm_" + n.substr(8);
+  if (n.rfind("syscall_entry_", 0) == 0) return "raw_syscalls:sys_enter";
+  if (n.rfind("syscall_exit_", 0) == 0) return "raw_syscalls:sys_exit";
+  return "";
+}
+
+TEST(Generator, PerfFormatIsTheSameRunAsPerfWouldConvertIt) {
+  for (const char* scenario : {"demo", "nested-vm"}) {
+    SCOPED_TRACE(scenario);
+    fs::path lt = TempDir("lttng"), pf = TempDir("perf");
+    GenReport rl = Generate(scenario, lt);
+    GenOptions o;
+    o.ctf.perf = true;
+    GenReport rp = Generate(scenario, pf, o);
+    ASSERT_EQ(rl.hosts.size(), rp.hosts.size());
+    for (size_t h = 0; h < rl.hosts.size(); ++h) {
+      std::string meta = ReadFile(fs::path(rp.hosts[h].trace_dir) / "metadata");
+      EXPECT_NE(meta.find("tracer_name = \"perf\""), std::string::npos);
+      EXPECT_EQ(meta.find("addons_vcpu_enter_guest"), std::string::npos);
+      EXPECT_TRUE(
+          fs::exists(fs::path(rp.hosts[h].trace_dir) / "perf_stream_0"));
+      std::vector<TextEvent> a, b;
+      std::string error;
+      ASSERT_TRUE(ReadTrace(rl.hosts[h].trace_dir, &a, &error)) << error;
+      ASSERT_TRUE(ReadTrace(rp.hosts[h].trace_dir, &b, &error)) << error;
+      EXPECT_EQ(b.size(), rp.hosts[h].events);
+      // Every event perf can record is there, same time, CPU, thread and
+      // switch fields, in the same order; nothing else is.
+      std::vector<TextEvent> want;
+      for (TextEvent e : a) {
+        e.name = PerfName(e.name);
+        if (!e.name.empty()) want.push_back(e);
+      }
+      ASSERT_EQ(b.size(), want.size());
+      for (size_t i = 0; i < b.size(); ++i) {
+        ASSERT_EQ(b[i].name, want[i].name) << "event " << i;
+        ASSERT_EQ(b[i].ts, want[i].ts) << "event " << i << " " << b[i].name;
+        ASSERT_EQ(b[i].cpu, want[i].cpu) << "event " << i;
+        ASSERT_EQ(b[i].tid, want[i].tid) << "event " << i << " " << b[i].name;
+        ASSERT_EQ(b[i].next_tid, want[i].next_tid) << "event " << i;
+        ASSERT_EQ(b[i].prev_tid, want[i].prev_tid) << "event " << i;
+        ASSERT_EQ(b[i].prev_state, want[i].prev_state) << "event " << i;
+      }
+    }
+    fs::remove_all(lt);
+    fs::remove_all(pf);
+  }
+}
+
 // A valid scenario to break in the tests below.
 const char kSmall[] = R"({
   "name": "small", "duration_ns": 1000000,

@@ -43,10 +43,16 @@ bool ReadTrace(const std::string& dir, std::vector<TextEvent>* events,
     e.cpu = static_cast<int>(IntAfter(line, "cpu_id = "));
     size_t ctx = line.find("}, {", colon);
     e.tid = static_cast<int>(IntAfter(line, " tid = ", ctx));
+    // perf-converted traces: no context, the thread is a payload field.
+    if (e.tid < 0) e.tid = static_cast<int>(IntAfter(line, "perf_tid = "));
     size_t payload = line.find("}, {", ctx + 1);
     if (payload != std::string::npos) {
       e.next_tid = static_cast<int>(IntAfter(line, "next_tid = ", payload));
       e.prev_tid = static_cast<int>(IntAfter(line, "prev_tid = ", payload));
+    }
+    if (e.next_tid < 0) {  // perf spells thread ids "pid"
+      e.next_tid = static_cast<int>(IntAfter(line, "next_pid = ", colon));
+      e.prev_tid = static_cast<int>(IntAfter(line, "prev_pid = ", colon));
       e.prev_state = IntAfter(line, "prev_state = ", payload);
       e.field_tid = static_cast<int>(IntAfter(line, " tid = ", payload));
     }

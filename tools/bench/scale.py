@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""vmtrace scale benchmark: every output, as a user meets it, at one trace size.
+
+    tools/bench/scale.py --trace DIR [--server build/tsp/vmtrace-server]
+                         [--reps 5] [--samples 2000] [--rows 200]
+
+Starts vmtrace-server on a fresh data dir with `--open DIR`, times the pass
+(server start -> COMPLETED), runs `babeltrace2 --output-format=dummy` on the
+same trace in the same run as the baseline, then for every output the server
+lists (derived critical paths included) asks what a viewer asks -- the tree,
+then the states / XY / first table page -- over the whole range and over a 1%
+window in the middle, once cold ("first") and `reps` more times
+("repeated", median). It checks the time-graph bound (states <= rows x
+samples + 2 per row) and prints Markdown: pass vs babeltrace2, the server's
+peak RSS (VmHWM, from /proc), the store's size against the trace's, and one
+line per output and range. Loopback; client and server share the cores.
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+API = "/tsp/api"
+
+
+class Client:
+    def __init__(self, port):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+    def call(self, method, path, body=None):
+        """Returns (status, parsed JSON or None, reply bytes, seconds)."""
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data else {}
+        t0 = time.perf_counter()
+        try:
+            self.conn.request(method, API + path, body=data, headers=headers)
+            r = self.conn.getresponse()
+            raw = r.read()
+        except (http.client.HTTPException, OSError):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                   timeout=600)
+            return 0, None, 0, time.perf_counter() - t0
+        dt = time.perf_counter() - t0
+        try:
+            doc = json.loads(raw) if raw else None
+        except ValueError:
+            doc = None
+        return r.status, doc, len(raw), dt
+
+
+def vm_hwm_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def du(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            p = os.path.join(root, name)
+            if not os.path.islink(p):
+                total += os.path.getsize(p)
+    return total
+
+
+def wait_completed(client, proc):
+    while True:
+        if proc.poll() is not None:
+            sys.exit("server exited during the pass")
+        st, doc, _, _ = client.call("GET", "/experiments")
+        if st == 200 and doc:
+            s = doc[0].get("indexingStatus")
+            if s == "COMPLETED":
+                return doc[0]
+            if s in ("CLOSED", "CANCELLED"):
+                sys.exit("pass ended " + s)
+        time.sleep(0.02)
+
+
+def model(doc):
+    if isinstance(doc, dict):
+        return doc.get("model"), doc.get("status")
+    return None, None
+
+
+class OutputBench:
+    """The requests one output needs, for one time range."""
+
+    def __init__(self, client, exp, out, args):
+        self.c, self.exp, self.out, self.args = client, exp, out, args
+        self.base = f"/experiments/{exp}/outputs"
+
+    def tree(self, rng):
+        kind = {"TIME_GRAPH": "timeGraph", "TREE_TIME_XY": "XY",
+                "DATA_TREE": "data"}.get(self.out["type"])
+        if kind is None:
+            return None, 0, 0.0, 0
+        st, doc, n, dt = self.c.call(
+            "POST", f"{self.base}/{kind}/{self.out['id']}/tree",
+            {"parameters": {"requested_timerange":
+                            {"start": rng[0], "end": rng[1]}}})
+        m, _ = model(doc)
+        entries = (m or {}).get("entries", []) if isinstance(m, dict) else []
+        return entries, n, dt, st
+
+    def query(self, rng, entries):
+        """One data request; returns (status, bytes, seconds, states, rows)."""
+        t = self.out["type"]
+        a = self.args
+        tr = {"start": rng[0], "end": rng[1], "nbTimes": a.samples}
+        if t == "TIME_GRAPH":
+            ids = [e["id"] for e in entries][: a.rows]
+            st, doc, n, dt = self.c.call(
+                "POST", f"{self.base}/timeGraph/{self.out['id']}/states",
+                {"parameters": {"requested_timerange": tr,
+                                "requested_items": ids}})
+            m, _ = model(doc)
+            rows = (m or {}).get("rows", []) if isinstance(m, dict) else []
+            states = sum(len(r.get("states", [])) for r in rows)
+            return st, n, dt, states, len(ids)
+        if t == "TREE_TIME_XY":
+            ids = [e["id"] for e in entries][: a.rows]
+            st, doc, n, dt = self.c.call(
+                "POST", f"{self.base}/XY/{self.out['id']}/xy",
+                {"parameters": {"requested_timerange": tr,
+                                "requested_items": ids}})
+            return st, n, dt, None, len(ids)
+        if t == "TABLE":
+            st, _, n, dt = self.c.call(
+                "POST", f"{self.base}/table/{self.out['id']}/lines",
+                {"parameters": {"requested_timerange":
+                                {"start": rng[0], "end": rng[1]},
+                                "requested_table_index": 0,
+                                "requested_table_count": 100}})
+            return st, n, dt, None, None
+        if t == "DATA_TREE":
+            st, _, n, dt = self.c.call(
+                "POST", f"{self.base}/data/{self.out['id']}/tree",
+                {"parameters": {"requested_timerange":
+                                {"start": rng[0], "end": rng[1]}}})
+            return st, n, dt, None, None
+        return 0, 0, 0.0, None, None
+
+    def once(self, rng):
+        """Tree + data as a viewer sends them; returns a result dict."""
+        entries, tree_bytes, tree_s, tree_st = self.tree(rng)
+        if self.out["type"] == "TABLE":
+            self.c.call("POST", f"{self.base}/table/{self.out['id']}/columns",
+                        {"parameters": {}})
+        st, n, dt, states, rows = self.query(rng, entries or [])
+        return {"status": st if tree_st in (0, 200) else tree_st,
+                "seconds": tree_s + dt, "bytes": tree_bytes + n,
+                "states": states, "rows": rows}
+
+
+def fmt_s(s):
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trace", required=True)
+    ap.add_argument("--server", default="build/tsp/vmtrace-server")
+    ap.add_argument("--port", type=int, default=18250)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--samples", type=int, default=2000)
+    ap.add_argument("--rows", type=int, default=200,
+                    help="rows (entries) asked per states/XY request")
+    ap.add_argument("--no-babeltrace", action="store_true")
+    ap.add_argument("--data-dir", help="reuse (and keep) this data dir: the "
+                    "pass is then skipped if its stores are complete")
+    ap.add_argument("--only", help="regex on output names to measure")
+    args = ap.parse_args()
+
+    trace_bytes = du(args.trace)
+    bt = None
+    if not args.no_babeltrace and shutil.which("babeltrace2"):
+        t0 = time.perf_counter()
+        subprocess.run(["babeltrace2", "--output-format=dummy", args.trace],
+                       check=True, stdout=subprocess.DEVNULL)
+        bt = time.perf_counter() - t0
+
+    data = args.data_dir or tempfile.mkdtemp(prefix="vmtrace-scale-")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [args.server, "--port", str(args.port), "--data-dir", data,
+         "--log-level", "off", "--open", args.trace],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        c = Client(args.port)
+        exp = wait_completed(c, proc)
+        pass_s = time.perf_counter() - t0
+        pass_hwm = vm_hwm_mb(proc.pid)
+        uuid, start, end = exp["UUID"], exp["start"], exp["end"]
+        nb_events = exp.get("nbEvents", 0)
+        mid = (start + end) // 2
+        half = max(1, (end - start) // 200)
+        ranges = {"whole": (start, end), "1%": (mid - half, mid + half)}
+
+        st, outs, _, list_s = c.call("GET", f"/experiments/{uuid}/outputs")
+        outs = sorted(outs or [], key=lambda o: (o["type"], o["id"]))
+        results = []
+        for o in outs:
+            if args.only and not re.search(args.only, o["name"]):
+                continue
+            ob = OutputBench(c, uuid, o, args)
+            for rname, rng in ranges.items():
+                first = ob.once(rng)
+                reps = [ob.once(rng) for _ in range(args.reps)]
+                rep_s = statistics.median(r["seconds"] for r in reps)
+                results.append((o, rname, first, rep_s))
+        end_hwm = vm_hwm_mb(proc.pid)
+        store = du(data)
+    finally:
+        proc.terminate()
+        proc.wait()
+        if not args.data_dir:
+            shutil.rmtree(data, ignore_errors=True)
+
+    print(f"#### `{os.path.basename(os.path.normpath(args.trace))}`: "
+          f"{nb_events:,} events, {trace_bytes / 1e6:.0f} MB")
+    print()
+    print(f"- Pass (server start -> COMPLETED): {pass_s:.2f} s"
+          + (f"; babeltrace2 dummy decode, same run: {bt:.2f} s "
+             f"(pass = {bt / pass_s:.2f}x babeltrace2's rate)" if bt else ""))
+    print(f"- Peak RSS (VmHWM): {pass_hwm:.0f} MB after the pass, "
+          f"{end_hwm:.0f} MB after every query below")
+    print(f"- Store: {store / 1e6:.0f} MB = {store / trace_bytes:.3f} x "
+          f"the trace; listing the outputs: {fmt_s(list_s)}")
+    print(f"- Requests: tree + states/XY ({args.samples} samples, at most "
+          f"{args.rows} rows) or first table page (100 lines); first = cold, "
+          f"repeated = median of {args.reps}")
+    print()
+    print("| output | type | range | first | repeated | reply | states "
+          "(bound) | status |")
+    print("|---|---|---|---|---|---|---|---|")
+    over = 0
+    for o, rname, first, rep_s in results:
+        states = ""
+        if first["states"] is not None:
+            bound = first["rows"] * args.samples + 2 * first["rows"]
+            ok = first["states"] <= bound
+            over += 0 if ok else 1
+            states = f"{first['states']:,} ({bound:,}){'' if ok else ' OVER'}"
+        print(f"| {o['name'][:60]} | {o['type']} | {rname} | "
+              f"{fmt_s(first['seconds'])} | {fmt_s(rep_s)} | "
+              f"{first['bytes'] / 1e6:.2f} MB | {states} | "
+              f"{first['status']} |")
+    print()
+    slow_first = [r for r in results if r[2]["seconds"] >= 1]
+    slow_rep = [r for r in results if r[3] >= 0.2]
+    print(f"Outputs x ranges: {len(results)}; first >= 1 s: {len(slow_first)};"
+          f" repeated >= 200 ms: {len(slow_rep)}; states over the bound: "
+          f"{over}.")
+
+
+if __name__ == "__main__":
+    main()
