@@ -2,7 +2,8 @@
 // analysis modules, either on the pass thread itself (single-threaded) or
 // pipelined: the pass thread (reader + index + decoder) fills batches of
 // records, and each consumer thread runs its share of the modules over
-// every batch, taken from its own bounded queue.
+// every batch, taken from its own bounded queue (by default one consumer
+// per core beyond the pass thread's, at most one per module).
 //
 // Contract, both modes: each module sees every record in rank order, its
 // Publish(now) calls at the same places among them, and Finish(end_time)
@@ -30,8 +31,9 @@ namespace vmtrace::index {
 
 struct FeedOptions {
   bool pipelined = true;
-  // Consumer threads; 0: one per module. Modules are dealt round-robin in
-  // the order given.
+  // Consumer threads; 0: the cores the process may use less one (the pass
+  // thread's), at most one per module, at least one. Modules are dealt
+  // round-robin in the order given.
   size_t threads = 0;
   size_t batch_records = 4096;
   size_t queue_depth = 4;

@@ -20,7 +20,7 @@ configs=(
   "all-pipelined-1core|0|"
   "all-single-1core|0|--single"
   "kernel-pipelined|0,1|--modules kernel"
-  "all-2threads|0,1|--threads 2"
+  "all-per-module|0,1|--threads 4"
 )
 declare -A times
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -116,8 +116,11 @@ void ExpectSameInEveryMode(const std::vector<std::string>& dirs,
   single.pipelined = false;
   const std::string want = RunAndDump(dirs, name + "-single", single, 1 << 16);
   ASSERT_GT(want.size(), 1000u);
-  FeedOptions per_module;  // the default: one consumer per module
-  EXPECT_EQ(RunAndDump(dirs, name + "-pipelined", per_module, 1 << 16), want);
+  FeedOptions defaults;  // as many consumers as cores less one
+  EXPECT_EQ(RunAndDump(dirs, name + "-pipelined", defaults, 1 << 16), want);
+  FeedOptions per_module;
+  per_module.threads = 4;
+  EXPECT_EQ(RunAndDump(dirs, name + "-per-module", per_module, 1 << 16), want);
   FeedOptions odd;  // one consumer, tiny batches, publish inside batches
   odd.threads = 1;
   odd.batch_records = 7;
