@@ -434,134 +434,159 @@ Status CompileStruct(const TypeNode& type, bool inline_all, bool header,
   return c.Struct(type);
 }
 
+namespace {
+
+// One op of RunProgram each; false (with st->error set) when the packet ends
+// early. Forced inline: this is the per-field loop of the whole pass.
+[[gnu::always_inline]] inline bool RunInt(const Op& op, BitReader& r,
+                                          Value* values, RunState* st) {
+  uint64_t v;
+  if (!ReadInt(r, op.size, op.align, op.flags, &v)) {
+    st->error = "integer past the end of the packet";
+    return false;
+  }
+  Value& out = values[op.slot];
+  out.kind = (op.flags & kOpSigned) ? Value::kSigned : Value::kUnsigned;
+  out.u = v;
+  out.hex = op.type->base == 16;
+  // Slots are reused across event classes: always reset the label.
+  out.enum_label = std::string_view();
+  if (op.type->kind == TypeNode::kEnum) {
+    const std::string* l = op.type->Label(v);
+    if (l) out.enum_label = *l;
+  }
+  if (op.flags & kOpClock) {
+    if (op.size >= 64) {
+      st->clock = v;
+    } else {
+      uint64_t mask = (uint64_t(1) << op.size) - 1;
+      uint64_t next = (st->clock & ~mask) | v;
+      if (v < (st->clock & mask)) next += mask + 1;
+      st->clock = next;
+    }
+  }
+  if (op.flags & kOpRoleId) {
+    st->id = v;
+    st->has_id = true;
+  }
+  return true;
+}
+
+bool RunFloat(const Op& op, BitReader& r, Value* values, RunState* st) {
+  uint64_t v;
+  if (!ReadInt(r, op.size, op.align, op.flags & kOpBigEndian, &v)) {
+    st->error = "float past the end of the packet";
+    return false;
+  }
+  Value& out = values[op.slot];
+  out.kind = Value::kDouble;
+  out.hex = false;
+  out.enum_label = std::string_view();
+  if (op.size == 32) {
+    float f;
+    uint32_t b = uint32_t(v);
+    std::memcpy(&f, &b, 4);
+    out.d = f;
+  } else {
+    std::memcpy(&out.d, &v, 8);
+  }
+  return true;
+}
+
+// A string, or a char array / sequence read as text.
+[[gnu::always_inline]] inline bool RunText(const Op& op, BitReader& r,
+                                           Value* values, RunState* st) {
+  Value& out = values[op.slot];
+  out.kind = Value::kString;
+  out.hex = false;
+  out.enum_label = std::string_view();
+  if (op.kind == OpKind::kString) {
+    if (!ReadString(r, &out.s)) {
+      st->error = "unterminated string";
+      return false;
+    }
+    return true;
+  }
+  uint64_t len =
+      op.kind == OpKind::kCharArray ? uint64_t(op.arg) : values[op.arg].u;
+  if (!ReadChars(r, len, op.align, &out.s)) {
+    st->error = "text past the end of the packet";
+    return false;
+  }
+  return true;
+}
+
+bool RunCompound(const Program& prog, const Op& op, BitReader& r, Value* values,
+                 RunState* st) {
+  size_t start = st->scratch->size();
+  Generic g{prog, values, prog.byte_order, st->scratch, start};
+  uint64_t ignored = 0;
+  if (!g.Decode(*op.type, r, nullptr, &ignored, 0)) {
+    st->error = g.error;
+    return false;
+  }
+  Value& out = values[op.slot];
+  out.hex = false;
+  out.enum_label = std::string_view();
+  out.kind = Value::kArray;  // pre-formatted, quotes included
+  out.u = start;
+  out.s = std::string_view(nullptr, st->scratch->size() - start);
+  st->fixups->push_back(op.slot);
+  return true;
+}
+
+// Sets *pc to the first op of the option the tag selects.
+bool RunVariant(const Program& prog, const Op& op, const Value* values,
+                size_t* pc, RunState* st) {
+  const VariantTable& vt = prog.variants[size_t(op.arg)];
+  uint64_t tag = values[vt.tag_slot].u;
+  for (const VariantCase& c : vt.cases) {
+    bool in = vt.tag_signed ? (int64_t(tag) >= c.lo && int64_t(tag) <= c.hi)
+                            : (tag >= uint64_t(c.lo) && tag <= uint64_t(c.hi));
+    if (in) {
+      *pc = c.target;
+      return true;
+    }
+  }
+  st->error = "variant tag matches no option";
+  return false;
+}
+
+}  // namespace
+
 bool RunProgram(const Program& prog, BitReader& r, RunState* st) {
   const Op* ops = prog.ops.data();
   const size_t n = prog.ops.size();
   Value* values = st->values;
   for (size_t pc = 0; pc < n;) {
     const Op& op = ops[pc];
+    bool ok = true;
     switch (op.kind) {
       case OpKind::kAlign:
         r.pos = AlignUp(r.pos, op.align);
         break;
-      case OpKind::kInt: {
-        uint64_t v;
-        if (!ReadInt(r, op.size, op.align, op.flags, &v)) {
-          st->error = "integer past the end of the packet";
-          return false;
-        }
-        Value& out = values[op.slot];
-        out.kind = (op.flags & kOpSigned) ? Value::kSigned : Value::kUnsigned;
-        out.u = v;
-        out.hex = op.type->base == 16;
-        // Slots are reused across event classes: always reset the label.
-        out.enum_label = std::string_view();
-        if (op.type->kind == TypeNode::kEnum) {
-          const std::string* l = op.type->Label(v);
-          if (l) out.enum_label = *l;
-        }
-        if (op.flags & kOpClock) {
-          if (op.size >= 64) {
-            st->clock = v;
-          } else {
-            uint64_t mask = (uint64_t(1) << op.size) - 1;
-            uint64_t next = (st->clock & ~mask) | v;
-            if (v < (st->clock & mask)) next += mask + 1;
-            st->clock = next;
-          }
-        }
-        if (op.flags & kOpRoleId) {
-          st->id = v;
-          st->has_id = true;
-        }
+      case OpKind::kInt:
+        ok = RunInt(op, r, values, st);
         break;
-      }
-      case OpKind::kFloat: {
-        uint64_t v;
-        if (!ReadInt(r, op.size, op.align, op.flags & kOpBigEndian, &v)) {
-          st->error = "float past the end of the packet";
-          return false;
-        }
-        Value& out = values[op.slot];
-        out.kind = Value::kDouble;
-        out.hex = false;
-        out.enum_label = std::string_view();
-        if (op.size == 32) {
-          float f;
-          uint32_t b = uint32_t(v);
-          std::memcpy(&f, &b, 4);
-          out.d = f;
-        } else {
-          std::memcpy(&out.d, &v, 8);
-        }
+      case OpKind::kFloat:
+        ok = RunFloat(op, r, values, st);
         break;
-      }
-      case OpKind::kString: {
-        Value& out = values[op.slot];
-        out.kind = Value::kString;
-        out.hex = false;
-        out.enum_label = std::string_view();
-        if (!ReadString(r, &out.s)) {
-          st->error = "unterminated string";
-          return false;
-        }
-        break;
-      }
+      case OpKind::kString:
       case OpKind::kCharArray:
-      case OpKind::kCharSeq: {
-        uint64_t len =
-            op.kind == OpKind::kCharArray ? uint64_t(op.arg) : values[op.arg].u;
-        Value& out = values[op.slot];
-        out.kind = Value::kString;
-        out.hex = false;
-        out.enum_label = std::string_view();
-        if (!ReadChars(r, len, op.align, &out.s)) {
-          st->error = "text past the end of the packet";
-          return false;
-        }
+      case OpKind::kCharSeq:
+        ok = RunText(op, r, values, st);
         break;
-      }
-      case OpKind::kCompound: {
-        size_t start = st->scratch->size();
-        Generic g{prog, values, prog.byte_order, st->scratch, start};
-        uint64_t ignored = 0;
-        if (!g.Decode(*op.type, r, nullptr, &ignored, 0)) {
-          st->error = g.error;
-          return false;
-        }
-        Value& out = values[op.slot];
-        out.hex = false;
-        out.enum_label = std::string_view();
-        out.kind = Value::kArray;  // pre-formatted, quotes included
-        out.u = start;
-        out.s = std::string_view(nullptr, st->scratch->size() - start);
-        st->fixups->push_back(op.slot);
+      case OpKind::kCompound:
+        ok = RunCompound(prog, op, r, values, st);
         break;
-      }
-      case OpKind::kVariant: {
-        const VariantTable& vt = prog.variants[size_t(op.arg)];
-        uint64_t tag = values[vt.tag_slot].u;
-        bool found = false;
-        for (const VariantCase& c : vt.cases) {
-          bool in = vt.tag_signed
-                        ? (int64_t(tag) >= c.lo && int64_t(tag) <= c.hi)
-                        : (tag >= uint64_t(c.lo) && tag <= uint64_t(c.hi));
-          if (in) {
-            pc = c.target;
-            found = true;
-            break;
-          }
-        }
-        if (!found) {
-          st->error = "variant tag matches no option";
-          return false;
-        }
+      case OpKind::kVariant:
+        if (!RunVariant(prog, op, values, &pc, st)) return false;
         continue;
-      }
       case OpKind::kJump:
         pc = size_t(op.arg);
         continue;
     }
+    if (!ok) return false;
     ++pc;
   }
   return true;

@@ -72,6 +72,28 @@ std::vector<const EventClass*> TraceImpl::event_classes() const {
 }
 
 Status TraceImpl::Compile() {
+  VMTRACE_RETURN_IF_ERROR(CompileStreamClasses());
+  bool perf =
+      md_.env.count("tracer_name") && md_.env.at("tracer_name") == "perf";
+  for (const EventDecl& ed : md_.events) {
+    VMTRACE_RETURN_IF_ERROR(CompileEventClass(ed, perf));
+  }
+  // A stream class with a single event class needs no event id to decode.
+  for (auto& sc : stream_classes_) {
+    const CompiledClass* only = nullptr;
+    int n = 0;
+    for (const auto& c : classes_) {
+      if (c->cls.stream_class_id_ == sc->id) {
+        only = c.get();
+        ++n;
+      }
+    }
+    if (n == 1) sc->only = only;
+  }
+  return Status::Ok();
+}
+
+Status TraceImpl::CompileStreamClasses() {
   if (md_.packet_header) {
     packet_header_.byte_order = md_.byte_order;
     VMTRACE_RETURN_IF_ERROR(
@@ -108,69 +130,58 @@ Status TraceImpl::Compile() {
     }
     stream_classes_.push_back(std::move(sc));
   }
-  bool perf =
-      md_.env.count("tracer_name") && md_.env.at("tracer_name") == "perf";
-  for (const EventDecl& ed : md_.events) {
-    StreamClass* sc = nullptr;
-    for (auto& s : stream_classes_) {
-      if (s->id == ed.stream_id) sc = s.get();
-    }
-    if (!sc) {
-      return DataLoss("event '" + ed.name + "' refers to unknown stream " +
-                      std::to_string(ed.stream_id));
-    }
-    auto cc = std::make_unique<CompiledClass>();
-    cc->prog.byte_order = md_.byte_order;
-    cc->cls.raw_name_ = ed.name;
-    cc->cls.name_ = ed.name;
-    if (perf) {
-      size_t colon = ed.name.find(':');
-      if (colon != std::string::npos) cc->cls.name_ = ed.name.substr(colon + 1);
-    }
-    cc->cls.id_ = ed.id;
-    cc->cls.stream_class_id_ = ed.stream_id;
-    const StreamDecl* sd = nullptr;
-    for (const auto& s : md_.streams) {
-      if (s.id == ed.stream_id) sd = &s;
-    }
-    struct Part {
-      const TypePtr* type;
-      Scope scope;
-    } parts[] = {{&sd->event_context, Scope::kStreamEventContext},
-                 {&ed.context, Scope::kEventContext},
-                 {&ed.fields, Scope::kPayload}};
-    for (const Part& part : parts) {
-      if (!*part.type) continue;
-      size_t before = cc->prog.slot_names.size();
-      Status st = CompileStruct(**part.type, false, false, &cc->prog);
-      if (!st.ok()) {
-        return Status(st.code(), "event '" + ed.name + "': " + st.message());
-      }
-      for (size_t i = before; i < cc->prog.slot_names.size(); ++i) {
-        cc->cls.fields_.push_back(
-            FieldInfo{StripUnderscore(cc->prog.slot_names[i]), part.scope});
-      }
-    }
-    sc->max_slots = std::max(sc->max_slots, cc->prog.slot_names.size());
-    if (ed.id < 65536) {
-      if (sc->by_id.size() <= ed.id) sc->by_id.resize(ed.id + 1);
-      sc->by_id[ed.id] = cc.get();
-    } else {
-      sc->sparse[ed.id] = cc.get();
-    }
-    classes_.push_back(std::move(cc));
+  return Status::Ok();
+}
+
+Status TraceImpl::CompileEventClass(const EventDecl& ed, bool perf) {
+  StreamClass* sc = nullptr;
+  for (auto& s : stream_classes_) {
+    if (s->id == ed.stream_id) sc = s.get();
   }
-  for (auto& sc : stream_classes_) {
-    const CompiledClass* only = nullptr;
-    int n = 0;
-    for (const auto& c : classes_) {
-      if (c->cls.stream_class_id_ == sc->id) {
-        only = c.get();
-        ++n;
-      }
-    }
-    if (n == 1) sc->only = only;
+  if (!sc) {
+    return DataLoss("event '" + ed.name + "' refers to unknown stream " +
+                    std::to_string(ed.stream_id));
   }
+  auto cc = std::make_unique<CompiledClass>();
+  cc->prog.byte_order = md_.byte_order;
+  cc->cls.raw_name_ = ed.name;
+  cc->cls.name_ = ed.name;
+  if (perf) {
+    size_t colon = ed.name.find(':');
+    if (colon != std::string::npos) cc->cls.name_ = ed.name.substr(colon + 1);
+  }
+  cc->cls.id_ = ed.id;
+  cc->cls.stream_class_id_ = ed.stream_id;
+  const StreamDecl* sd = nullptr;
+  for (const auto& s : md_.streams) {
+    if (s.id == ed.stream_id) sd = &s;
+  }
+  struct Part {
+    const TypePtr* type;
+    Scope scope;
+  } parts[] = {{&sd->event_context, Scope::kStreamEventContext},
+               {&ed.context, Scope::kEventContext},
+               {&ed.fields, Scope::kPayload}};
+  for (const Part& part : parts) {
+    if (!*part.type) continue;
+    size_t before = cc->prog.slot_names.size();
+    Status st = CompileStruct(**part.type, false, false, &cc->prog);
+    if (!st.ok()) {
+      return Status(st.code(), "event '" + ed.name + "': " + st.message());
+    }
+    for (size_t i = before; i < cc->prog.slot_names.size(); ++i) {
+      cc->cls.fields_.push_back(
+          FieldInfo{StripUnderscore(cc->prog.slot_names[i]), part.scope});
+    }
+  }
+  sc->max_slots = std::max(sc->max_slots, cc->prog.slot_names.size());
+  if (ed.id < 65536) {
+    if (sc->by_id.size() <= ed.id) sc->by_id.resize(ed.id + 1);
+    sc->by_id[ed.id] = cc.get();
+  } else {
+    sc->sparse[ed.id] = cc.get();
+  }
+  classes_.push_back(std::move(cc));
   return Status::Ok();
 }
 

@@ -93,6 +93,10 @@ class TraceImpl : public Trace {
 
  private:
   Status Compile();
+  // Compile()'s steps: the packet header and stream classes, then each
+  // event class (`perf`: strip the "subsystem:" prefix of its name).
+  Status CompileStreamClasses();
+  Status CompileEventClass(const EventDecl& ed, bool perf);
   Status ListStreams();
 
   TraceInfo info_;
