@@ -123,6 +123,10 @@ class TraceService {
 
  private:
   explicit TraceService(ServiceOptions options);
+  // r's properties (the CTF env, anomalies) from its metadata. Cached by the
+  // metadata's and the trace directory's size and modification time, so
+  // the lists clients poll do not re-read every trace (a change of either
+  // file describes it again).
   TraceInfo Describe(const storage::TraceRecord& r) const;
   // The open experiment `uuid`, opening it (without mu_) if needed.
   // NotFound if its record is gone.
@@ -152,6 +156,12 @@ class TraceService {
 
   ServiceOptions options_;
   std::unique_ptr<storage::Registry> registry_;
+  struct Described_ {
+    std::string stamp;  // what the cached properties were read from
+    std::map<std::string, std::string> properties;
+  };
+  mutable std::mutex describe_mu_;  // guards described_ only
+  mutable std::map<std::string, Described_> described_;  // by trace dir
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Experiment>> open_;  // by uuid
   // Closed but maybe still used by requests in flight; their stores hold
