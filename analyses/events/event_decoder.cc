@@ -30,10 +30,14 @@ HostMap MapHosts(const std::vector<std::shared_ptr<const ctf::Trace>>& traces) {
 
 ClassLayout ResolveClass(const ctf::EventClass& cls) {
   ClassLayout l;
+  // perf's converter writes the emitting process as a payload field
+  // (perf_pid), LTTng as stream event context (pid): the VM model needs it
+  // to tell which QEMU a vCPU belongs to. (perf_tid stays unread: the
+  // kernel model's answers on perf traces are pinned by their golden files.)
   l.ctx_tid = ContextIndex(cls, "tid");
   if (l.ctx_tid < 0) l.ctx_tid = ContextIndex(cls, "perf_tid");
   l.ctx_pid = ContextIndex(cls, "pid");
-  if (l.ctx_pid < 0) l.ctx_pid = ContextIndex(cls, "perf_pid");
+  if (l.ctx_pid < 0) l.ctx_pid = PayloadIndex(cls, "perf_pid");
   l.ctx_procname = ContextIndex(cls, "procname");
   l.perf_cpu = ContextIndex(cls, "perf_cpu");
   if (!ResolveKvmClass(cls, &l) && !ResolveTcpClass(cls, &l)) {

@@ -250,6 +250,45 @@ INSTANTIATE_TEST_SUITE_P(Bundled, ScenarioTest,
                            return n;
                          });
 
+// A perf-converted trace (vmtrace-gen --format perf) carries the emitting
+// process as the payload field perf_pid: every vCPU thread is bound to its
+// QEMU process as in the LTTng trace, none guessed, each VM of the truth
+// with all its vCPUs (no guest CR3 with perf, so no processes).
+TEST(PerfFormat, VcpusBelongToTheirQemuProcess) {
+  const fs::path out = fs::temp_directory_path() /
+                       ("vmtrace-vm-perf-" + std::to_string(getpid()));
+  fs::remove_all(out);
+  const std::string cmd = std::string(VMTRACE_GEN_BIN) + " --scenario " +
+                          VMTRACE_GEN_SCENARIOS +
+                          "/overcommit-two-vms.json --format perf --out " +
+                          out.string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::vector<std::string> dirs;
+  fs::path truth;
+  for (const auto& e : fs::directory_iterator(out)) {
+    if (e.is_directory()) dirs.push_back(e.path().string());
+    if (e.path().extension() == ".json") truth = e.path();
+  }
+  ASSERT_EQ(dirs.size(), 1u);
+  ModelRun run = RunModel(dirs);
+  EXPECT_EQ(run.stats.vm_pid_guessed, 0u);
+  EXPECT_EQ(run.stats.kvm_events_unbound, 0u);
+  json t = json::parse(std::ifstream(truth));
+  const std::string host = t["host"];
+  auto vms = run.h->Find({host, "VMs"});
+  ASSERT_TRUE(vms);
+  EXPECT_EQ(run.h->Children(*vms).size(), t["vms"].size());
+  for (const json& vm : t["vms"]) {
+    const std::string pid = std::to_string(vm["pid"].get<int64_t>());
+    for (const json& v : vm["vcpus"]) {
+      const std::string id = std::to_string(v["id"].get<int64_t>());
+      EXPECT_TRUE(run.h->Find({host, "VMs", pid, "vCPUs", id}))
+          << "VM " << pid << " vCPU " << id;
+    }
+  }
+  fs::remove_all(out);
+}
+
 // Facts ported from the upstream incubator's VirtualMachineAnalysisTest
 // (testStubTracesOneQemuKvm), on the host half of its OneQemuKvm stub
 // (converted to CTF: tests/data/synthetic/xmlstub-ctf/OneQemuKvm-host). Its
