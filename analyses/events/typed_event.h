@@ -45,7 +45,8 @@ class Text {
   // Copies `s` inline; false (nothing copied) if it does not fit.
   bool SetInline(std::string_view s) {
     if (s.size() > kInline) return false;
-    std::memcpy(buf_, s.data(), s.size());
+    // An empty view may have a null data(): memcpy must not see it.
+    if (!s.empty()) std::memcpy(buf_, s.data(), s.size());
     size_ = static_cast<uint8_t>(s.size());
     external_ = false;
     return true;
