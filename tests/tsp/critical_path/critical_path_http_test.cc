@@ -114,6 +114,25 @@ TEST_F(CriticalPathHttpTest, ConfigureQueryAndDelete) {
       Body(Post(base + "/timeGraph/" + id + "/arrows",
                 Json{{"parameters", {{"requested_timerange", range}}}}));
   EXPECT_FALSE(arrows["model"].empty()) << "IPI wake-ups";
+  // Few samples: at most one state per sample (+ first and last) per row,
+  // and one arrow per sample interval and row pair, however long the path.
+  Json few = {{"start", start}, {"end", end}, {"nbTimes", 3}};
+  Json sparse = Body(
+      Post(base + "/timeGraph/" + id + "/states",
+           Json{{"parameters",
+                 {{"requested_timerange", few}, {"requested_items", items}}}}));
+  size_t sparse_n = 0;
+  for (const Json& row : sparse["model"]["rows"]) {
+    EXPECT_LE(row["states"].size(), 3u + 2u);
+    sparse_n += row["states"].size();
+  }
+  EXPECT_LT(sparse_n, n);
+  Json few_arrows =
+      Body(Post(base + "/timeGraph/" + id + "/arrows",
+                Json{{"parameters", {{"requested_timerange", few}}}}));
+  EXPECT_FALSE(few_arrows["model"].empty());
+  EXPECT_LE(few_arrows["model"].size(), 3 * items.size() * items.size());
+  EXPECT_LT(few_arrows["model"].size(), arrows["model"].size());
   Json styles = Body(
       Post(base + "/" + id + "/style", Json{{"parameters", Json::object()}}));
   EXPECT_TRUE(styles["model"]["styles"].contains("IPI"));

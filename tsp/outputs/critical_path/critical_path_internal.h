@@ -4,6 +4,7 @@
 #ifndef VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_CRITICAL_PATH_INTERNAL_H_
 #define VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_CRITICAL_PATH_INTERNAL_H_
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "analyses/graph/critical_path.h"
 #include "base/deadline.h"
@@ -53,7 +55,25 @@ inline bool ParseCr3(const json& v, uint64_t* out) {
 struct Rows {
   TreeModel tree;
   std::map<WorkerId, int64_t> id_of;
+  // Per row id, its segments' indices in the path (in time order), and the
+  // path's arrows' indices by time: what a sampled reply searches.
+  std::map<int64_t, std::vector<uint32_t>> segments_of;
+  std::vector<uint32_t> arrows_by_time;
 };
+
+// The states of one row that a sampled reply shows: the segments holding
+// one of `times` (ascending), plus the row's first and last segment
+// intersecting [times.front(), times.back()]; in time order, each once.
+// At most times.size() + 2, whatever the length of the path.
+std::vector<uint32_t> SampledSegments(const CriticalPath& cp,
+                                      const std::vector<uint32_t>& row,
+                                      const std::vector<int64_t>& times);
+
+// The arrows a sampled reply shows: at most one per sample interval
+// [times[k], times[k+1]) and (from, to) row pair (the first in time), the
+// last sample counting as an interval of its own; in time order.
+std::vector<uint32_t> SampledArrows(const CriticalPath& cp, const Rows& rows,
+                                    const std::vector<int64_t>& times);
 
 }  // namespace cp_internal
 
@@ -162,6 +182,17 @@ struct CriticalPathOutputs::Path {
                                "Nested VM " + graph::Cr3Text(w.hcr3));
       rows.id_of[w] = add(ng, "L2 process " + graph::Cr3Text(w.cr3), true);
     }
+    for (uint32_t i = 0; i < r->cp.segments.size(); ++i) {
+      rows.segments_of[rows.id_of.at(r->cp.segments[i].worker)].push_back(i);
+    }
+    rows.arrows_by_time.resize(r->cp.arrows.size());
+    for (uint32_t i = 0; i < rows.arrows_by_time.size(); ++i) {
+      rows.arrows_by_time[i] = i;
+    }
+    std::stable_sort(rows.arrows_by_time.begin(), rows.arrows_by_time.end(),
+                     [&](uint32_t a, uint32_t b) {
+                       return r->cp.arrows[a].ts < r->cp.arrows[b].ts;
+                     });
   }
 
   mutable std::mutex mu;

@@ -66,21 +66,30 @@ class PathProvider : public TimeGraphProvider {
       return m;
     }
     if (!r->status.ok()) return r->status;
-    const int64_t t0 = times.empty() ? r->start : times.front();
-    const int64_t t1 = times.empty() ? r->end : times.back();
-    std::map<int64_t, TimeGraphRow> rows;
-    for (const auto& [w, id] : r->rows.id_of) {
-      if (std::find(items.begin(), items.end(), id) == items.end()) continue;
-      rows[id].entry_id = id;
+    // Bounded by rows x samples, like the state-history outputs: a path of
+    // millions of segments answers with what the viewer can draw.
+    const std::vector<int64_t> whole = {r->start, r->end};
+    const std::vector<int64_t>& t = times.empty() ? whole : times;
+    for (int64_t id : items) {
+      auto row = r->rows.segments_of.find(id);
+      if (row == r->rows.segments_of.end()) continue;
+      if (!m.rows.empty() && m.rows.back().entry_id == id) continue;
+      TimeGraphRow out{id, {}};
+      for (uint32_t i : cp_internal::SampledSegments(r->cp, row->second, t)) {
+        const graph::PathSegment& s = r->cp.segments[i];
+        out.states.push_back({s.start, s.end, graph::CauseName(s.cause), ""});
+      }
+      m.rows.push_back(std::move(out));
     }
-    for (const auto& s : r->cp.segments) {
-      if (s.end <= t0 || s.start > t1) continue;
-      auto it = rows.find(r->rows.id_of.at(s.worker));
-      if (it == rows.end()) continue;
-      it->second.states.push_back(
-          {s.start, s.end, graph::CauseName(s.cause), ""});
-    }
-    for (auto& [id, row] : rows) m.rows.push_back(std::move(row));
+    std::sort(m.rows.begin(), m.rows.end(),
+              [](const TimeGraphRow& a, const TimeGraphRow& b) {
+                return a.entry_id < b.entry_id;
+              });
+    m.rows.erase(std::unique(m.rows.begin(), m.rows.end(),
+                             [](const TimeGraphRow& a, const TimeGraphRow& b) {
+                               return a.entry_id == b.entry_id;
+                             }),
+                 m.rows.end());
     return m;
   }
   StatusOr<std::map<std::string, std::string>> Tooltip(
@@ -89,9 +98,12 @@ class PathProvider : public TimeGraphProvider {
     const Path::Result* r = p_->Get();
     if (r == nullptr || !r->status.ok()) return out;
     const graph::ExecGraph& g = p_->graph->graph();
-    for (const auto& s : r->cp.segments) {
+    auto row = r->rows.segments_of.find(item);
+    if (row == r->rows.segments_of.end()) return out;
+    for (uint32_t i :
+         cp_internal::SampledSegments(r->cp, row->second, {time, time})) {
+      const graph::PathSegment& s = r->cp.segments[i];
       if (s.start > time || time >= s.end) continue;
-      if (r->rows.id_of.at(s.worker) != item) continue;
       out["Cause"] = graph::CauseName(s.cause);
       out["Layer"] = graph::LayerName(s.layer);
       out["Worker"] = graph::WorkerLabel(g, s.worker);
@@ -105,14 +117,12 @@ class PathProvider : public TimeGraphProvider {
     std::vector<TimeGraphArrow> out;
     const Path::Result* r = p_->Get();
     if (r == nullptr || !r->status.ok()) return out;
-    const int64_t t0 = times.empty() ? r->start : times.front();
-    const int64_t t1 = times.empty() ? r->end : times.back();
-    for (const auto& a : r->cp.arrows) {
-      if (a.ts < t0 || a.ts > t1) continue;
-      auto from = r->rows.id_of.find(a.from), to = r->rows.id_of.find(a.to);
-      if (from == r->rows.id_of.end() || to == r->rows.id_of.end()) continue;
-      out.push_back(
-          {from->second, to->second, a.ts, a.ts, graph::CauseName(a.cause)});
+    const std::vector<int64_t> whole = {r->start, r->end};
+    for (uint32_t i : cp_internal::SampledArrows(
+             r->cp, r->rows, times.empty() ? whole : times)) {
+      const graph::PathArrow& a = r->cp.arrows[i];
+      out.push_back({r->rows.id_of.at(a.from), r->rows.id_of.at(a.to), a.ts,
+                     a.ts, graph::CauseName(a.cause)});
     }
     return out;
   }
