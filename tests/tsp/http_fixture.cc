@@ -227,6 +227,19 @@ Json HttpTest::AddExperiment(const std::string& name,
   return j;
 }
 
+Json HttpTest::PostUntilDone(const std::string& path, const Json& body) {
+  Json j;
+  // A guard against a hang, not a performance threshold.
+  for (int i = 0; i < 6000; ++i) {
+    auto r = Post(path, body);
+    j = Body(r);
+    if (!r || r->status != 200 || j.value("status", "") != "RUNNING") return j;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << path << " still RUNNING";
+  return j;
+}
+
 Json HttpTest::WaitIndexed(const std::string& uuid) {
   uint64_t last_events = 0;
   int64_t last_end = std::numeric_limits<int64_t>::min();

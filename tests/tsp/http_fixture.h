@@ -98,6 +98,9 @@ class HttpTest : public ::testing::Test {
   // Polls GET /experiments/{uuid} until indexing is no longer RUNNING,
   // checking that nbEvents and end never decrease; returns the last answer.
   Json WaitIndexed(const std::string& uuid);
+  // POSTs `body` to `path` until the reply's status is no longer RUNNING
+  // (outputs computed in the background after the pass); returns it.
+  Json PostUntilDone(const std::string& path, const Json& body);
   // Trace + experiment named `name` over TestData(trace), indexed.
   Json OpenIndexed(const std::string& trace, const std::string& name);
 

@@ -26,6 +26,11 @@ struct OutputContext {
   // The global configurations (Registry::ListConfigs), e.g. the VM
   // interrupt vectors.
   const storage::Registry* registry = nullptr;
+  // The experiment's data directory (outputs that keep stores of their own
+  // put them below it; empty: keep them in memory) and the fingerprint of
+  // its traces.
+  std::string store_dir;
+  std::string fingerprint;
 };
 
 // The module of type T (T::kId) among the index's modules; null if it was

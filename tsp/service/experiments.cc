@@ -121,7 +121,15 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::Build(
     exp->traces.push_back(Describe(*tr));
   }
   VMTRACE_ASSIGN_OR_RETURN(exp->index, OpenIndex(rec, dirs));
-  OutputContext ctx{exp->index.get(), rec.name, names, registry_.get()};
+  std::vector<std::string> all_dirs;
+  for (const auto& d : dirs)
+    all_dirs.insert(all_dirs.end(), d.begin(), d.end());
+  OutputContext ctx{exp->index.get(),
+                    rec.name,
+                    names,
+                    registry_.get(),
+                    options_.data_dir + "/experiments/" + rec.uuid,
+                    index::FingerprintTraces(all_dirs)};
   VMTRACE_RETURN_IF_ERROR(MakeOutputs(ctx, &exp->outputs));
   VMTRACE_LOG(kInfo, "experiment %s (%s): %s", rec.name.c_str(),
               rec.uuid.c_str(),

@@ -65,8 +65,8 @@ TEST_F(CriticalPathHostsHttpTest, PathCrossesTheNetworkToTheOtherHost) {
                  {{"host", "host-c"}, {"vm_pid", 6000}, {"cr3", "0xc1000"}}}});
   ASSERT_EQ(r->status, 200) << r->body;
   const std::string id = Body(r)["id"];
-  Json tree = Body(Post(base + "/timeGraph/" + id + "/tree",
-                        Json{{"parameters", Json::object()}}));
+  Json tree = PostUntilDone(base + "/timeGraph/" + id + "/tree",
+                            Json{{"parameters", Json::object()}});
   std::set<std::string> labels;
   std::vector<int64_t> items;
   for (const Json& e : tree["model"]["entries"]) {

@@ -44,101 +44,109 @@ class BreakdownProvider : public TableProvider {
       return m;
     }
     if (!r->status.ok()) return r->status;
-    std::map<std::pair<std::string, std::string>, int64_t> by_cause;
-    std::map<std::string, int64_t> by_layer, by_worker, by_preempter;
-    int64_t total = 0;
-    const graph::ExecGraph& g = p_->graph->graph();
-    for (const auto& s : r->cp.segments) {
-      const int64_t d = s.end - s.start;
-      total += d;
-      by_cause[{graph::CauseName(s.cause), graph::LayerName(s.layer)}] += d;
-      by_layer[graph::LayerName(s.layer)] += d;
-      by_worker[graph::WorkerLabel(g, s.worker)] += d;
-      if (s.cause == Cause::kPreempted && s.layer == Layer::kL0 &&
-          s.worker.kind == WorkerId::kGuest) {
-        by_preempter[Preempter(s.worker, LocalTime(*r, s.worker, s.start))] +=
-            d;
-      }
-    }
-    for (const auto& [k, d] : by_cause) {
-      m.rows.push_back(
-          {"cause", k.first, k.second, std::to_string(d), Share(d, total)});
-    }
-    for (const auto& [k, d] : by_layer) {
-      m.rows.push_back({"layer", k, k, std::to_string(d), Share(d, total)});
-    }
-    for (const auto& [k, d] : by_worker) {
-      m.rows.push_back({"worker", k, "", std::to_string(d), Share(d, total)});
-    }
-    for (const auto& [k, d] : by_preempter) {
-      m.rows.push_back(
-          {"preempted by", k, "L0", std::to_string(d), Share(d, total)});
-    }
+    // Computed with the walk and stored with the path.
+    m.rows = r->stored->breakdown;
     return m;
   }
 
  private:
-  // Path times are in the owner host's clock; the VM store of another
-  // host is in that host's.
-  int64_t LocalTime(const Path::Result& r, const WorkerId& w, int64_t t) const {
-    const graph::ExecGraph& g = p_->graph->graph();
-    const uint32_t owner = p_->worker.host;
-    if (r.clocks == nullptr || w.host == owner) return t;
-    return r.clocks->FromReference(g.hosts[w.host],
-                                   r.clocks->ToReference(g.hosts[owner], t));
-  }
+  const Path* p_;
+};
 
-  // Who had the host CPU while the vCPU of `w` was preempted at `t`: "VM
-  // <pid> (thread <tid>)" for another vCPU thread, "thread <tid>" for a
-  // host thread, "unknown" if the VM model does not say.
-  std::string Preempter(const WorkerId& w, int64_t t) const {
-    const storage::StateHistory* vm = p_->vm;
-    if (vm == nullptr) return "unknown";
-    const std::string host = p_->graph->graph().hosts[w.host];
-    const std::string pid = std::to_string(w.id);
-    auto at = [&](std::vector<std::string> path) -> std::optional<int64_t> {
-      auto q = vm->Find(path);
-      if (!q) return std::nullopt;
-      auto iv = vm->QuerySampled({*q}, {t});
-      if (!iv.ok() || iv->empty() || (*iv)[0].value.is_null()) {
-        return std::nullopt;
-      }
-      return (*iv)[0].value.i;
-    };
-    auto vcpu =
-        at({host, "VMs", pid, "Processes", graph::Cr3Text(w.cr3), "vCPU"});
-    if (!vcpu) return "unknown";
-    auto tid =
-        at({host, "VMs", pid, "vCPUs", std::to_string(*vcpu), "Preempter"});
-    if (!tid) return "unknown";
-    // A vCPU thread of some VM of this host?
-    if (auto vms = vm->Find({host, "VMs"})) {
-      for (storage::Quark vq : vm->Children(*vms)) {
-        auto vcpus = vm->Child(vq, "vCPUs");
-        if (!vcpus) continue;
-        for (storage::Quark cq : vm->Children(*vcpus)) {
-          auto th = vm->Child(cq, "Thread");
-          if (!th) continue;
-          auto iv = vm->QuerySampled({*th}, {t});
-          if (iv.ok() && !iv->empty() && (*iv)[0].value.i == *tid) {
-            return "VM " + vm->Name(vq) + " (thread " + std::to_string(*tid) +
-                   ")";
-          }
+// Path times are in the owner host's clock; the VM store of another host
+// is in that host's.
+int64_t LocalTime(const Path& p, const sync::ClockSync* clocks,
+                  const WorkerId& w, int64_t t) {
+  const graph::ExecGraph& g = p.graph->graph();
+  const uint32_t owner = p.worker.host;
+  if (clocks == nullptr || w.host == owner) return t;
+  return clocks->FromReference(g.hosts[w.host],
+                               clocks->ToReference(g.hosts[owner], t));
+}
+
+// Who had the host CPU while the vCPU of `w` was preempted at `t`: "VM
+// <pid> (thread <tid>)" for another vCPU thread, "thread <tid>" for a host
+// thread, "unknown" if the VM model does not say.
+std::string Preempter(const Path& p, const WorkerId& w, int64_t t) {
+  const storage::StateHistory* vm = p.vm;
+  if (vm == nullptr) return "unknown";
+  const std::string host = p.graph->graph().hosts[w.host];
+  const std::string pid = std::to_string(w.id);
+  auto at = [&](std::vector<std::string> path) -> std::optional<int64_t> {
+    auto q = vm->Find(path);
+    if (!q) return std::nullopt;
+    auto iv = vm->QuerySampled({*q}, {t});
+    if (!iv.ok() || iv->empty() || (*iv)[0].value.is_null()) {
+      return std::nullopt;
+    }
+    return (*iv)[0].value.i;
+  };
+  auto vcpu =
+      at({host, "VMs", pid, "Processes", graph::Cr3Text(w.cr3), "vCPU"});
+  if (!vcpu) return "unknown";
+  auto tid =
+      at({host, "VMs", pid, "vCPUs", std::to_string(*vcpu), "Preempter"});
+  if (!tid) return "unknown";
+  // A vCPU thread of some VM of this host?
+  if (auto vms = vm->Find({host, "VMs"})) {
+    for (storage::Quark vq : vm->Children(*vms)) {
+      auto vcpus = vm->Child(vq, "vCPUs");
+      if (!vcpus) continue;
+      for (storage::Quark cq : vm->Children(*vcpus)) {
+        auto th = vm->Child(cq, "Thread");
+        if (!th) continue;
+        auto iv = vm->QuerySampled({*th}, {t});
+        if (iv.ok() && !iv->empty() && (*iv)[0].value.i == *tid) {
+          return "VM " + vm->Name(vq) + " (thread " + std::to_string(*tid) +
+                 ")";
         }
       }
     }
-    return "thread " + std::to_string(*tid);
   }
-
- public:
- private:
-  const Path* p_;
-};
+  return "thread " + std::to_string(*tid);
+}
 
 }  // namespace
 
 std::unique_ptr<TableProvider> MakeBreakdownProvider(const Path* p) {
   return std::make_unique<BreakdownProvider>(p);
+}
+
+std::vector<std::vector<std::string>> BreakdownRows(
+    const Path& p, const graph::CriticalPath& cp,
+    const sync::ClockSync* clocks) {
+  std::vector<std::vector<std::string>> rows;
+  std::map<std::pair<std::string, std::string>, int64_t> by_cause;
+  std::map<std::string, int64_t> by_layer, by_worker, by_preempter;
+  int64_t total = 0;
+  const graph::ExecGraph& g = p.graph->graph();
+  for (const auto& s : cp.segments) {
+    const int64_t d = s.end - s.start;
+    total += d;
+    by_cause[{graph::CauseName(s.cause), graph::LayerName(s.layer)}] += d;
+    by_layer[graph::LayerName(s.layer)] += d;
+    by_worker[graph::WorkerLabel(g, s.worker)] += d;
+    if (s.cause == Cause::kPreempted && s.layer == Layer::kL0 &&
+        s.worker.kind == WorkerId::kGuest) {
+      by_preempter[Preempter(p, s.worker,
+                             LocalTime(p, clocks, s.worker, s.start))] += d;
+    }
+  }
+  for (const auto& [k, d] : by_cause) {
+    rows.push_back(
+        {"cause", k.first, k.second, std::to_string(d), Share(d, total)});
+  }
+  for (const auto& [k, d] : by_layer) {
+    rows.push_back({"layer", k, k, std::to_string(d), Share(d, total)});
+  }
+  for (const auto& [k, d] : by_worker) {
+    rows.push_back({"worker", k, "", std::to_string(d), Share(d, total)});
+  }
+  for (const auto& [k, d] : by_preempter) {
+    rows.push_back(
+        {"preempted by", k, "L0", std::to_string(d), Share(d, total)});
+  }
+  return rows;
 }
 
 }  // namespace vmtrace::tsp

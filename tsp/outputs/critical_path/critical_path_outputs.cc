@@ -2,7 +2,10 @@
 #include "tsp/outputs/critical_path/critical_path_outputs.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 
@@ -51,11 +54,12 @@ class PathProvider : public TimeGraphProvider {
     const Path::Result* r = p_->Get();
     if (r == nullptr) {
       TreeModel m;
+      m.headers = {"Worker"};
       m.running = true;
       return m;
     }
     if (!r->status.ok()) return r->status;
-    return r->rows.tree;
+    return r->stored->tree;
   }
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
                              const std::vector<int64_t>& items) const override {
@@ -66,30 +70,9 @@ class PathProvider : public TimeGraphProvider {
       return m;
     }
     if (!r->status.ok()) return r->status;
-    // Bounded by rows x samples, like the state-history outputs: a path of
-    // millions of segments answers with what the viewer can draw.
-    const std::vector<int64_t> whole = {r->start, r->end};
-    const std::vector<int64_t>& t = times.empty() ? whole : times;
-    for (int64_t id : items) {
-      auto row = r->rows.segments_of.find(id);
-      if (row == r->rows.segments_of.end()) continue;
-      if (!m.rows.empty() && m.rows.back().entry_id == id) continue;
-      TimeGraphRow out{id, {}};
-      for (uint32_t i : cp_internal::SampledSegments(r->cp, row->second, t)) {
-        const graph::PathSegment& s = r->cp.segments[i];
-        out.states.push_back({s.start, s.end, graph::CauseName(s.cause), ""});
-      }
-      m.rows.push_back(std::move(out));
-    }
-    std::sort(m.rows.begin(), m.rows.end(),
-              [](const TimeGraphRow& a, const TimeGraphRow& b) {
-                return a.entry_id < b.entry_id;
-              });
-    m.rows.erase(std::unique(m.rows.begin(), m.rows.end(),
-                             [](const TimeGraphRow& a, const TimeGraphRow& b) {
-                               return a.entry_id == b.entry_id;
-                             }),
-                 m.rows.end());
+    // Read from the path's store like any state history: bounded by rows x
+    // samples however long the path is.
+    VMTRACE_ASSIGN_OR_RETURN(m.rows, SampledStates(*r->stored, items, times));
     return m;
   }
   StatusOr<std::map<std::string, std::string>> Tooltip(
@@ -97,34 +80,27 @@ class PathProvider : public TimeGraphProvider {
     std::map<std::string, std::string> out;
     const Path::Result* r = p_->Get();
     if (r == nullptr || !r->status.ok()) return out;
-    const graph::ExecGraph& g = p_->graph->graph();
-    auto row = r->rows.segments_of.find(item);
-    if (row == r->rows.segments_of.end()) return out;
-    for (uint32_t i :
-         cp_internal::SampledSegments(r->cp, row->second, {time, time})) {
-      const graph::PathSegment& s = r->cp.segments[i];
-      if (s.start > time || time >= s.end) continue;
-      out["Cause"] = graph::CauseName(s.cause);
-      out["Layer"] = graph::LayerName(s.layer);
-      out["Worker"] = graph::WorkerLabel(g, s.worker);
-      out["Duration (ns)"] = std::to_string(s.end - s.start);
-    }
+    VMTRACE_ASSIGN_OR_RETURN(auto rows,
+                             SampledStates(*r->stored, {item}, {time}));
+    if (rows.empty() || rows[0].states.empty()) return out;
+    const TimeGraphState& s = rows[0].states[0];
+    auto q = r->stored->rows.at(item);
+    auto iv = r->stored->history->QuerySampled({q}, {time});
+    if (!iv.ok() || iv->empty()) return out;
+    out["Cause"] = s.style;
+    out["Layer"] = graph::LayerName(PathLayer((*iv)[0].value.i));
+    auto label = r->stored->labels.find(item);
+    if (label != r->stored->labels.end()) out["Worker"] = label->second;
+    out["Duration (ns)"] = std::to_string(s.end - s.start);
     return out;
   }
   StyleMap Styles() const override { return CauseStyles(); }
   StatusOr<std::vector<TimeGraphArrow>> Arrows(
       const std::vector<int64_t>& times) const override {
-    std::vector<TimeGraphArrow> out;
     const Path::Result* r = p_->Get();
-    if (r == nullptr || !r->status.ok()) return out;
-    const std::vector<int64_t> whole = {r->start, r->end};
-    for (uint32_t i : cp_internal::SampledArrows(
-             r->cp, r->rows, times.empty() ? whole : times)) {
-      const graph::PathArrow& a = r->cp.arrows[i];
-      out.push_back({r->rows.id_of.at(a.from), r->rows.id_of.at(a.to), a.ts,
-                     a.ts, graph::CauseName(a.cause)});
-    }
-    return out;
+    if (r == nullptr || !r->status.ok()) return std::vector<TimeGraphArrow>{};
+    const std::vector<int64_t> whole = {r->stored->start, r->stored->end};
+    return SampledArrows(*r->stored, times.empty() ? whole : times);
   }
 
  private:
@@ -149,7 +125,7 @@ class ParentProvider : public TimeGraphProvider {
     if (p == nullptr) {
       TreeModel m;
       m.headers = {"Worker"};
-      m.running = !outputs_->complete();
+      m.running = !outputs_->autos_done();
       return m;
     }
     return PathProvider(p).Tree(start, end);
@@ -159,7 +135,7 @@ class ParentProvider : public TimeGraphProvider {
     const Path* p = outputs_->First();
     if (p == nullptr) {
       RowsModel m;
-      m.running = !outputs_->complete();
+      m.running = !outputs_->autos_done();
       return m;
     }
     return PathProvider(p).States(times, items);
@@ -187,22 +163,151 @@ class ParentProvider : public TimeGraphProvider {
 CriticalPathOutputs::CriticalPathOutputs(const graph::GraphModule* graph,
                                          const storage::StateHistory* vm,
                                          const sync::SyncModule* sync,
-                                         ::vmtrace::vm::VmOptions vectors)
-    : graph_(graph), vm_(vm), sync_(sync), vectors_(std::move(vectors)) {}
+                                         ::vmtrace::vm::VmOptions vectors,
+                                         std::string store_dir,
+                                         std::string fingerprint)
+    : graph_(graph),
+      vm_(vm),
+      sync_(sync),
+      vectors_(std::move(vectors)),
+      dir_(store_dir.empty() ? "" : store_dir + "/critical-paths"),
+      fingerprint_(std::move(fingerprint)) {
+  LoadConfigs();
+  walker_ = std::jthread([this](std::stop_token st) { WalkLoop(st); });
+}
+
+void CriticalPathOutputs::WalkLoop(std::stop_token stop) {
+  // The graph is complete once the pass is over; a cheap poll avoids a
+  // callback from the index into the outputs.
+  while (!stop.stop_requested() && !complete()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, stop, std::chrono::milliseconds(50),
+                 [] { return false; });
+  }
+  if (stop.stop_requested()) return;
+  AutoCreate();
+  while (!stop.stop_requested()) {
+    std::shared_ptr<Path> next;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!cv_.wait(lock, stop, [this] { return !to_walk_.empty(); })) return;
+      next = to_walk_.front();
+      to_walk_.erase(to_walk_.begin());
+    }
+    next->Walk();
+  }
+}
+
+void CriticalPathOutputs::Path::Walk() {
+  // Done once for every later request: no request's deadline applies.
+  ScopedDeadline unbounded(ScopedDeadline::Unbounded());
+  auto r = std::make_unique<Result>();
+  auto loaded = LoadPath(dir, fingerprint);
+  if (loaded.ok()) {
+    r->stored = std::move(loaded).value();
+  } else {
+    const graph::ExecGraph& g = graph->graph();
+    WalkedPath w;
+    w.start = start.value_or(g.begin);
+    w.end = end.value_or(g.end + 1);
+    const sync::ClockSync* clocks =
+        sync != nullptr ? sync->clock_sync() : nullptr;
+    auto cp = graph::ComputeCriticalPath(g, vm, worker, w.start, w.end,
+                                         {clocks, vectors});
+    if (!cp.ok()) {
+      r->status = cp.status();
+    } else {
+      Rows rows = BuildRows(g, *cp, w.start, w.end);
+      w.cp = &*cp;
+      w.tree = std::move(rows.tree);
+      w.id_of = std::move(rows.id_of);
+      for (const auto& [wk, id] : w.id_of) {
+        w.labels[id] = graph::WorkerLabel(g, wk);
+      }
+      w.breakdown = BreakdownRows(*this, *cp, clocks);
+      auto stored = SavePath(dir, fingerprint, w);
+      if (stored.ok()) {
+        r->stored = std::move(stored).value();
+      } else {
+        r->status = stored.status();
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  result = std::move(r);
+}
+
+Rows CriticalPathOutputs::Path::BuildRows(const graph::ExecGraph& g,
+                                          const CriticalPath& cp, int64_t start,
+                                          int64_t end) {
+  Rows rows;
+  rows.tree.headers = {"Worker"};
+  std::map<std::string, int64_t> groups;
+  auto add = [&](int64_t parent, std::string label, bool data) {
+    TreeEntry e;
+    e.id = static_cast<int64_t>(rows.tree.entries.size());
+    e.parent_id = parent;
+    e.labels = {std::move(label)};
+    e.has_data = data;
+    e.start = start;
+    e.end = end;
+    rows.tree.entries.push_back(e);
+    return e.id;
+  };
+  auto group = [&](const std::string& key, int64_t parent,
+                   const std::string& label) {
+    auto it = groups.find(key);
+    if (it != groups.end()) return it->second;
+    return groups[key] = add(parent, label, false);
+  };
+  for (const auto& s : cp.segments) {
+    const WorkerId& w = s.worker;
+    if (rows.id_of.count(w)) continue;
+    if (w.kind == WorkerId::kNetwork) {
+      // Between hosts / VMs: a row of its own under "Network".
+      const int64_t ng = group("\nnetwork", -1, "Network");
+      rows.id_of[w] = add(ng, graph::WorkerLabel(g, w), true);
+      continue;
+    }
+    const std::string host = g.hosts[w.host];
+    const int64_t hg = group(host, -1, "Host " + host);
+    if (w.kind == WorkerId::kHostThread) {
+      rows.id_of[w] = add(hg, "Thread " + std::to_string(w.id), true);
+      continue;
+    }
+    const std::string vm_key = host + "/" + std::to_string(w.id);
+    const int64_t vg = group(vm_key, hg, "VM " + std::to_string(w.id));
+    if (w.kind == WorkerId::kGuest) {
+      rows.id_of[w] = add(vg, "Process " + graph::Cr3Text(w.cr3), true);
+      continue;
+    }
+    const int64_t ng = group(vm_key + "/" + graph::Cr3Text(w.hcr3), vg,
+                             "Nested VM " + graph::Cr3Text(w.hcr3));
+    rows.id_of[w] = add(ng, "L2 process " + graph::Cr3Text(w.cr3), true);
+  }
+  return rows;
+}
 
 bool CriticalPathOutputs::complete() const {
   return graph_->complete() && (sync_ == nullptr || sync_->complete());
 }
 
-CriticalPathOutputs::~CriticalPathOutputs() = default;
+CriticalPathOutputs::~CriticalPathOutputs() {
+  walker_.request_stop();
+  if (walker_.joinable()) walker_.join();
+}
 
 std::unique_ptr<TimeGraphProvider> CriticalPathOutputs::MakeParent() {
   return std::make_unique<ParentProvider>(this);
 }
 
+bool CriticalPathOutputs::autos_done() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return auto_done_;
+}
+
 const CriticalPathOutputs::Path* CriticalPathOutputs::First() {
   std::lock_guard<std::mutex> lock(mu_);
-  AutoCreateLocked();
   return first_.get();
 }
 
@@ -343,7 +448,12 @@ StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
         " critical paths per experiment); delete one first");
   }
   path->n = next_++;
+  path->dir = PathDir(path->n);
+  path->fingerprint = fingerprint_ + "|" + p.dump();
   paths_.push_back(path);
+  to_walk_.push_back(path);
+  SaveConfigsLocked();
+  cv_.notify_all();
   return path->time_graph->descriptor();
 }
 
@@ -351,8 +461,10 @@ Status CriticalPathOutputs::Delete(const std::string& derived_id) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = paths_.begin(); it != paths_.end(); ++it) {
     if ((*it)->id() == derived_id || (*it)->table_id() == derived_id) {
+      // Requests in flight may still read it: kept until the outputs go.
       deleted_.push_back(*it);
       paths_.erase(it);
+      SaveConfigsLocked();
       return Status::Ok();
     }
   }
@@ -369,10 +481,22 @@ void CriticalPathOutputs::Attach(Path* path) const {
   path->table = MakeBreakdownProvider(path);
 }
 
-void CriticalPathOutputs::AutoCreateLocked() {
-  if (auto_done_ || !complete() || vm_ == nullptr) return;
-  auto_done_ = true;
-  // Done once for every later request: not cut short by this one's deadline.
+void CriticalPathOutputs::AutoCreate() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto_done_ || vm_ == nullptr) {
+      // Loaded with the configurations: only their walks remain.
+      to_walk_ = paths_;
+      if (first_ &&
+          std::find(paths_.begin(), paths_.end(), first_) == paths_.end()) {
+        to_walk_.insert(to_walk_.begin(), first_);
+      }
+      auto_done_ = true;
+      cv_.notify_all();
+      return;
+    }
+  }
+  // In the background, once: no request waits for this scan.
   ScopedDeadline unbounded(ScopedDeadline::Unbounded());
   const graph::ExecGraph& g = graph_->graph();
   struct Waited {
@@ -408,7 +532,11 @@ void CriticalPathOutputs::AutoCreateLocked() {
   std::sort(all.begin(), all.end(),
             [](const Waited& a, const Waited& b) { return a.ns > b.ns; });
   if (all.size() > kAutoPaths) all.resize(kAutoPaths);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto_done_ = true;
+  std::vector<std::shared_ptr<Path>> autos;
   for (const Waited& x : all) {
+    if (paths_.size() >= kMaxDerived) break;
     auto path = std::make_shared<Path>();
     path->worker = {WorkerId::kGuest, x.host, x.pid, 0, 0};
     ParseCr3(json(x.cr3), &path->worker.cr3);
@@ -418,16 +546,102 @@ void CriticalPathOutputs::AutoCreateLocked() {
                         std::to_string(x.ns) + " ns at once";
     path->parameters = {
         {"host", g.hosts[x.host]}, {"vm_pid", x.pid}, {"cr3", x.cr3}};
+    path->automatic = true;
     Attach(path.get());
     path->n = next_++;
+    path->dir = PathDir(path->n);
+    path->fingerprint = fingerprint_ + "|" + path->parameters.dump();
     paths_.push_back(path);
+    autos.push_back(path);
     if (!first_) first_ = path;
+  }
+  // Before the paths configured while the pass ran: the parent shows one.
+  to_walk_.insert(to_walk_.begin(), autos.begin(), autos.end());
+  SaveConfigsLocked();
+  cv_.notify_all();
+}
+
+std::string CriticalPathOutputs::PathDir(int n) const {
+  return dir_.empty() ? "" : dir_ + "/" + std::to_string(n);
+}
+
+// The configurations file: {"fingerprint", "next", "first", "paths": [{n,
+// automatic, listed, name, description, parameters}]}. A deleted first
+// path stays (unlisted): the parent output still shows it.
+void CriticalPathOutputs::SaveConfigsLocked() const {
+  if (dir_.empty()) return;
+  json paths = json::array();
+  auto add = [&paths](const Path& p, bool listed) {
+    paths.push_back({{"n", p.n},
+                     {"automatic", p.automatic},
+                     {"listed", listed},
+                     {"name", p.name},
+                     {"description", p.description},
+                     {"parameters", p.parameters}});
+  };
+  for (const auto& p : paths_) add(*p, true);
+  if (first_ &&
+      std::find(paths_.begin(), paths_.end(), first_) == paths_.end()) {
+    add(*first_, false);
+  }
+  const json j = {{"fingerprint", fingerprint_},
+                  {"next", next_},
+                  {"autoDone", auto_done_},
+                  {"first", first_ ? first_->n : -1},
+                  {"paths", paths}};
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  const std::string tmp = dir_ + "/paths.json.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump();
+    if (!out.flush()) return;  // kept in memory; walked again next time
+  }
+  std::filesystem::rename(tmp, dir_ + "/paths.json", ec);
+  // The stores of deleted paths (not the first's) go with them.
+  for (const auto& d : deleted_) {
+    if (d != first_ && d->Get() != nullptr) {
+      std::filesystem::remove_all(PathDir(d->n), ec);
+    }
+  }
+}
+
+void CriticalPathOutputs::LoadConfigs() {
+  if (dir_.empty()) return;
+  std::ifstream in(dir_ + "/paths.json");
+  if (!in) return;
+  const json j = json::parse(in, nullptr, false);
+  // Another trace's, or damaged: start afresh (stores are rebuilt).
+  if (!j.is_object() || j.value("fingerprint", "") != fingerprint_) return;
+  try {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_ = j.at("next").get<int>();
+    auto_done_ = j.at("autoDone").get<bool>();
+    const int first = j.at("first").get<int>();
+    for (const json& e : j.at("paths")) {
+      auto path = std::make_shared<Path>();
+      if (!ParseWorker(e.at("parameters"), path.get()).ok()) continue;
+      path->n = e.at("n").get<int>();
+      path->automatic = e.at("automatic").get<bool>();
+      path->name = e.at("name").get<std::string>();
+      path->description = e.at("description").get<std::string>();
+      path->parameters = e.at("parameters");
+      path->dir = PathDir(path->n);
+      path->fingerprint = fingerprint_ + "|" + path->parameters.dump();
+      Attach(path.get());
+      if (e.at("listed").get<bool>()) paths_.push_back(path);
+      if (path->n == first) first_ = path;
+    }
+  } catch (const json::exception&) {
+    paths_.clear();
+    first_.reset();
+    next_ = 1;
+    auto_done_ = false;
   }
 }
 
 std::vector<OutputDescriptor> CriticalPathOutputs::Derived() {
   std::lock_guard<std::mutex> lock(mu_);
-  AutoCreateLocked();
   std::vector<OutputDescriptor> out;
   for (const auto& p : paths_) out.push_back(p->time_graph->descriptor());
   for (const auto& p : paths_) out.push_back(p->table->descriptor());
@@ -436,7 +650,6 @@ std::vector<OutputDescriptor> CriticalPathOutputs::Derived() {
 
 const TimeGraphProvider* CriticalPathOutputs::TimeGraph(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  AutoCreateLocked();
   for (const auto& p : paths_) {
     if (p->id() == id) return p->time_graph.get();
   }
@@ -445,7 +658,6 @@ const TimeGraphProvider* CriticalPathOutputs::TimeGraph(const std::string& id) {
 
 const TableProvider* CriticalPathOutputs::Table(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  AutoCreateLocked();
   for (const auto& p : paths_) {
     if (p->table_id() == id) return p->table.get();
   }
@@ -464,7 +676,8 @@ class CriticalPathFamily : public OutputFamily {
     auto paths = std::make_shared<CriticalPathOutputs>(
         FindModule<graph::GraphModule>(*ctx.index),
         vm ? &vm->history() : nullptr, FindModule<sync::SyncModule>(*ctx.index),
-        VmOptionsFromConfigs(ctx.registry->ListConfigs(kVmVectorsTypeId)));
+        VmOptionsFromConfigs(ctx.registry->ListConfigs(kVmVectorsTypeId)),
+        ctx.store_dir, ctx.fingerprint);
     out->Add(paths->MakeParent());
     out->Add(std::shared_ptr<ConfigurableOutputs>(paths));
     return Status::Ok();

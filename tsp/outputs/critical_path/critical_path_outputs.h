@@ -27,10 +27,13 @@
 #ifndef VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_CRITICAL_PATH_OUTPUTS_H_
 #define VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_CRITICAL_PATH_OUTPUTS_H_
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "analyses/graph/graph_module.h"
@@ -54,7 +57,8 @@ class CriticalPathOutputs : public ConfigurableOutputs {
  public:
   static constexpr int kAutoPaths = 3;
   // Derived paths per experiment (the automatic ones included): Create()
-  // beyond is InvalidArgument. Each keeps its path and breakdown in memory.
+  // beyond is InvalidArgument. Each path is walked once, in the background
+  // once the pass is over (replies are RUNNING until then), and stored.
   static constexpr size_t kMaxDerived = 64;
 
   // `graph`, `vm` (may be null: host threads only) and `sync` (null for a
@@ -62,10 +66,15 @@ class CriticalPathOutputs : public ConfigurableOutputs {
   // crosses hosts has every time in its owner host's clock.
   // `vectors`: the vector maps the VM model was built with (timer vectors
   // decide some causes on the path).
+  // `store_dir`: where the walked paths and the derived outputs'
+  // configurations are kept (they survive a restart and are not walked
+  // again); empty keeps them in memory. `fingerprint` identifies the
+  // traces (a store made for others is rebuilt).
   CriticalPathOutputs(const graph::GraphModule* graph,
                       const storage::StateHistory* vm,
                       const sync::SyncModule* sync = nullptr,
-                      ::vmtrace::vm::VmOptions vectors = {});
+                      ::vmtrace::vm::VmOptions vectors = {},
+                      std::string store_dir = "", std::string fingerprint = "");
   ~CriticalPathOutputs() override;
 
   // The parent output's provider: it shows First() (no rows without one).
@@ -87,26 +96,42 @@ class CriticalPathOutputs : public ConfigurableOutputs {
 
   struct Path;  // one derived output (defined in the .cc)
   // The first automatic path (kept even if its derived output is deleted);
-  // null before the pass ends or without guest processes.
+  // null until the background job made the automatic paths, or without
+  // guest processes.
   const Path* First();
   // True once the pass that builds the graph (and the clock sync) is over.
   bool complete() const;
+  // True once the background job has made the automatic paths (First() is
+  // then final).
+  bool autos_done();
 
  private:
   Status ParseWorker(const nlohmann::json& parameters, Path* path) const;
   void Attach(Path* path) const;
-  void AutoCreateLocked();
+  // The background job: once the pass is over, the automatic paths, then
+  // every path not walked yet, as they are created.
+  void WalkLoop(std::stop_token stop);
+  void AutoCreate();
+  // The derived outputs' configurations, kept in dir_ (no-op without).
+  void LoadConfigs();
+  void SaveConfigsLocked() const;
+  std::string PathDir(int n) const;
 
   const graph::GraphModule* graph_;
   const storage::StateHistory* vm_;
   const sync::SyncModule* sync_;
   const ::vmtrace::vm::VmOptions vectors_;
+  const std::string dir_;
+  const std::string fingerprint_;
   std::mutex mu_;
+  std::condition_variable_any cv_;  // a path to walk was added
   int next_ = 1;
   bool auto_done_ = false;
   std::vector<std::shared_ptr<Path>> paths_;
   std::vector<std::shared_ptr<Path>> deleted_;
+  std::vector<std::shared_ptr<Path>> to_walk_;
   std::shared_ptr<Path> first_;
+  std::jthread walker_;  // last: stopped and joined first
 };
 
 // The critical path family: needs the execution graph (module "graph");
