@@ -13,6 +13,9 @@ void OutputSet::Add(std::unique_ptr<XyProvider> p) {
 void OutputSet::Add(std::unique_ptr<TableProvider> p) {
   tables_.push_back(std::move(p));
 }
+void OutputSet::Add(std::unique_ptr<DataTreeProvider> p) {
+  data_trees_.push_back(std::move(p));
+}
 void OutputSet::Add(std::shared_ptr<ConfigurableOutputs> c) {
   configurables_.push_back(std::move(c));
 }
@@ -22,6 +25,7 @@ std::vector<OutputDescriptor> OutputSet::List() const {
   for (const auto& p : time_graphs_) out.push_back(p->descriptor());
   for (const auto& p : xys_) out.push_back(p->descriptor());
   for (const auto& p : tables_) out.push_back(p->descriptor());
+  for (const auto& p : data_trees_) out.push_back(p->descriptor());
   for (const auto& c : configurables_) {
     for (auto& d : c->Derived()) out.push_back(std::move(d));
   }
@@ -42,6 +46,9 @@ std::optional<OutputSet::Found> OutputSet::Find(const std::string& id) const {
   }
   for (const auto& p : tables_) {
     if (p->descriptor().id == id) f.table = p.get();
+  }
+  for (const auto& p : data_trees_) {
+    if (p->descriptor().id == id) f.data_tree = p.get();
   }
   for (const auto& c : configurables_) {  // derived outputs
     if (!f.time_graph) f.time_graph = c->TimeGraph(id);

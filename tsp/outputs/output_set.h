@@ -21,18 +21,20 @@ class OutputSet {
   void Add(std::unique_ptr<TimeGraphProvider> p);
   void Add(std::unique_ptr<XyProvider> p);
   void Add(std::unique_ptr<TableProvider> p);
+  void Add(std::unique_ptr<DataTreeProvider> p);
   void Add(std::shared_ptr<ConfigurableOutputs> c);
 
   // Every output, derived ones included, sorted by name.
   std::vector<OutputDescriptor> List() const;
 
-  // One output and its provider (exactly one of the three is set for the
+  // One output and its provider (exactly one of the four is set for the
   // output's kind; none for a kind no provider serves).
   struct Found {
     OutputDescriptor descriptor;
     const TimeGraphProvider* time_graph = nullptr;
     const XyProvider* xy = nullptr;
     const TableProvider* table = nullptr;
+    const DataTreeProvider* data_tree = nullptr;
   };
   std::optional<Found> Find(const std::string& id) const;
 
@@ -51,6 +53,7 @@ class OutputSet {
   std::vector<std::unique_ptr<TimeGraphProvider>> time_graphs_;
   std::vector<std::unique_ptr<XyProvider>> xys_;
   std::vector<std::unique_ptr<TableProvider>> tables_;
+  std::vector<std::unique_ptr<DataTreeProvider>> data_trees_;
   std::vector<std::shared_ptr<ConfigurableOutputs>> configurables_;
 };
 

@@ -160,6 +160,18 @@ class TableProvider {
   virtual StatusOr<TableLinesModel> Lines(const index::TableQuery& q) const;
 };
 
+// Statistics of a time range (TSP DATA_TREE, POST .../data/{id}/tree): the
+// tree's headers are its columns and each entry's labels its cells. The
+// range is the viewer's selection, or the whole experiment without one;
+// what lies outside the analysed range counts for nothing (no error).
+class DataTreeProvider {
+ public:
+  virtual ~DataTreeProvider() = default;
+  virtual OutputDescriptor descriptor() const = 0;
+  // Statistics over [start, end] (ns, inclusive, start <= end).
+  virtual StatusOr<TreeModel> Tree(int64_t start, int64_t end) const = 0;
+};
+
 }  // namespace vmtrace::tsp
 
 #endif  // VMTRACE_TSP_OUTPUTS_PROVIDERS_H_

@@ -25,6 +25,7 @@ struct Resolved {
   const TimeGraphProvider* time_graph = nullptr;
   const XyProvider* xy = nullptr;
   const TableProvider* table = nullptr;
+  const DataTreeProvider* data_tree = nullptr;
 };
 
 // Body (400), then experiment (404 "No such trace"), then output of the

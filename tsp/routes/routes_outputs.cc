@@ -12,6 +12,7 @@ bool HasProvider(const OutputSet::Found& f, const std::string& type) {
   if (type == "TIME_GRAPH") return f.time_graph != nullptr;
   if (type == "TREE_TIME_XY") return f.xy != nullptr;
   if (type == "TABLE") return f.table != nullptr;
+  if (type == "DATA_TREE") return f.data_tree != nullptr;
   return false;
 }
 
@@ -81,6 +82,7 @@ std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
   res.time_graph = found->time_graph;
   res.xy = found->xy;
   res.table = found->table;
+  res.data_tree = found->data_tree;
   return res;
 }
 

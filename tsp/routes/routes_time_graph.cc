@@ -181,6 +181,29 @@ ApiResponse TimeGraphTooltip(TraceService* svc, const ApiRequest& r) {
   return Envelope(std::move(model), false);
 }
 
+// Statistics of the requested range (the viewer's selection), the whole
+// experiment without one.
+ApiResponse DataTree(TraceService* svc, const ApiRequest& r) {
+  auto params = ParseParameters(r.body);
+  if (!params.ok()) return FromStatus(params.status());
+  auto range = GetTimeRange(*params);
+  if (!range.ok()) return FromStatus(range.status());
+  if (*range && (*range)->end < (*range)->start) {
+    return FromStatus(Invalid("requested_timerange", "end is before start"));
+  }
+  ApiResponse err;
+  auto res = Resolve(svc, r, "DATA_TREE", &err);
+  if (!res) return err;
+  const auto snap = res->exp->index->Snapshot();
+  const int64_t start = *range ? (*range)->start : snap.start;
+  const int64_t end = *range ? (*range)->end : snap.end;
+  auto tree = res->data_tree->Tree(start, end);
+  if (!tree.ok()) return FromStatus(tree.status());
+  Json j = TreeJson(*tree, false);
+  for (Json& e : j["entries"]) e.erase("isDefault");
+  return Envelope(std::move(j), tree->running, tree->message);
+}
+
 }  // namespace
 
 void AddTimeGraphRoutes(TraceService* svc, std::vector<Route>* routes) {
@@ -196,12 +219,8 @@ void AddTimeGraphRoutes(TraceService* svc, std::vector<Route>* routes) {
       [svc](const ApiRequest& r) { return TimeGraphArrows(svc, r); });
   add(base + "/timeGraph/{outputId}/tooltip",
       [svc](const ApiRequest& r) { return TimeGraphTooltip(svc, r); });
-  // No DATA_TREE output exists yet: every id is "Analysis cannot run".
-  add(base + "/data/{outputId}/tree", [svc](const ApiRequest& r) {
-    ApiResponse err;
-    Resolve(svc, r, "DATA_TREE", &err);
-    return err;
-  });
+  add(base + "/data/{outputId}/tree",
+      [svc](const ApiRequest& r) { return DataTree(svc, r); });
 }
 
 }  // namespace vmtrace::tsp
