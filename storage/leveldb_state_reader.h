@@ -79,6 +79,10 @@ class LevelDbStateHistory::Reader {
   uint64_t code = 0;
   uint64_t big = 0;
 
+  // True when a block is loaded and its last interval ends at or after t:
+  // reaching t decodes at most the rest of that block.
+  bool BlockReaches(int64_t t) const { return have_block_ && KeyEnd() >= t; }
+
   // True when the current interval holds an integer, then *v is it.
   bool IntValue(int64_t* v) const {
     if ((code & 3) == 1) {

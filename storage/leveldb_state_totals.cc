@@ -41,11 +41,18 @@ StatusOr<std::vector<ValueTotals>> LevelDbStateHistory::QueryTotals(
   for (size_t k = 0; k < times.size(); ++k) {
     const int64_t t = times[k];
     if (t == std::numeric_limits<int64_t>::min()) continue;  // nothing before
-    // A checkpoint at E <= t - 1 covers intervals ending before t.
-    cit->Seek(codec::CheckpointKey(q, t - 1));
-    const bool have_cp = cit->Valid() && codec::IsCheckpointKey(cit->key(), q);
-    const int64_t cp = have_cp ? codec::CheckpointTime(cit->key()) : 0;
     const bool behind = started && !from_origin && done > t - 1;
+    // Dense samples: when t lies within the block the walk is in, the rest
+    // of that block is all there is to decode, and no checkpoint can save
+    // more than that, so the checkpoint Seek is skipped.
+    const bool near = started && !behind && r.BlockReaches(t - 1);
+    // A checkpoint at E <= t - 1 covers intervals ending before t.
+    bool have_cp = false;
+    if (!near) {
+      cit->Seek(codec::CheckpointKey(q, t - 1));
+      have_cp = cit->Valid() && codec::IsCheckpointKey(cit->key(), q);
+    }
+    const int64_t cp = have_cp ? codec::CheckpointTime(cit->key()) : 0;
     const bool jump = have_cp && (from_origin || cp > done);
     if (!started || behind || jump) {
       acc.clear();
