@@ -157,7 +157,7 @@ class StateHistory {
   // per time (leveldb_state_history.h), for a quark that never held more
   // than kMaxTotalsValues distinct integer values. Past that cap the store
   // stops carrying the quark's totals: the answer stays exact, but costs a
-  // decode of every interval after the cap was crossed (a scan). The
+  // decode of every interval since its last checkpoint (a scan). The
   // statistics query only state rows, which hold a handful of values.
   virtual StatusOr<std::vector<ValueTotals>> QueryTotals(
       Quark q, const std::vector<int64_t>& times) const = 0;
