@@ -77,6 +77,52 @@ inline bool IsIntervalKey(const leveldb::Slice& k, Quark q) {
   return k.size() == 13 && k[0] == 'i' && GetBe32(k.data() + 1) == q;
 }
 
+// Checkpoint keys sort by decreasing time within a quark, so one Seek() to
+// CheckpointKey(q, t) lands on the latest checkpoint at or before t.
+inline std::string CheckpointKey(Quark q, int64_t t) {
+  std::string k = "c";
+  PutBe32(&k, q);
+  PutBe64(&k, ~(uint64_t(t) ^ kSignBit));
+  return k;
+}
+
+inline bool IsCheckpointKey(const leveldb::Slice& k, Quark q) {
+  return k.size() == 13 && k[0] == 'c' && GetBe32(k.data() + 1) == q;
+}
+
+inline int64_t CheckpointTime(const leveldb::Slice& k) {
+  return int64_t(~GetBe64(k.data() + 5) ^ kSignBit);
+}
+
+// varint(n), then per value: varint(zigzag(value)) varint(ns) varint(count).
+inline std::string EncodeTotals(const ValueTotals& t) {
+  std::string v;
+  PutVarint(&v, t.size());
+  for (const ValueTotal& e : t) {
+    PutVarint(&v, ZigZag(e.value));
+    PutVarint(&v, uint64_t(e.ns));
+    PutVarint(&v, uint64_t(e.count));
+  }
+  return v;
+}
+
+inline bool DecodeTotals(const leveldb::Slice& s, ValueTotals* t) {
+  const char* p = s.data();
+  const char* e = p + s.size();
+  uint64_t n = 0;
+  if (!GetVarint(&p, e, &n) || n > s.size()) return false;
+  t->resize(n);
+  for (ValueTotal& v : *t) {
+    uint64_t value, ns, count;
+    if (!GetVarint(&p, e, &value) || !GetVarint(&p, e, &ns) ||
+        !GetVarint(&p, e, &count)) {
+      return false;
+    }
+    v = {UnZigZag(value), int64_t(ns), int64_t(count)};
+  }
+  return p == e;
+}
+
 inline std::string PrefixKey(char tag, uint32_t id) {
   std::string k(1, tag);
   PutBe32(&k, id);

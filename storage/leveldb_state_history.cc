@@ -12,6 +12,7 @@
 #include "base/deadline.h"
 #include "storage/data_dir.h"
 #include "storage/leveldb_state_codec.h"
+#include "storage/leveldb_state_reader.h"
 
 namespace vmtrace::storage {
 
@@ -51,119 +52,6 @@ StatusOr<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir,
 }
 
 }  // namespace
-
-// Decodes the blocks of one quark forward; positions on the first interval
-// ending at or after a non-decreasing sequence of times.
-class LevelDbStateHistory::Reader {
- public:
-  explicit Reader(leveldb::Iterator* it) : it_(it) {}
-
-  void Reset(Quark q) {
-    q_ = q;
-    have_block_ = false;
-    have_iv_ = false;
-  }
-
-  // True when an interval of the quark ends at or after t (then start/end/
-  // code/big describe the first such one). Times must not decrease between
-  // calls after Reset().
-  bool SeekEnd(int64_t t) {
-    if (have_iv_ && end >= t) return true;
-    if (have_block_) {
-      while (NextInBlock()) {
-        if (end >= t) return true;
-      }
-      // The block we need is usually a few keys ahead: a Next() only looks
-      // at the key (its last end), which is much cheaper than a Seek(), which
-      // merges every LevelDB level again. Skipped blocks are not decoded, so
-      // a sparse sampling of a long history costs keys, not intervals.
-      for (int hop = 0; hop < kMaxHops; ++hop) {
-        it_->Next();
-        if (!it_->Valid() || !IsIntervalKey(it_->key(), q_)) {
-          have_block_ = have_iv_ = false;
-          return false;
-        }
-        if (KeyEnd() >= t) return LoadAndFind(t);
-      }
-    }
-    it_->Seek(IntervalKey(q_, t));
-    if (!it_->Valid() || !IsIntervalKey(it_->key(), q_)) {
-      have_block_ = have_iv_ = false;
-      return false;
-    }
-    return LoadAndFind(t);
-  }
-
-  // True when the quark has an interval; then start/end/code/big describe
-  // its last one. Blocks are keyed by their last end, so the quark's last
-  // key is its last block.
-  bool SeekLast() {
-    it_->Seek(IntervalKey(q_, std::numeric_limits<int64_t>::max()));
-    if (!it_->Valid()) {
-      it_->SeekToLast();
-    } else if (!IsIntervalKey(it_->key(), q_)) {
-      it_->Prev();
-    }
-    if (!it_->Valid() || !IsIntervalKey(it_->key(), q_)) {
-      have_block_ = have_iv_ = false;
-      return false;
-    }
-    return LoadAndFind(KeyEnd());
-  }
-
-  int64_t start = 0;
-  int64_t end = 0;
-  uint64_t code = 0;
-  uint64_t big = 0;
-
- private:
-  // Past this many skipped blocks a Seek() is cheaper than more Next()s.
-  static constexpr int kMaxHops = 32;
-
-  int64_t KeyEnd() const {
-    return int64_t(GetBe64(it_->key().data() + 5) ^ kSignBit);
-  }
-
-  bool LoadAndFind(int64_t t) {
-    leveldb::Slice v = it_->value();
-    p_ = v.data();
-    e_ = p_ + v.size();
-    uint64_t span = 0;
-    have_iv_ = false;
-    have_block_ = GetVarint(&p_, e_, &span);
-    // Unsigned arithmetic: wrapping is well defined at the extremes.
-    prev_end_ = uint64_t(KeyEnd()) - span - 1;
-    while (have_block_ && NextInBlock()) {
-      if (end >= t) return true;
-    }
-    have_block_ = false;
-    return false;  // only on a corrupt block: its key promised end >= t
-  }
-
-  bool NextInBlock() {
-    uint64_t d = 0, gap = 0;
-    if (p_ >= e_ || !GetVarint(&p_, e_, &d) ||
-        ((d & 1) && !GetVarint(&p_, e_, &gap)) || !GetVarint(&p_, e_, &code) ||
-        (code == 3 && !GetVarint(&p_, e_, &big))) {
-      have_iv_ = false;
-      return false;
-    }
-    uint64_t s = prev_end_ + 1 + gap;
-    start = int64_t(s);
-    end = int64_t(s + (d >> 1));
-    prev_end_ = uint64_t(end);
-    have_iv_ = true;
-    return true;
-  }
-
-  leveldb::Iterator* it_;
-  Quark q_ = 0;
-  bool have_block_ = false;
-  bool have_iv_ = false;
-  const char* p_ = nullptr;
-  const char* e_ = nullptr;
-  uint64_t prev_end_ = 0;
-};
 
 LevelDbStateHistory::LevelDbStateHistory(StateStoreOptions opts,
                                          std::unique_ptr<leveldb::DB> db,

@@ -11,6 +11,8 @@
 
 namespace vmtrace::storage {
 
+using codec::CheckpointKey;
+using codec::EncodeTotals;
 using codec::IntervalKey;
 using codec::PrefixKey;
 using codec::PutVarint;
@@ -70,6 +72,14 @@ void LevelDbStateHistory::CloseInterval(Quark q, int64_t end) {
       PutVarint(&w.body, 0);
       break;
     case StateValue::kInt: {
+      if (!w.totals_capped) {
+        // Unsigned: [start, end + 1) never overflows the arithmetic.
+        AddTotal(&w.totals, w.value.i, int64_t(dur + 1), 1);
+        if (w.totals.size() > kMaxTotalsValues) {
+          w.totals_capped = true;
+          ValueTotals().swap(w.totals);
+        }
+      }
       uint64_t z = ZigZag(w.value.i);
       if (z < (uint64_t(1) << 62)) {
         PutVarint(&w.body, (z << 2) | 1);
@@ -105,6 +115,12 @@ void LevelDbStateHistory::CutBlock(Quark q) {
   PutVarint(&v, uint64_t(w.last_end) - uint64_t(w.first_start));
   v += w.body;
   batch_->Put(IntervalKey(q, w.last_end), v);
+  // Totals are those of every interval up to this block's last end, since
+  // a block holds every interval closed before it was cut.
+  if (!w.totals_capped && ++w.blocks_since_checkpoint >= kCheckpointBlocks) {
+    batch_->Put(CheckpointKey(q, w.last_end), EncodeTotals(w.totals));
+    w.blocks_since_checkpoint = 0;
+  }
   batch_count_ += w.n;
   buffered_count_ -= w.n;
   w.body.clear();

@@ -199,6 +199,26 @@ StatusOr<FirstLastIntervals> MemoryStateHistory::FirstLast(Quark q) const {
       std::make_pair(visible_[q].front(), visible_[q].back()));
 }
 
+StatusOr<std::vector<ValueTotals>> MemoryStateHistory::QueryTotals(
+    Quark q, const std::vector<int64_t>& times) const {
+  // The reference the LevelDB store is tested against: a plain scan per
+  // time, the definition of T(t) in state_history.h.
+  std::shared_lock lock(mu_);
+  std::vector<ValueTotals> out(times.size());
+  if (q >= visible_.size()) return out;
+  for (size_t k = 0; k < times.size(); ++k) {
+    const int64_t t = times[k];
+    for (const StateInterval& iv : visible_[q]) {
+      if (iv.start >= t) break;
+      if (iv.value.kind != StateValue::kInt) continue;
+      // [start, min(end + 1, t)): end < t here unless the interval holds t.
+      const int64_t hi = iv.end < t ? iv.end + 1 : t;
+      AddTotal(&out[k], iv.value.i, hi - iv.start, 1);
+    }
+  }
+  return out;
+}
+
 // --- MemoryStateHistory: writes ---
 
 Quark MemoryStateHistory::GetOrAdd(Quark parent, std::string_view name) {

@@ -85,6 +85,9 @@ class MemoryStateHistory : public StateHistory, public StateWriter {
   StatusOr<std::vector<StateInterval>> QueryRange(Quark q, int64_t t1,
                                                   int64_t t2) const override;
   StatusOr<FirstLastIntervals> FirstLast(Quark q) const override;
+  // A scan of every interval before each time (no cap on values).
+  StatusOr<std::vector<ValueTotals>> QueryTotals(
+      Quark q, const std::vector<int64_t>& times) const override;
 
   // StateWriter
   Quark GetOrAdd(Quark parent, std::string_view name) override;

@@ -59,6 +59,41 @@ struct StateInterval {
   bool Contains(int64_t t) const { return start <= t && t <= end; }
 };
 
+// Time and number of intervals of one integer value (QueryTotals()).
+struct ValueTotal {
+  int64_t value = 0;
+  int64_t ns = 0;     // time spent holding the value
+  int64_t count = 0;  // intervals holding it
+  bool operator==(const ValueTotal& o) const {
+    return value == o.value && ns == o.ns && count == o.count;
+  }
+};
+// One entry per integer value seen, sorted by value; a value never held has
+// no entry (it counts as 0).
+using ValueTotals = std::vector<ValueTotal>;
+
+// A quark's totals are carried cheaply for at most this many distinct
+// integer values (see QueryTotals()).
+inline constexpr size_t kMaxTotalsValues = 32;
+
+// Adds ns and count to the entry of `value`, inserted in order if absent.
+inline void AddTotal(ValueTotals* t, int64_t value, int64_t ns, int64_t count) {
+  auto it = t->begin();
+  while (it != t->end() && it->value < value) ++it;
+  if (it == t->end() || it->value != value) {
+    it = t->insert(it, ValueTotal{value, 0, 0});
+  }
+  it->ns += ns;
+  it->count += count;
+}
+// The ns of `value` in t (0 if absent).
+inline int64_t TotalNs(const ValueTotals& t, int64_t value) {
+  for (const ValueTotal& v : t) {
+    if (v.value == value) return v.ns;
+  }
+  return 0;
+}
+
 // The first and the last interval of a quark (FirstLast()).
 using FirstLastIntervals =
     std::optional<std::pair<StateInterval, StateInterval>>;
@@ -110,6 +145,22 @@ class StateHistory {
   // included; the same interval twice if it has one); nullopt if `q` has
   // none or is unknown. Two lookups, whatever the length of the history.
   virtual StatusOr<FirstLastIntervals> FirstLast(Quark q) const = 0;
+  // (e) Cumulative time per integer value. For each of `times`, the totals
+  // T(t) of q's flushed intervals before t: an interval [s, e] holding the
+  // integer v with s < t adds min(e + 1, t) - s ns and 1 interval to v's
+  // entry (intervals read as [s, e + 1), clipped at t). Null and string
+  // values are not counted. Time in v over [a, b) is then exactly
+  // T(b).ns - T(a).ns, whatever the length of the range. One ValueTotals
+  // per time, in the order of `times` (any order; ascending is cheapest);
+  // empty totals for an unknown quark or a time before its first interval.
+  // Cost (LevelDB): one seek and the decoding of a bounded number of blocks
+  // per time (leveldb_state_history.h), for a quark that never held more
+  // than kMaxTotalsValues distinct integer values. Past that cap the store
+  // stops carrying the quark's totals: the answer stays exact, but costs a
+  // decode of every interval since its last checkpoint (a scan). The
+  // statistics query only state rows, which hold a handful of values.
+  virtual StatusOr<std::vector<ValueTotals>> QueryTotals(
+      Quark q, const std::vector<int64_t>& times) const = 0;
 };
 
 // Write side: one writer, on the analysis thread.

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/status.h"
 #include "storage/state_history.h"
 
 namespace vmtrace::stats {
@@ -30,6 +31,19 @@ inline void AccumulateBuckets(const storage::StateInterval& iv,
   AccumulateBuckets(iv.start, iv.end, times, acc);
 }
 
+// Adds to (*acc[c])[k] the ns quark q spends in bucket k in the values of
+// category c = category(v) (c < 0: none; acc has at least max c + 1
+// vectors of times.size()). From the history's cumulative totals
+// (StateHistory::QueryTotals), bucket k being T(times[k+1]) - T(times[k]):
+// a bounded number of seeks per time, whatever the number of intervals,
+// and exactly AccumulateBuckets over q's intervals. Only integer values
+// have a category. `times` ascending.
+template <typename CategoryFn>
+Status AccumulateTotalsBuckets(const storage::StateHistory& h, storage::Quark q,
+                               const std::vector<int64_t>& times,
+                               CategoryFn category,
+                               std::vector<std::vector<double>>* acc);
+
 // Adds `weight` to the bucket holding instant t (none if t is outside
 // [times.front(), times.back())).
 void CountInBucket(int64_t t, const std::vector<int64_t>& times,
@@ -42,6 +56,30 @@ void CountInBucket(int64_t t, const std::vector<int64_t>& times,
 std::vector<double> BucketDensity(const std::vector<double>& acc,
                                   const std::vector<int64_t>& times,
                                   double scale, double per = 1.0);
+
+// --- implementation ---
+
+template <typename CategoryFn>
+Status AccumulateTotalsBuckets(const storage::StateHistory& h, storage::Quark q,
+                               const std::vector<int64_t>& times,
+                               CategoryFn category,
+                               std::vector<std::vector<double>>* acc) {
+  if (times.size() < 2) return Status::Ok();
+  VMTRACE_ASSIGN_OR_RETURN(std::vector<storage::ValueTotals> tot,
+                           h.QueryTotals(q, times));
+  // Per bucket and value, the difference of two integers: exact, then one
+  // addition to the double accumulator per (bucket, value) as the scan
+  // adds one per interval, so both sum the same integers.
+  for (size_t k = 0; k + 1 < times.size(); ++k) {
+    for (const storage::ValueTotal& v : tot[k + 1]) {
+      const int c = category(storage::StateValue::Int(v.value));
+      if (c < 0) continue;
+      const int64_t d = v.ns - storage::TotalNs(tot[k], v.value);
+      if (d > 0) (*acc)[size_t(c)][k] += double(d);
+    }
+  }
+  return Status::Ok();
+}
 
 }  // namespace vmtrace::stats
 

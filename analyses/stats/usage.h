@@ -1,5 +1,7 @@
 // CPU and vCPU usage: time per category accumulated into the buckets of a
-// sampled time range (stats/buckets.h).
+// sampled time range (stats/buckets.h), from the histories' cumulative
+// totals (StateHistory::QueryTotals): a bounded number of seeks per row and
+// sample, whatever the number of intervals in the range.
 #ifndef VMTRACE_ANALYSES_STATS_USAGE_H_
 #define VMTRACE_ANALYSES_STATS_USAGE_H_
 
@@ -26,6 +28,10 @@ StatusOr<std::vector<double>> CpuBusyBuckets(
 StatusOr<std::vector<double>> ThreadRunBuckets(
     const storage::StateHistory& h, storage::Quark thread,
     const std::vector<int64_t>& times);
+// True when the thread row runs at some instant of [start, end] (a tree's
+// closed range; false when end < start). Two seeks.
+StatusOr<bool> ThreadRanIn(const storage::StateHistory& h,
+                           storage::Quark thread, int64_t start, int64_t end);
 
 // --- vCPUs (the VM model's history, analyses/vm/vm_layout.h) ---
 

@@ -95,6 +95,13 @@ Window ObservedWindow(const StateHistory& h) {
   return {h.start_time(), h.flushed_until()};
 }
 
+Window ClipToObserved(const StateHistory& h, const Window& w) {
+  const Window o = ObservedWindow(h);
+  Window r{std::max(w.start, o.start), std::min(w.end, o.end)};
+  if (r.end < r.start) r.end = r.start;
+  return r;
+}
+
 int64_t Clipped(const StateInterval& iv, const Window& w) {
   int64_t lo = std::max(iv.start, w.start);
   int64_t hi = std::min(iv.end + 1, w.end);

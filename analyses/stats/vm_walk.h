@@ -64,6 +64,10 @@ struct Window {
   int64_t length() const { return end > start ? end - start : 0; }
 };
 Window ObservedWindow(const StateHistory& h);
+// w clipped to the observed window; an empty result (end == start) when
+// they do not meet or w is empty. A TSP range [a, b] over the whole trace,
+// passed as {a, b}, gives the observed window.
+Window ClipToObserved(const StateHistory& h, const Window& w);
 
 // ns of the closed interval iv, read as [start, end + 1), inside w.
 int64_t Clipped(const StateInterval& iv, const Window& w);

@@ -123,6 +123,39 @@ TEST_F(VmStatsArithTest, SumsWaitsPerCategory) {
   EXPECT_EQ((*b)[1], (std::vector<double>{500, 0, 0}));
 }
 
+TEST_F(VmStatsArithTest, WaitTableFollowsAWindowClippedToTheObservedOne) {
+  // [300, 2000) is clipped to [300, 1000): timer [300,400) = 100, disk
+  // [300,500) = 200; process 0xa WAIT_TASK [300,300) = 0.
+  auto t = ComputeWaitTable(h_, {300, 2000});
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->window.start, 300);
+  EXPECT_EQ(t->window.end, 1000);
+  ASSERT_EQ(t->rows.size(), 4u);  // VM, vCPU 0, vCPU 1, Process 0xa
+  EXPECT_EQ(t->rows[0].element, "VM");
+  EXPECT_EQ(t->rows[0].totals, (WaitTotals{100, 200, 0, 0, 0}));
+  EXPECT_EQ(t->rows[0].observed, 700.0 * 2);
+  EXPECT_EQ(t->rows[1].element, "vCPU 0");
+  EXPECT_EQ(t->rows[1].totals, (WaitTotals{100, 0, 0, 0, 0}));
+  EXPECT_EQ(t->rows[2].totals, (WaitTotals{0, 200, 0, 0, 0}));
+  EXPECT_EQ(t->rows[3].element, "Process 0xa");
+  EXPECT_EQ(t->rows[3].totals, (WaitTotals{}));
+  // The process waits for a task over [150, 300).
+  t = ComputeWaitTable(h_, {-50, 250});
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->rows[3].totals, (WaitTotals{0, 0, 0, 100, 0}));
+  // Outside the observed window, or empty: every row, with zero times.
+  for (Window w : {Window{2000, 3000}, Window{500, 500}, Window{600, 400}}) {
+    t = ComputeWaitTable(h_, w);
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->window.length(), 0);
+    ASSERT_EQ(t->rows.size(), 4u);
+    for (const WaitRow& r : t->rows) {
+      EXPECT_EQ(r.totals, (WaitTotals{}));
+      EXPECT_EQ(r.observed, 0.0);
+    }
+  }
+}
+
 TEST_F(VmStatsArithTest, CountsExitsUntilTheNextGuestEntry) {
   auto exits = CollectExits(h_, vm_.vcpus[0], w_.start, w_.end, w_);
   ASSERT_TRUE(exits.ok());

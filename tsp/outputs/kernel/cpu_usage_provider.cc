@@ -13,9 +13,6 @@ namespace {
 
 using storage::Quark;
 using storage::StateHistory;
-using storage::StateInterval;
-
-using stats::ThreadRuns;
 
 class CpuUsageProvider : public XyProvider {
  public:
@@ -59,11 +56,10 @@ class CpuUsageProvider : public XyProvider {
                            end});
       for (Quark t : h.Children(*threads)) {
         if (h.Name(t).rfind("0_", 0) == 0) continue;  // idle threads
-        auto r = h.QueryRange(t, start, end);
-        if (!r.ok()) return r.status();
-        bool ran = std::any_of(
-            r->begin(), r->end(),
-            [](const StateInterval& i) { return ThreadRuns(i.value); });
+        // Two seeks per thread (cumulative totals), not a scan of its
+        // intervals in the range.
+        VMTRACE_ASSIGN_OR_RETURN(bool ran,
+                                 stats::ThreadRanIn(h, t, start, end));
         if (!ran) continue;
         std::string name;
         if (auto eq = h.Child(t, "Exec_name")) {

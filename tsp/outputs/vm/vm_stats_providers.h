@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 
+#include "analyses/stats/vm_walk.h"
 #include "storage/state_history.h"
 #include "tsp/outputs/providers.h"
 
@@ -48,6 +49,14 @@ inline constexpr char kPreemptionsId[] = "vmtrace.vm.preemptions";
 // window otherwise).
 std::unique_ptr<TableProvider> MakeVmWaitTableProvider(
     const storage::StateHistory* h);
+// The rows of that table for the window w = [start, end) (ns), clipped to
+// the observed window; the table above is VmWaitTable(h,
+// stats::ObservedWindow(h)). A window outside the observed one, or empty,
+// gives every row with zero times. Cost: two seeks per row
+// (StateHistory::QueryTotals), whatever the window's length -- for a
+// DATA_TREE output following the selected time range.
+StatusOr<TableModel> VmWaitTable(const storage::StateHistory& h,
+                                 const stats::Window& w);
 
 // "VM Wait Analysis (over time)" (TREE_TIME_XY). Tree host -> VM -> one
 // series per wait category. Value: percent of the VM's vCPU time (bucket

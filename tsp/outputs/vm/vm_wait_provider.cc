@@ -13,7 +13,6 @@ namespace {
 
 using namespace vmstats;  // NOLINT: internal helpers of this output family
 
-using stats::AddWaits;
 using Totals = stats::WaitTotals;
 constexpr int kCategories = stats::kWaitCategories;
 constexpr std::array<const char*, kCategories> kCategoryNames = {
@@ -45,10 +44,9 @@ std::vector<TableColumnModel> WaitColumns() {
   return c;
 }
 
-std::vector<std::string> WaitRow(const VmRef& vm, std::string element,
+std::vector<std::string> WaitRow(const VmRef& vm, const std::string& element,
                                  const Totals& t, double observed) {
-  std::vector<std::string> row = {vm.host_name, vm.name, vm.pid,
-                                  std::move(element)};
+  std::vector<std::string> row = {vm.host_name, vm.name, vm.pid, element};
   int64_t total = 0;
   for (int64_t v : t) total += v;
   for (int64_t v : t) {
@@ -79,45 +77,7 @@ class VmWaitTableProvider : public TableProvider {
 
  private:
   StatusOr<TableModel> Compute() const {
-    const StateHistory& h = *h_;
-    const Window w = ObservedWindow(h);
-    const double len = double(w.length());
-    TableModel m;
-    m.columns = WaitColumns();
-    for (const VmRef& vm : ListVms(h)) {
-      std::vector<std::vector<std::string>> rows;
-      Totals all{};
-      for (const auto& v : vm.vcpus) {
-        Totals t{};
-        VMTRACE_RETURN_IF_ERROR(AddWaits(h, v.q, w, &t));
-        for (int c = 0; c < kCategories; ++c) all[c] += t[c];
-        rows.push_back(WaitRow(vm, "vCPU " + v.id, t, len));
-      }
-      for (const auto& p : vm.processes) {
-        Totals t{};
-        VMTRACE_RETURN_IF_ERROR(AddWaits(h, p.q, w, &t));
-        rows.push_back(WaitRow(vm, "Process " + p.cr3, t, len));
-      }
-      for (const auto& n : vm.nested) {
-        for (const auto& v : n.vcpus) {
-          Totals t{};
-          VMTRACE_RETURN_IF_ERROR(AddWaits(h, v.q, w, &t));
-          rows.push_back(
-              WaitRow(vm, "Nested " + n.cr3 + " vCPU " + v.id, t, len));
-        }
-        for (const auto& p : n.processes) {
-          Totals t{};
-          VMTRACE_RETURN_IF_ERROR(AddWaits(h, p.q, w, &t));
-          rows.push_back(
-              WaitRow(vm, "Nested " + n.cr3 + " process " + p.cr3, t, len));
-        }
-      }
-      // The VM row leads its block: it is what the truth's wait_totals sum.
-      m.rows.push_back(WaitRow(
-          vm, "VM", all, len * double(std::max<size_t>(1, vm.vcpus.size()))));
-      for (auto& r : rows) m.rows.push_back(std::move(r));
-    }
-    return m;
+    return VmWaitTable(*h_, ObservedWindow(*h_));
   }
 
   const StateHistory* h_;
@@ -196,6 +156,17 @@ class VmWaitXyProvider : public XyProvider {
 };
 
 }  // namespace
+
+StatusOr<TableModel> VmWaitTable(const StateHistory& h,
+                                 const stats::Window& w) {
+  VMTRACE_ASSIGN_OR_RETURN(stats::WaitTable t, stats::ComputeWaitTable(h, w));
+  TableModel m;
+  m.columns = WaitColumns();
+  for (const stats::WaitRow& r : t.rows) {
+    m.rows.push_back(WaitRow(t.vms[r.vm], r.element, r.totals, r.observed));
+  }
+  return m;
+}
 
 std::unique_ptr<TableProvider> MakeVmWaitTableProvider(const StateHistory* h) {
   return std::make_unique<VmWaitTableProvider>(h);
