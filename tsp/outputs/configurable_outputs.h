@@ -39,6 +39,10 @@ class ConfigurableOutputs {
     return nullptr;
   }
   virtual const TableProvider* Table(const std::string& id) = 0;
+  virtual const DataTreeProvider* DataTree(const std::string& id) {
+    (void)id;
+    return nullptr;
+  }
 };
 
 }  // namespace vmtrace::tsp

@@ -54,6 +54,7 @@ std::optional<OutputSet::Found> OutputSet::Find(const std::string& id) const {
     if (!f.time_graph) f.time_graph = c->TimeGraph(id);
     if (!f.xy) f.xy = c->Xy(id);
     if (!f.table) f.table = c->Table(id);
+    if (!f.data_tree) f.data_tree = c->DataTree(id);
   }
   // The descriptor as listed (a derived output's is its configurable's).
   bool found = false;

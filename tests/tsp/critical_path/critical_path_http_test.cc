@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -32,8 +33,9 @@ class CriticalPathHttpTest : public HttpTest {
     exp_ = e["UUID"];
     WaitIndexed(exp_);
     // The automatic paths are made in the background after the pass (the
-    // listing never waits for them): 3 paths and their 3 breakdowns.
-    for (int i = 0; i < 3000 && DerivedCount() < 6; ++i) {
+    // listing never waits for them): 3 paths, each with its breakdown table
+    // and its breakdown of the selection.
+    for (int i = 0; i < 3000 && DerivedCount() < 9; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -170,12 +172,47 @@ TEST_F(CriticalPathHttpTest, ConfigureQueryAndDelete) {
   EXPECT_GT(causes, 0);
   EXPECT_EQ(causes, layers);
 
+  // The breakdown of a selection (DATA_TREE): groups with their rows, the
+  // whole range the same as the table, half of it less.
+  const std::string sel = "vmtrace.critical-path.breakdown-selection$" +
+                          id.substr(id.find('$') + 1);
+  auto group_ns = [&](int64_t a, int64_t b) {
+    Json t = Body(
+        Post(base + "/data/" + sel + "/tree",
+             Json{{"parameters",
+                   {{"requested_timerange", {{"start", a}, {"end", b}}}}}}));
+    EXPECT_EQ(t["status"], "COMPLETED") << t.dump();
+    std::map<int64_t, std::string> groups;
+    std::map<std::string, int64_t> ns;
+    for (const Json& e : t["model"]["entries"]) {
+      if (e["parentId"] == -1) groups[e["id"]] = e["labels"][0];
+    }
+    for (const Json& e : t["model"]["entries"]) {
+      if (e["parentId"] == -1) continue;
+      ns[groups.at(e["parentId"])] +=
+          std::stoll(e["labels"][2].get<std::string>());
+    }
+    return ns;
+  };
+  auto whole = group_ns(start, end);
+  EXPECT_EQ(whole["cause"], causes);
+  EXPECT_EQ(whole["layer"], layers);
+  auto half = group_ns(start, start + (end - start) / 2);
+  EXPECT_EQ(half["cause"], half["layer"]);
+  EXPECT_LT(half["cause"], causes);
+  ExpectError(
+      Post(base + "/data/" + sel + "/tree",
+           Json{{"parameters",
+                 {{"requested_timerange", {{"start", end}, {"end", start}}}}}}),
+      400);
+
   // Delete: both go.
   auto del = Delete(base + "/" + kCp + "/" + id);
   ASSERT_TRUE(del);
   EXPECT_EQ(del->status, 200) << del->body;
   ExpectError(Get(base + "/" + id), 404);
   ExpectError(Get(base + "/" + table), 404);
+  ExpectError(Get(base + "/" + sel), 404);
   ExpectError(Delete(base + "/" + kCp + "/" + id), 404);
 }
 

@@ -10,9 +10,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <iterator>
+#include <map>
 #include <random>
 #include <set>
 #include <tuple>
+
+#include "tsp/outputs/critical_path/critical_path_internal.h"
 
 namespace vmtrace::tsp {
 namespace {
@@ -64,7 +67,11 @@ struct Fixture {
       e.has_data = true;
       walked.tree.entries.push_back(e);
     }
-    walked.breakdown = {{"cause", "RUNNING", "L1", "5", "50.00%"}};
+    for (const auto& seg : cp.segments) {
+      walked.preempters.push_back(seg.cause == graph::Cause::kPreempted
+                                      ? (rng() % 2 ? "thread 5" : "VM 7")
+                                      : "");
+    }
     walked.start = 1000;
     walked.end = t;
   }
@@ -156,8 +163,57 @@ TEST_F(PathStoreTest, SavedPathIsSampledExactlyAndBounded) {
   auto saved = SavePath(dir_.string(), "fp", f.walked);
   ASSERT_TRUE(saved.ok()) << saved.status().message();
   ExpectSampledLikeBruteForce(f, **saved, 11);
-  EXPECT_EQ((*saved)->breakdown, f.walked.breakdown);
   EXPECT_EQ((*saved)->tree.entries.size(), 4u);
+}
+
+// The breakdown of a range from the stored totals equals the sums over the
+// path's segments clipped to the range.
+void ExpectBreakdownLikeBruteForce(const Fixture& f, const StoredPath& p,
+                                   uint32_t seed) {
+  std::mt19937 rng(seed);
+  const int64_t end = f.walked.end;
+  for (int round = 0; round < 30; ++round) {
+    int64_t a = 900 + int64_t(rng() % uint64_t(end));
+    int64_t b = 900 + int64_t(rng() % uint64_t(end));
+    if (a > b) std::swap(a, b);
+    if (round == 0) a = f.walked.start, b = end - 1;
+    if (round == 1) b = a;  // 1 ns
+    std::map<std::pair<std::string, std::string>, int64_t> want;
+    for (size_t i = 0; i < f.cp.segments.size(); ++i) {
+      const auto& s = f.cp.segments[i];
+      const int64_t ns = std::min(s.end, b + 1) - std::max(s.start, a);
+      if (ns <= 0) continue;
+      want[{"cause", std::string(graph::CauseName(s.cause)) + "/" +
+                         graph::LayerName(s.layer)}] += ns;
+      want[{"layer", graph::LayerName(s.layer)}] += ns;
+      want[{"worker", f.walked.labels.at(f.walked.id_of.at(s.worker))}] += ns;
+      if (!f.walked.preempters[i].empty()) {
+        want[{"preempted by", f.walked.preempters[i]}] += ns;
+      }
+    }
+    auto rows = StoredBreakdown(p, a, b);
+    ASSERT_TRUE(rows.ok()) << rows.status().message();
+    std::map<std::pair<std::string, std::string>, int64_t> got;
+    for (const auto& r : *rows) {
+      const std::string name =
+          r.category == "cause" ? r.name + "/" + r.layer : r.name;
+      got[{r.category, name}] += r.ns;
+    }
+    EXPECT_EQ(want, got) << "round " << round << " [" << a << ", " << b << "]";
+  }
+  auto none = StoredBreakdown(p, 10, 5);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty()) << "end before start";
+}
+
+TEST_F(PathStoreTest, BreakdownOfAnyRangeFromStoredTotals) {
+  Fixture f(50000, 4, 21);
+  auto saved = SavePath(dir_.string(), "fp", f.walked);
+  ASSERT_TRUE(saved.ok());
+  ExpectBreakdownLikeBruteForce(f, **saved, 4);
+  auto mem = SavePath("", "fp", f.walked);
+  ASSERT_TRUE(mem.ok());
+  ExpectBreakdownLikeBruteForce(f, **mem, 8);
 }
 
 TEST_F(PathStoreTest, MemoryPathAnswersTheSame) {

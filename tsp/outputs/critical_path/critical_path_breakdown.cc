@@ -44,8 +44,57 @@ class BreakdownProvider : public TableProvider {
       return m;
     }
     if (!r->status.ok()) return r->status;
-    // Computed with the walk and stored with the path.
-    m.rows = r->stored->breakdown;
+    VMTRACE_ASSIGN_OR_RETURN(
+        auto rows,
+        StoredBreakdown(*r->stored, r->stored->start, r->stored->end - 1));
+    for (auto& row : rows) {
+      m.rows.push_back({std::move(row.category), std::move(row.name),
+                        std::move(row.layer), std::to_string(row.ns),
+                        std::move(row.share)});
+    }
+    return m;
+  }
+
+ private:
+  const Path* p_;
+};
+
+// The same breakdown for the viewer's selection, as a tree: one group per
+// category, its rows below.
+class BreakdownTreeProvider : public DataTreeProvider {
+ public:
+  explicit BreakdownTreeProvider(const Path* p) : p_(p) {}
+  OutputDescriptor descriptor() const override {
+    return {p_->tree_id(), "Critical Path Breakdown (selection): " + p_->name,
+            "Time and share of the critical path per cause, per layer, per "
+            "worker and per preempter, over the selected time range",
+            "DATA_TREE", p_->id()};
+  }
+  StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
+    TreeModel m;
+    m.headers = {"Name", "Layer", "Time (ns)", "Share"};
+    const Path::Result* r = p_->Get();
+    if (r == nullptr) {
+      m.running = true;
+      return m;
+    }
+    if (!r->status.ok()) return r->status;
+    VMTRACE_ASSIGN_OR_RETURN(auto rows,
+                             StoredBreakdown(*r->stored, start, end));
+    std::map<std::string, int64_t> group_id;
+    for (auto& row : rows) {
+      auto g = group_id.find(row.category);
+      if (g == group_id.end()) {
+        const int64_t id = int64_t(m.entries.size());
+        g = group_id.emplace(row.category, id).first;
+        m.entries.push_back({id, -1, {row.category, "", "", ""}});
+      }
+      m.entries.push_back(
+          {int64_t(m.entries.size()),
+           g->second,
+           {row.name, row.layer, std::to_string(row.ns), row.share},
+           true});
+    }
     return m;
   }
 
@@ -112,39 +161,71 @@ std::unique_ptr<TableProvider> MakeBreakdownProvider(const Path* p) {
   return std::make_unique<BreakdownProvider>(p);
 }
 
-std::vector<std::vector<std::string>> BreakdownRows(
-    const Path& p, const graph::CriticalPath& cp,
-    const sync::ClockSync* clocks) {
-  std::vector<std::vector<std::string>> rows;
+std::unique_ptr<DataTreeProvider> MakeBreakdownTreeProvider(const Path* p) {
+  return std::make_unique<BreakdownTreeProvider>(p);
+}
+
+std::vector<std::string> Preempters(const Path& p,
+                                    const graph::CriticalPath& cp,
+                                    const sync::ClockSync* clocks) {
+  std::vector<std::string> out(cp.segments.size());
+  for (size_t i = 0; i < cp.segments.size(); ++i) {
+    const graph::PathSegment& s = cp.segments[i];
+    if (s.cause == Cause::kPreempted && s.layer == Layer::kL0 &&
+        s.worker.kind == WorkerId::kGuest) {
+      out[i] = Preempter(p, s.worker, LocalTime(p, clocks, s.worker, s.start));
+    }
+  }
+  return out;
+}
+
+StatusOr<std::vector<BreakdownRow>> StoredBreakdown(const StoredPath& p,
+                                                    int64_t start,
+                                                    int64_t end) {
+  std::vector<BreakdownRow> rows;
+  if (end < start) return rows;
+  const std::vector<int64_t> edges = {start, end + 1};
+  // ns per value of q in [start, end], from its totals at the two edges.
+  auto totals = [&](storage::Quark q) -> StatusOr<storage::ValueTotals> {
+    VMTRACE_ASSIGN_OR_RETURN(auto t, p.history->QueryTotals(q, edges));
+    storage::ValueTotals d = t[1];
+    for (const auto& before : t[0]) {
+      storage::AddTotal(&d, before.value, -before.ns, -before.count);
+    }
+    return d;
+  };
   std::map<std::pair<std::string, std::string>, int64_t> by_cause;
   std::map<std::string, int64_t> by_layer, by_worker, by_preempter;
   int64_t total = 0;
-  const graph::ExecGraph& g = p.graph->graph();
-  for (const auto& s : cp.segments) {
-    const int64_t d = s.end - s.start;
-    total += d;
-    by_cause[{graph::CauseName(s.cause), graph::LayerName(s.layer)}] += d;
-    by_layer[graph::LayerName(s.layer)] += d;
-    by_worker[graph::WorkerLabel(g, s.worker)] += d;
-    if (s.cause == Cause::kPreempted && s.layer == Layer::kL0 &&
-        s.worker.kind == WorkerId::kGuest) {
-      by_preempter[Preempter(p, s.worker,
-                             LocalTime(p, clocks, s.worker, s.start))] += d;
+  for (const auto& [id, q] : p.rows) {
+    VMTRACE_ASSIGN_OR_RETURN(auto d, totals(q));
+    auto label = p.labels.find(id);
+    for (const auto& v : d) {
+      if (v.ns <= 0) continue;
+      const char* layer = graph::LayerName(PathLayer(v.value));
+      total += v.ns;
+      by_cause[{graph::CauseName(PathCause(v.value)), layer}] += v.ns;
+      by_layer[layer] += v.ns;
+      by_worker[label != p.labels.end() ? label->second : ""] += v.ns;
+    }
+  }
+  for (const auto& [name, q] : p.preempters) {
+    VMTRACE_ASSIGN_OR_RETURN(auto d, totals(q));
+    for (const auto& v : d) {
+      if (v.ns > 0) by_preempter[name] += v.ns;
     }
   }
   for (const auto& [k, d] : by_cause) {
-    rows.push_back(
-        {"cause", k.first, k.second, std::to_string(d), Share(d, total)});
+    rows.push_back({"cause", k.first, k.second, d, Share(d, total)});
   }
   for (const auto& [k, d] : by_layer) {
-    rows.push_back({"layer", k, k, std::to_string(d), Share(d, total)});
+    rows.push_back({"layer", k, k, d, Share(d, total)});
   }
   for (const auto& [k, d] : by_worker) {
-    rows.push_back({"worker", k, "", std::to_string(d), Share(d, total)});
+    rows.push_back({"worker", k, "", d, Share(d, total)});
   }
   for (const auto& [k, d] : by_preempter) {
-    rows.push_back(
-        {"preempted by", k, "L0", std::to_string(d), Share(d, total)});
+    rows.push_back({"preempted by", k, "L0", d, Share(d, total)});
   }
   return rows;
 }

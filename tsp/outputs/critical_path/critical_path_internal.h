@@ -80,12 +80,16 @@ struct CriticalPathOutputs::Path {
   std::string fingerprint;                 // the traces' and the parameters'
   std::unique_ptr<TimeGraphProvider> time_graph;
   std::unique_ptr<TableProvider> table;
+  std::unique_ptr<DataTreeProvider> tree;
 
   std::string id() const {
     return std::string(kCriticalPathId) + "$" + std::to_string(n);
   }
   std::string table_id() const {
     return std::string(kCriticalPathBreakdownId) + "$" + std::to_string(n);
+  }
+  std::string tree_id() const {
+    return std::string(kCriticalPathBreakdownTreeId) + "$" + std::to_string(n);
   }
 
   struct Result {
@@ -109,13 +113,29 @@ struct CriticalPathOutputs::Path {
   std::unique_ptr<Result> result;
 };
 
-// The Critical Path Breakdown rows of a walked path (what the table shows).
-std::vector<std::vector<std::string>> BreakdownRows(
-    const CriticalPathOutputs::Path& p, const graph::CriticalPath& cp,
-    const sync::ClockSync* clocks);
+// Per segment of `cp`, who had the host CPU while the path's guest worker
+// was preempted (WalkedPath::preempters).
+std::vector<std::string> Preempters(const CriticalPathOutputs::Path& p,
+                                    const graph::CriticalPath& cp,
+                                    const sync::ClockSync* clocks);
 
-// The Critical Path Breakdown table of one derived output.
+// One row of the breakdown: category "cause", "layer", "worker" or
+// "preempted by", in that order, each sorted by name.
+struct BreakdownRow {
+  std::string category, name, layer;
+  int64_t ns = 0;
+  std::string share;  // of the path's time in the range
+};
+// The breakdown of the stored path over [start, end] (ns, inclusive): two
+// lookups per row, whatever the length of the path; empty if end < start.
+StatusOr<std::vector<BreakdownRow>> StoredBreakdown(const StoredPath& p,
+                                                    int64_t start, int64_t end);
+
+// The Critical Path Breakdown table of one derived output, and the same
+// for the viewer's selection.
 std::unique_ptr<TableProvider> MakeBreakdownProvider(
+    const CriticalPathOutputs::Path* p);
+std::unique_ptr<DataTreeProvider> MakeBreakdownTreeProvider(
     const CriticalPathOutputs::Path* p);
 
 }  // namespace vmtrace::tsp

@@ -224,7 +224,7 @@ void CriticalPathOutputs::Path::Walk() {
       for (const auto& [wk, id] : w.id_of) {
         w.labels[id] = graph::WorkerLabel(g, wk);
       }
-      w.breakdown = BreakdownRows(*this, *cp, clocks);
+      w.preempters = Preempters(*this, *cp, clocks);
       auto stored = SavePath(dir, fingerprint, w);
       if (stored.ok()) {
         r->stored = std::move(stored).value();
@@ -460,7 +460,8 @@ StatusOr<OutputDescriptor> CriticalPathOutputs::Create(const json& config) {
 Status CriticalPathOutputs::Delete(const std::string& derived_id) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = paths_.begin(); it != paths_.end(); ++it) {
-    if ((*it)->id() == derived_id || (*it)->table_id() == derived_id) {
+    if ((*it)->id() == derived_id || (*it)->table_id() == derived_id ||
+        (*it)->tree_id() == derived_id) {
       // Requests in flight may still read it: kept until the outputs go.
       deleted_.push_back(*it);
       paths_.erase(it);
@@ -479,6 +480,7 @@ void CriticalPathOutputs::Attach(Path* path) const {
   path->vectors = &vectors_;
   path->time_graph = std::make_unique<PathProvider>(path);
   path->table = MakeBreakdownProvider(path);
+  path->tree = MakeBreakdownTreeProvider(path);
 }
 
 void CriticalPathOutputs::AutoCreate() {
@@ -645,6 +647,7 @@ std::vector<OutputDescriptor> CriticalPathOutputs::Derived() {
   std::vector<OutputDescriptor> out;
   for (const auto& p : paths_) out.push_back(p->time_graph->descriptor());
   for (const auto& p : paths_) out.push_back(p->table->descriptor());
+  for (const auto& p : paths_) out.push_back(p->tree->descriptor());
   return out;
 }
 
@@ -652,6 +655,14 @@ const TimeGraphProvider* CriticalPathOutputs::TimeGraph(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& p : paths_) {
     if (p->id() == id) return p->time_graph.get();
+  }
+  return nullptr;
+}
+
+const DataTreeProvider* CriticalPathOutputs::DataTree(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& p : paths_) {
+    if (p->tree_id() == id) return p->tree.get();
   }
   return nullptr;
 }

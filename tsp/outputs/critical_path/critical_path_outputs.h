@@ -10,18 +10,21 @@
 // - Create() (POST .../outputs/{outputId}) validates a configuration
 //   {name, description, sourceTypeId, parameters} and adds a derived
 //   TIME_GRAPH "<parent>$<n>" (parentId = the parent) and its breakdown
-//   TABLE "vmtrace.critical-path.breakdown$<n>" (parentId = the derived
+//   TABLE "vmtrace.critical-path.breakdown$<n>" and the same breakdown of
+//   the viewer's selection, DATA_TREE
+//   "vmtrace.critical-path.breakdown-selection$<n>" (parentId = the derived
 //   path). InvalidArgument names the bad parameter; NotFound once the pass
 //   is over for a worker the graph / VM model does not know; at most
-//   kMaxDerived paths. Delete() removes both.
+//   kMaxDerived paths. Delete() removes all three.
 // - Derived outputs are also created automatically, once the pass is over,
 //   for the guest processes that waited longest (the longest single WAIT_*
 //   interval in the VM model), kAutoPaths of them.
 // - The breakdown has rows per (cause, layer), per layer, per worker on the
 //   path, and for the guest's L0 preemptions per preempter ("VM <pid>
 //   (thread <tid>)" or "thread <tid>", from the VM model's Preempter).
-// - A path is computed on first use after the pass (graph::ComputeCriticalPath)
-//   and kept; before the pass ends the outputs answer RUNNING, empty.
+// - A path is walked once, in the background after the pass
+//   (graph::ComputeCriticalPath), and stored (path_store.h); until then its
+//   outputs answer RUNNING, empty.
 // Providers of deleted outputs are kept until the experiment closes, since
 // a request in flight may still use them. All methods are thread-safe.
 #ifndef VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_CRITICAL_PATH_OUTPUTS_H_
@@ -50,6 +53,8 @@ namespace vmtrace::tsp {
 inline constexpr char kCriticalPathId[] = "vmtrace.critical-path";
 inline constexpr char kCriticalPathBreakdownId[] =
     "vmtrace.critical-path.breakdown";
+inline constexpr char kCriticalPathBreakdownTreeId[] =
+    "vmtrace.critical-path.breakdown-selection";
 inline constexpr char kCriticalPathConfigTypeId[] =
     "vmtrace.critical-path.worker";
 
@@ -93,6 +98,7 @@ class CriticalPathOutputs : public ConfigurableOutputs {
   // Null if `id` names no derived output.
   const TimeGraphProvider* TimeGraph(const std::string& id) override;
   const TableProvider* Table(const std::string& id) override;
+  const DataTreeProvider* DataTree(const std::string& id) override;
 
   struct Path;  // one derived output (defined in the .cc)
   // The first automatic path (kept even if its derived output is deleted);

@@ -37,8 +37,11 @@ json SideJson(const WalkedPath& w) {
   }
   json labels = json::array();
   for (const auto& [id, l] : w.labels) labels.push_back({id, l});
-  return {{"headers", w.tree.headers}, {"entries", entries}, {"labels", labels},
-          {"breakdown", w.breakdown},  {"start", w.start},   {"end", w.end}};
+  return {{"headers", w.tree.headers},
+          {"entries", entries},
+          {"labels", labels},
+          {"start", w.start},
+          {"end", w.end}};
 }
 
 // The side file into `p` (rows and arrows are found in the history).
@@ -64,8 +67,6 @@ Status ReadSide(const std::string& dir, StoredPath* p) {
     for (const json& l : j.at("labels")) {
       p->labels[l.at(0).get<int64_t>()] = l.at(1).get<std::string>();
     }
-    p->breakdown =
-        j.at("breakdown").get<std::vector<std::vector<std::string>>>();
   } catch (const json::exception&) {
     return DataLoss("malformed path.json");
   }
@@ -94,6 +95,9 @@ void IndexQuarks(StoredPath* p) {
       p->rows[std::stoll(h.Name(q))] = q;
     }
   }
+  if (auto pre = h.Find({"Preempters"})) {
+    for (storage::Quark q : h.Children(*pre)) p->preempters[h.Name(q)] = q;
+  }
   if (auto arrows = h.Find({"Arrows"})) {
     for (storage::Quark f : h.Children(*arrows)) {
       for (storage::Quark t : h.Children(f)) {
@@ -113,10 +117,22 @@ void Write(const WalkedPath& w, storage::StateWriter* out) {
   };
   // Segments are contiguous and in time order: a row's segment ends where
   // the next one starts, unless the same row continues it.
-  for (const graph::PathSegment& s : cp.segments) {
+  std::map<std::string, storage::Quark> pre;
+  for (size_t i = 0; i < cp.segments.size(); ++i) {
+    const graph::PathSegment& s = cp.segments[i];
     const storage::Quark q = row(w.id_of.at(s.worker));
     out->Set(s.start, q, storage::StateValue::Int(PathValue(s.cause, s.layer)));
     out->Set(s.end, q, storage::StateValue::Null());
+    if (i < w.preempters.size() && !w.preempters[i].empty()) {
+      auto it = pre.find(w.preempters[i]);
+      if (it == pre.end()) {
+        it = pre.emplace(w.preempters[i],
+                         out->GetOrAddPath({"Preempters", w.preempters[i]}))
+                 .first;
+      }
+      out->Set(s.start, it->second, storage::StateValue::Int(1));
+      out->Set(s.end, it->second, storage::StateValue::Null());
+    }
   }
   std::vector<const graph::PathArrow*> arrows;
   for (const auto& a : cp.arrows) {
@@ -253,7 +269,6 @@ StatusOr<std::unique_ptr<StoredPath>> SavePath(const std::string& dir,
   } else {
     p->tree = w.tree;
     p->labels = w.labels;
-    p->breakdown = w.breakdown;
     p->start = w.start;
     p->end = w.end;
   }

@@ -5,14 +5,17 @@
 // Layout of the history:
 //   "Rows/<entry id>"            the path's segments on that worker row:
 //                                value PathValue(cause, layer), null between
+//   "Preempters/<label>"         1 while the path's guest worker is
+//                                preempted by that VM or host thread (L0
+//                                PREEMPTED segments), null otherwise
 //   "Arrows/<from id>/<to id>"   the arrows between two rows: the value
 //                                (the cause) changes at each arrow and holds
 //                                until the next one of the pair, so the
 //                                interval holding t starts at the last arrow
 //                                at or before t.
 // Beside it, in <dir>/path.json (written before the history is closed, so
-// a complete history always has it): the rows tree, each row's worker
-// label and the breakdown table's rows.
+// a complete history always has it): the rows tree and each row's worker
+// label. The breakdown of any range is read from the history's totals.
 #ifndef VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_PATH_STORE_H_
 #define VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_PATH_STORE_H_
 
@@ -45,8 +48,8 @@ struct StoredPath {
     storage::Quark q = 0;
   };
   std::vector<Pair> arrows;
-  std::vector<std::vector<std::string>> breakdown;  // the table's rows
-  int64_t start = 0, end = 0;                       // the path's range
+  std::map<std::string, storage::Quark> preempters;  // label -> quark
+  int64_t start = 0, end = 0;                        // the path's range
 };
 
 // What a walk hands to the store.
@@ -55,7 +58,10 @@ struct WalkedPath {
   TreeModel tree;
   std::map<graph::WorkerId, int64_t> id_of;  // worker -> entry id
   std::map<int64_t, std::string> labels;
-  std::vector<std::vector<std::string>> breakdown;
+  // Per segment of *cp, who had the host CPU while it was preempted ("" for
+  // a segment that is not an L0 PREEMPTED one of a guest worker); empty
+  // when unknown.
+  std::vector<std::string> preempters;
   int64_t start = 0, end = 0;
 };
 
