@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
-#include <functional>
 #include <set>
 
 #include "analyses/stats/buckets.h"
@@ -20,33 +19,6 @@ constexpr int64_t kMaxReasonCode = (int64_t(1) << 30) - 1;
 // the process <-> process rule from its stored state.
 constexpr int kSlabLog2 = 4;
 constexpr int64_t kSlabChunks = int64_t(1) << kSlabLog2;
-
-using Sink = std::function<void(uint64_t key, int64_t t, int64_t ns)>;
-
-Status ScanEventList(const StateHistory& h, const std::vector<VmRef>& vms,
-                     int64_t from, int64_t a, int64_t b, const Window& w,
-                     int kinds, bool whole, SwitchStates* switches,
-                     const Sink& sink) {
-  for (const VmRef& vm : vms) {
-    if (kinds & kExits) {
-      for (const VcpuRef& v : vm.vcpus) {
-        VMTRACE_ASSIGN_OR_RETURN(auto exits,
-                                 ExitsStartingIn(h, v, a, b, w, whole));
-        for (const Exit& e : exits) {
-          sink(ExitKey(v.q, e.reason, e.from_l2), e.start, e.ns);
-        }
-      }
-    }
-    if (kinds & kPreemptions) {
-      VMTRACE_ASSIGN_OR_RETURN(
-          auto ps, PreemptionsIn(h, vm, from, a, b, w, &(*switches)[vm.q]));
-      for (const Preemption& p : ps) {
-        sink(PreemptionKey(vm.q, p.kind), p.t, p.ns);
-      }
-    }
-  }
-  return Status::Ok();
-}
 
 // Chunk length: a power of two of at least 1 us, about 1/32768 of the
 // window, so the edges of a range stay small whatever the trace's length.
@@ -156,9 +128,24 @@ int KeyKind(uint64_t key) { return int(key & 0xff); }
 Status ScanEvents(const StateHistory& h, const std::vector<VmRef>& vms,
                   int64_t from, int64_t a, int64_t b, const Window& w,
                   int kinds, SwitchStates* switches, TallyMap* out) {
-  return ScanEventList(
-      h, vms, from, a, b, w, kinds, true, switches,
-      [out](uint64_t key, int64_t, int64_t ns) { (*out)[key].Add(ns); });
+  for (const VmRef& vm : vms) {
+    if (kinds & kExits) {
+      for (const VcpuRef& v : vm.vcpus) {
+        VMTRACE_ASSIGN_OR_RETURN(auto exits, ExitsStartingIn(h, v, a, b, w));
+        for (const Exit& e : exits) {
+          (*out)[ExitKey(v.q, e.reason, e.from_l2)].Add(e.ns);
+        }
+      }
+    }
+    if (kinds & kPreemptions) {
+      VMTRACE_ASSIGN_OR_RETURN(
+          auto ps, PreemptionsIn(h, vm, from, a, b, w, &(*switches)[vm.q]));
+      for (const Preemption& p : ps) {
+        (*out)[PreemptionKey(vm.q, p.kind)].Add(p.ns);
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 EventStats::EventStats(const StateHistory* h, std::string dir,
@@ -268,16 +255,17 @@ Status EventStats::Build(storage::TieredStatsStore* store, const Window& w,
       if (cancel_) return Unavailable("stopped");
     }
     const int64_t c0 = slab * kSlabChunks;
-    const int64_t a = c0 * l;
-    const int64_t b = std::min(a + kSlabChunks * l - 1, w.end);
-    std::vector<TallyMap> chunks(kSlabChunks);
-    VMTRACE_RETURN_IF_ERROR(
-        ScanEventList(*h_, vms, a, a, b, w, kAllEvents, true, &sw,
-                      [&](uint64_t key, int64_t t, int64_t ns) {
-                        chunks[store->ChunkOf(t) - c0][key].Add(ns);
-                      }));
-    for (int64_t i = 0; i < kSlabChunks; ++i) {
-      VMTRACE_RETURN_IF_ERROR(store->AddChunk(c0 + i, chunks[i]));
+    // Chunk by chunk: small reads (a slab's intervals at once made vectors
+    // of megabytes, whose page faults dominated the build).
+    for (int64_t c = c0; c < c0 + kSlabChunks; ++c) {
+      const int64_t a = c * l;
+      const int64_t b = std::min(a + l - 1, w.end);
+      TallyMap chunk;
+      if (a <= w.end) {
+        VMTRACE_RETURN_IF_ERROR(
+            ScanEvents(*h_, vms, a, a, b, w, kAllEvents, &sw, &chunk));
+      }
+      VMTRACE_RETURN_IF_ERROR(store->AddChunk(c, chunk));
     }
     // The next slab's starting state lands with this slab's chunks.
     VMTRACE_RETURN_IF_ERROR(

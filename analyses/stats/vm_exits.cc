@@ -100,7 +100,7 @@ StatusOr<std::vector<Exit>> ExitsStartingIn(const StateHistory& h,
   }
   // The last exit lasts until the next guest entry: read on past b, in
   // growing steps, until it or the end of the window.
-  for (int64_t step = std::max<int64_t>(b - a, 1 << 16);
+  for (int64_t step = int64_t(1) << 16;
        whole && scan.open() && next < w.end &&
        next < std::numeric_limits<int64_t>::max();
        step = std::min<int64_t>(step * 4, int64_t(1) << 40)) {
