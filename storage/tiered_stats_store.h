@@ -46,6 +46,7 @@
 
 namespace leveldb {
 class DB;
+class Iterator;
 class WriteBatch;
 }  // namespace leveldb
 
@@ -111,6 +112,8 @@ class TieredStatsStore {
   // Sum of the chunks [c1, c2); both must be <= ready_until() unless
   // complete.
   StatusOr<TallyMap> Sum(int64_t c1, int64_t c2) const;
+  // The tallies of chunk c alone (one lookup); c < ready_until().
+  StatusOr<TallyMap> Chunk(int64_t c) const;
   StatusOr<std::optional<std::string>> GetBlob(const std::string& key) const;
 
  private:
@@ -121,7 +124,8 @@ class TieredStatsStore {
   void WriteNode(int tier, int64_t node, const TallyMap& t);
   // Writes the accumulated nodes of tiers >= 1 that end at or before chunk.
   void EmitNodesBefore(int64_t chunk);
-  Status ReadTier(int tier, int64_t n1, int64_t n2, TallyMap* out) const;
+  Status ReadTier(leveldb::Iterator* it, int tier, int64_t n1, int64_t n2,
+                  TallyMap* out) const;
   Status WriteBatch(bool sync);
 
   TieredStatsOptions opts_;

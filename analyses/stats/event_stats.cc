@@ -14,6 +14,7 @@ namespace vmtrace::stats {
 namespace {
 
 constexpr uint64_t kPreemptionBit = uint64_t(1) << 31;
+constexpr uint64_t kSubChunkBit = uint64_t(1) << 30;
 constexpr int64_t kMaxReasonCode = (int64_t(1) << 30) - 1;
 // Chunks per slab: the builder's unit, and how far back an edge replays
 // the process <-> process rule from its stored state.
@@ -106,6 +107,7 @@ bool DecodeSwitches(const std::string& in, SwitchStates* s) {
 }
 
 bool Wanted(uint64_t key, int kinds) {
+  if (IsSubChunkKey(key)) return false;
   return IsExitKey(key) ? (kinds & kExits) : (kinds & kPreemptions);
 }
 
@@ -124,6 +126,9 @@ int64_t KeyReason(uint64_t key) {
 }
 bool KeyFromL2(uint64_t key) { return key & 1; }
 int KeyKind(uint64_t key) { return int(key & 0xff); }
+uint64_t SubChunkKey(Quark vcpu, int sub) {
+  return (uint64_t(vcpu) << 32) | kPreemptionBit | kSubChunkBit | uint64_t(sub);
+}
 
 Status ScanEvents(const StateHistory& h, const std::vector<VmRef>& vms,
                   int64_t from, int64_t a, int64_t b, const Window& w,
@@ -262,8 +267,20 @@ Status EventStats::Build(storage::TieredStatsStore* store, const Window& w,
       const int64_t b = std::min(a + l - 1, w.end);
       TallyMap chunk;
       if (a <= w.end) {
+        // Exits here (for the sub-chunk counts), preemptions by the scan.
+        const int64_t sub_ns = l / kSubChunks;
+        for (const VmRef& vm : vms) {
+          for (const VcpuRef& v : vm.vcpus) {
+            VMTRACE_ASSIGN_OR_RETURN(auto exits,
+                                     ExitsStartingIn(*h_, v, a, b, w));
+            for (const Exit& e : exits) {
+              chunk[ExitKey(v.q, e.reason, e.from_l2)].Add(e.ns);
+              ++chunk[SubChunkKey(v.q, int((e.start - a) / sub_ns))].count;
+            }
+          }
+        }
         VMTRACE_RETURN_IF_ERROR(
-            ScanEvents(*h_, vms, a, a, b, w, kAllEvents, &sw, &chunk));
+            ScanEvents(*h_, vms, a, a, b, w, kPreemptions, &sw, &chunk));
       }
       VMTRACE_RETURN_IF_ERROR(store->AddChunk(c, chunk));
     }
@@ -363,7 +380,7 @@ StatusOr<std::map<Quark, std::vector<double>>> EventStats::ExitCountsByVcpu(
     tc[k] = std::clamp(times[k], w.start, w.end + 1);
   }
   const int64_t ready = s ? s->ready_until() : INT64_MIN;
-  if (!s || ready == INT64_MIN || s->ChunkOf(tc.back()) > ready) {
+  if (!s || ready == INT64_MIN || s->ChunkOf(tc.back()) >= ready) {
     // No aggregates (yet) for this part: one scan of the sampled range.
     for (const VcpuRef& v : vcpus) {
       VMTRACE_ASSIGN_OR_RETURN(
@@ -373,13 +390,14 @@ StatusOr<std::map<Quark, std::vector<double>>> EventStats::ExitCountsByVcpu(
     }
     return out;
   }
-  // P(t) = the stored chunks before t's chunk + a scan of that chunk up to
-  // t; consecutive samples in one chunk share its scan.
+  // P(t) = the stored chunks before t's chunk c + c's sub-chunks before t's
+  // + a scan of t's sub-chunk up to t.
   const int64_t l = s->chunk_ns();
+  const int64_t sub_ns = l / kSubChunks;
   int64_t cur = s->ChunkOf(w.start);
   std::map<Quark, int64_t> before;  // exits in the chunks [first, cur)
-  int64_t scanned = INT64_MIN;
-  std::map<Quark, std::vector<int64_t>> starts;  // of chunk `scanned`
+  int64_t loaded = INT64_MIN;
+  TallyMap chunk;  // the record of chunk `loaded`
   std::map<Quark, std::vector<double>> p;
   for (const VcpuRef& v : vcpus) p[v.q].resize(times.size());
   for (size_t k = 0; k < tc.size(); ++k) {
@@ -393,23 +411,25 @@ StatusOr<std::map<Quark, std::vector<double>>> EventStats::ExitCountsByVcpu(
       }
       cur = c;
     }
-    if (c != scanned) {
-      const int64_t a = std::max(c * l, w.start);
-      const int64_t b = std::min(c * l + l - 1, w.end);
-      for (const VcpuRef& v : vcpus) {
+    if (c != loaded) {
+      VMTRACE_ASSIGN_OR_RETURN(chunk, s->Chunk(c));
+      loaded = c;
+    }
+    const int sub = int((tc[k] - c * l) / sub_ns);
+    const int64_t a = std::max(c * l + sub * sub_ns, w.start);
+    const int64_t b = std::min(tc[k] - 1, w.end);
+    for (const VcpuRef& v : vcpus) {
+      int64_t n = before[v.q];
+      for (int j = 0; j < sub; ++j) {
+        auto it = chunk.find(SubChunkKey(v.q, j));
+        if (it != chunk.end()) n += it->second.count;
+      }
+      if (a <= b) {
         VMTRACE_ASSIGN_OR_RETURN(auto exits,
                                  ExitsStartingIn(*h_, v, a, b, w, false));
-        auto& st = starts[v.q];
-        st.clear();
-        for (const Exit& e : exits) st.push_back(e.start);
+        n += int64_t(exits.size());
       }
-      scanned = c;
-    }
-    for (const VcpuRef& v : vcpus) {
-      const auto& st = starts[v.q];
-      p[v.q][k] =
-          double(before[v.q]) +
-          double(std::lower_bound(st.begin(), st.end(), tc[k]) - st.begin());
+      p[v.q][k] = double(n);
     }
   }
   for (auto& [q, acc] : out) {

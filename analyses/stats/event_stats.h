@@ -14,11 +14,17 @@
 // VmPreemptions (the full scans, kept as the oracle and the fallback).
 //
 // Aggregates. Once the VM history is complete, a background thread walks it
-// in slabs of 16 chunks (chunk length: a power of two, about 1/32768 of the
-// window, at least 1 us), running the scans above on each slab, and stores
-// per chunk and key {count, total, max}, with tiers of x16 nodes; it also
-// stores, at each slab start, the process <-> process rule's state of every
-// vCPU (the only part of the definitions that depends on what came before).
+// chunk by chunk (chunk length: a power of two, about 1/32768 of the
+// window, at least 1 us), running the scans above restricted to the events
+// of the chunk, and stores per chunk and key {count, total, max}, with
+// tiers of x16 nodes and each vCPU's exit starts per 1/16 of a chunk,
+// published slab by slab (16 chunks); it also stores,
+// at each slab start, the process <-> process rule's state of every vCPU
+// (the only part of the definitions that depends on what came before).
+// After the pass rather than during it: the definitions read rows the VM
+// model writes late (deferred wait labels, vm_model.h) and classify CR3s
+// with the final attribute tree (nested hypervisors are named late), which
+// a partial history does not settle; the walk costs ~2-3 s per 10M events.
 // A range is then answered from the stored nodes of the chunks lying inside
 // it plus a scan of its two edges (each less than a chunk, replayed from the
 // slab start before it): O(tiers) records plus at most two slabs' intervals.
@@ -58,8 +64,16 @@ using storage::TallyMap;
 // (reasons past 2^30 - 3 share the last code); preemptions per VM and kind.
 uint64_t ExitKey(Quark vcpu, int64_t reason, bool from_l2);
 uint64_t PreemptionKey(Quark vm, int kind);
+// Exit starts of an L1 vCPU in sub-chunk `sub` (of kSubChunks) of a chunk:
+// stored beside the chunk's tallies so an exit-rate sample scans at most
+// 1/kSubChunks of a chunk (their sums over several chunks mean nothing).
+inline constexpr int kSubChunks = 16;
+uint64_t SubChunkKey(Quark vcpu, int sub);
 inline Quark KeyQuark(uint64_t key) { return Quark(key >> 32); }
 inline bool IsExitKey(uint64_t key) { return !(key & (uint64_t(1) << 31)); }
+inline bool IsSubChunkKey(uint64_t key) {
+  return (key & (uint64_t(3) << 30)) == (uint64_t(3) << 30);
+}
 int64_t KeyReason(uint64_t key);  // exit keys
 bool KeyFromL2(uint64_t key);     // exit keys
 int KeyKind(uint64_t key);        // preemption keys
@@ -80,7 +94,7 @@ Status ScanEvents(const StateHistory& h, const std::vector<VmRef>& vms,
 class EventStats {
  public:
   // Version of what is stored; bumped when the definitions change.
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: sub-chunk exit counts
 
   // `h` (the VM history) must outlive this object. The store is opened in
   // `dir` once `h` is complete; `fingerprint` identifies the VM store.
@@ -116,8 +130,8 @@ class EventStats {
       const std::vector<int64_t>& times) const;
   // The same per vCPU (by quark), in one pass over the samples: each
   // bucket is the difference of "exits starting before t" at its ends, read
-  // from the stored chunks before t plus a scan of t's chunk (shared by the
-  // samples in that chunk).
+  // from the stored chunks before t, the stored sub-chunk counts of t's
+  // chunk before t, and a scan of the rest of t's sub-chunk.
   StatusOr<std::map<Quark, std::vector<double>>> ExitCountsByVcpu(
       const std::vector<VcpuRef>& vcpus,
       const std::vector<int64_t>& times) const;

@@ -397,6 +397,21 @@ TEST(EventStatsBoundaries, RangesCutAtChunkBoundaries) {
         }
       }
     }
+    // Exit-rate samples on chunk and sub-chunk (64 ns) boundaries, +-1.
+    std::vector<int64_t> times;
+    for (int64_t k = 1; k < 80; ++k) {
+      for (int64_t j : {0, 1, 7, 15}) {
+        for (int64_t d = -1; d <= 1; ++d)
+          times.push_back(k * 1024 + j * 64 + d);
+      }
+    }
+    std::sort(times.begin(), times.end());
+    times.erase(std::unique(times.begin(), times.end()), times.end());
+    const VmRef vm = ListVms(h).at(0);
+    auto want = ExitCounts(h, vm.vcpus, times);
+    auto got = es.ExitCounts(vm.vcpus, times);
+    ASSERT_TRUE(want.ok() && got.ok());
+    EXPECT_EQ(*got, *want);
   }
   fs::remove_all(dir);
 }
