@@ -60,8 +60,10 @@ namespace vmtrace::stats {
 using storage::Tally;
 using storage::TallyMap;
 
-// Keys of the aggregates. Exits per L1 vCPU, exit reason and from_l2
-// (reasons past 2^30 - 3 share the last code); preemptions per VM and kind.
+// Keys of the aggregates. Exits per L1 vCPU, exit reason and from_l2;
+// preemptions per VM and kind. Reasons are kept exactly in [-1, 2^30 - 2]
+// (VMX basic reasons are 16 bits, SVM codes 12); a reason below -1 counts
+// as -1 (not recorded) and one above as 2^30 - 2.
 uint64_t ExitKey(Quark vcpu, int64_t reason, bool from_l2);
 uint64_t PreemptionKey(Quark vm, int kind);
 // Exit starts of an L1 vCPU in sub-chunk `sub` (of kSubChunks) of a chunk:
