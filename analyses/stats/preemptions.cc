@@ -1,5 +1,6 @@
 #include "analyses/stats/preemptions.h"
 
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -18,13 +19,15 @@ bool IsOn(const storage::StateValue& v) {
 // Reads process rows once and answers "how long was it off from t".
 class OffTimes {
  public:
-  OffTimes(const StateHistory& h, const Window& w) : h_(h), w_(w) {}
+  // Lookups at instants in [t1, t2].
+  OffTimes(const StateHistory& h, const Window& w, int64_t t1, int64_t t2)
+      : h_(h), w_(w), t1_(t1), t2_(t2) {}
   // The displaced row q's off (WAIT_*) interval holding t, from t to its
   // end; 0 if q is not waiting at t.
   StatusOr<int64_t> From(Quark q, int64_t t) {
     auto it = rows_.find(q);
     if (it == rows_.end()) {
-      VMTRACE_ASSIGN_OR_RETURN(auto ivs, ReadAll(h_, q, w_));
+      VMTRACE_ASSIGN_OR_RETURN(auto ivs, h_.QueryRange(q, t1_, t2_));
       it = rows_.emplace(q, std::move(ivs)).first;
     }
     const auto& ivs = it->second;
@@ -42,15 +45,17 @@ class OffTimes {
  private:
   const StateHistory& h_;
   Window w_;
+  int64_t t1_, t2_;
   std::map<Quark, std::vector<StateInterval>> rows_;
 };
 
-// Process <-> process switches on one L1 vCPU (rules in
-// vm_stats_providers.h).
-Status ProcessSwitches(const StateHistory& h, const VmRef& vm, const VcpuRef& v,
-                       const Window& w, OffTimes* off, DurationStat* out) {
-  auto cr3q = h.Child(v.q, "CR3");
-  if (!cr3q) return Status::Ok();
+// Process <-> process switches on one L1 vCPU (rules in preemptions.h):
+// replays its intervals starting in [from, b] from `st`, reports the
+// switches at instants in [a, b].
+Status ProcessSwitches(const StateHistory& h, const VmRef& vm,
+                       const std::vector<StateInterval>& states, Quark cr3q,
+                       int64_t from, int64_t a, int64_t b, OffTimes* off,
+                       SwitchState* st, std::vector<Preemption>* out) {
   std::map<std::string, Quark> l1;  // cr3 -> process row
   for (const auto& p : vm.processes) l1[p.cr3] = p.q;
   std::map<std::string, Quark> l2;
@@ -59,22 +64,27 @@ Status ProcessSwitches(const StateHistory& h, const VmRef& vm, const VcpuRef& v,
     hypervisors.insert(n.cr3);
     for (const auto& p : n.processes) l2[p.cr3] = p.q;
   }
-  VMTRACE_ASSIGN_OR_RETURN(auto states, ReadAll(h, v.q, w));
-  VMTRACE_ASSIGN_OR_RETURN(auto cr3s, ReadAll(h, *cr3q, w));
-  std::string cur_l1, cur_l2;
+  VMTRACE_ASSIGN_OR_RETURN(auto cr3s, h.QueryRange(cr3q, from, b));
+  std::string& cur_l1 = st->cur_l1;
+  std::string& cur_l2 = st->cur_l2;
   // "Idle since the current CR3 was named or last ran": a switch after an
   // idle period is the guest waking up, not a preemption (§4).
-  bool idle_l1 = false, idle_l2 = false;
+  bool& idle_l1 = st->idle_l1;
+  bool& idle_l2 = st->idle_l2;
   auto displaced = [&](const std::map<std::string, Quark>& rows,
                        const std::string& cr3, int64_t t) -> Status {
+    if (t < a) return Status::Ok();  // replayed, not reported
     int64_t ns = 0;
     if (auto r = rows.find(cr3); r != rows.end()) {
       VMTRACE_ASSIGN_OR_RETURN(ns, off->From(r->second, t));
     }
-    out->Add(ns);
+    out->push_back({kProcess, t, ns});
     return Status::Ok();
   };
+  // Intervals that started before `from` were replayed already.
   size_t i = 0, j = 0;
+  while (i < states.size() && states[i].start < from) ++i;
+  while (j < cr3s.size() && cr3s[j].start < from) ++j;
   while (i < states.size() || j < cr3s.size()) {
     // At one instant the CR3 change comes first: it is named before the
     // entry that runs it.
@@ -114,17 +124,21 @@ Status ProcessSwitches(const StateHistory& h, const VmRef& vm, const VcpuRef& v,
   return Status::Ok();
 }
 
-// Thread <-> thread switches inside one guest process.
-Status ThreadSwitches(const StateHistory& h, const ProcessRef& p,
-                      const Window& w, DurationStat* out) {
+// Thread <-> thread switches inside one guest process, at instants in
+// [a, b] (each needs only the interval before it).
+Status ThreadSwitches(const StateHistory& h, const ProcessRef& p, int64_t a,
+                      int64_t b, const Window& w,
+                      std::vector<Preemption>* out) {
   auto tq = h.Child(p.q, "Threads");
   if (!tq) return Status::Ok();
   std::multimap<int64_t, size_t> on;  // instant -> thread coming on
   std::multimap<int64_t, std::pair<size_t, int64_t>> off;  // -> (thread, ns)
   size_t idx = 0;
+  const int64_t before = a > std::numeric_limits<int64_t>::min() ? a - 1 : a;
   for (Quark t : h.Children(*tq)) {
-    VMTRACE_ASSIGN_OR_RETURN(auto ivs, ReadAll(h, t, w));
+    VMTRACE_ASSIGN_OR_RETURN(auto ivs, h.QueryRange(t, before, b));
     for (size_t k = 0; k < ivs.size(); ++k) {
+      if (ivs[k].start < a) continue;
       bool was_on =
           k > 0 && IsOn(ivs[k - 1].value) && ivs[k - 1].end + 1 == ivs[k].start;
       if (IsOn(ivs[k].value) && !was_on) on.emplace(ivs[k].start, idx);
@@ -135,31 +149,53 @@ Status ThreadSwitches(const StateHistory& h, const ProcessRef& p,
     ++idx;
   }
   for (const auto& [t, th] : off) {
-    auto [b, e] = on.equal_range(t);
-    bool other =
-        std::any_of(b, e, [&](const auto& o) { return o.second != th.first; });
-    if (other) out->Add(th.second);
+    auto [lo, hi] = on.equal_range(t);
+    bool other = std::any_of(
+        lo, hi, [&](const auto& o) { return o.second != th.first; });
+    if (other) out->push_back({kThread, t, th.second});
   }
   return Status::Ok();
 }
 
 }  // namespace
 
+StatusOr<std::vector<Preemption>> PreemptionsIn(
+    const StateHistory& h, const VmRef& vm, int64_t from, int64_t a, int64_t b,
+    const Window& w, std::vector<SwitchState>* switches) {
+  std::vector<Preemption> out;
+  if (b < from || w.end <= w.start) return out;
+  switches->resize(std::max(switches->size(), vm.vcpus.size()));
+  OffTimes off(h, w, a, b);
+  for (size_t k = 0; k < vm.vcpus.size(); ++k) {
+    const VcpuRef& v = vm.vcpus[k];
+    VMTRACE_ASSIGN_OR_RETURN(auto ivs, h.QueryRange(v.q, from, b));
+    for (const auto& iv : ivs) {
+      if (iv.start < a) continue;
+      if (IsInt(iv, vm::kPreemptedHost)) {
+        out.push_back({kHostToVm, iv.start, Clipped(iv, w)});
+      }
+      if (IsInt(iv, vm::kPreemptedVm)) {
+        out.push_back({kVmToVm, iv.start, Clipped(iv, w)});
+      }
+    }
+    if (auto cr3q = h.Child(v.q, "CR3")) {
+      VMTRACE_RETURN_IF_ERROR(ProcessSwitches(h, vm, ivs, *cr3q, from, a, b,
+                                              &off, &(*switches)[k], &out));
+    }
+  }
+  for (const auto& p : vm.processes) {
+    VMTRACE_RETURN_IF_ERROR(ThreadSwitches(h, p, a, b, w, &out));
+  }
+  return out;
+}
+
 StatusOr<PreemptionStats> VmPreemptions(const StateHistory& h, const VmRef& vm,
                                         const Window& w) {
   PreemptionStats s{};
-  OffTimes off(h, w);
-  for (const auto& v : vm.vcpus) {
-    VMTRACE_ASSIGN_OR_RETURN(auto ivs, ReadAll(h, v.q, w));
-    for (const auto& iv : ivs) {
-      if (IsInt(iv, vm::kPreemptedHost)) s[kHostToVm].Add(Clipped(iv, w));
-      if (IsInt(iv, vm::kPreemptedVm)) s[kVmToVm].Add(Clipped(iv, w));
-    }
-    VMTRACE_RETURN_IF_ERROR(ProcessSwitches(h, vm, v, w, &off, &s[kProcess]));
-  }
-  for (const auto& p : vm.processes) {
-    VMTRACE_RETURN_IF_ERROR(ThreadSwitches(h, p, w, &s[kThread]));
-  }
+  std::vector<SwitchState> switches;
+  VMTRACE_ASSIGN_OR_RETURN(
+      auto all, PreemptionsIn(h, vm, w.start, w.start, w.end, w, &switches));
+  for (const Preemption& p : all) s[p.kind].Add(p.ns);
   return s;
 }
 

@@ -29,6 +29,17 @@ StatusOr<std::vector<Exit>> CollectExits(const StateHistory& h,
                                          const VcpuRef& v, int64_t t1,
                                          int64_t t2, const Window& w);
 
+// The exits of one L1 vCPU that happen in [a, b] (an exit happens at its
+// first HYPERVISOR interval's start), each with its whole time until the
+// next guest entry (read past b if needed), clipped to `w`. Over the
+// observed window it returns what CollectExits does; cut a range in pieces
+// and the pieces' exits are the range's. With whole = false only their
+// starts are meant (counts): reasons are not read, nor time past b.
+StatusOr<std::vector<Exit>> ExitsStartingIn(const StateHistory& h,
+                                            const VcpuRef& v, int64_t a,
+                                            int64_t b, const Window& w,
+                                            bool whole = true);
+
 struct ExitStat {
   int64_t count = 0, from_l2 = 0, total = 0, max = 0;
 };

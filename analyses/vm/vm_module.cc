@@ -12,6 +12,8 @@ StatusOr<std::unique_ptr<VmModule>> VmModule::Open(
   o.analysis_version = VmModel::kVersion;
   o.fingerprint = fingerprint + "|vm:" + options.Fingerprint();
   VMTRACE_ASSIGN_OR_RETURN(m->store_, storage::LevelDbStateHistory::Open(o));
+  m->dir_ = dir;
+  m->fingerprint_ = o.fingerprint;
   m->needs_pass_ = m->store_->needs_build();
   for (const auto& t : traces) {
     for (const ctf::EventClass* c : t->event_classes()) {

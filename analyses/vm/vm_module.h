@@ -34,6 +34,10 @@ class VmModule : public index::AnalysisModule {
   std::vector<std::pair<std::string, std::string>> Stats() const override;
 
   const storage::StateHistory& history() const { return *store_; }
+  // The store's directory and fingerprint (stores derived from the history,
+  // e.g. stats/event_stats.h, live beside it and carry its fingerprint).
+  const std::string& store_dir() const { return dir_; }
+  const std::string& store_fingerprint() const { return fingerprint_; }
   // True if some trace declares addons_vcpu_enter_guest (vm-semantics §2:
   // without it there are no guest processes, and the outputs say why).
   bool has_enter_guest() const { return has_enter_guest_; }
@@ -41,6 +45,7 @@ class VmModule : public index::AnalysisModule {
  private:
   std::unique_ptr<storage::LevelDbStateHistory> store_;
   std::unique_ptr<VmModel> model_;
+  std::string dir_, fingerprint_;
   bool needs_pass_ = false;
   bool has_enter_guest_ = false;
 };

@@ -1,8 +1,11 @@
 // VM Exits: counts and hypervisor time per exit reason, and the exit rate.
 #include <algorithm>
+#include <limits>
 #include <map>
+#include <set>
 
 #include "analyses/stats/buckets.h"
+#include "analyses/stats/event_stats.h"
 #include "analyses/stats/vm_exits.h"
 #include "analyses/vm/vm_names.h"
 #include "tsp/outputs/vm/vm_stats_common.h"
@@ -38,7 +41,8 @@ std::vector<TableColumnModel> ExitColumns() {
 
 class VmExitsTableProvider : public TableProvider {
  public:
-  explicit VmExitsTableProvider(const StateHistory* h) : h_(h) {}
+  explicit VmExitsTableProvider(std::shared_ptr<const stats::EventStats> s)
+      : s_(std::move(s)) {}
 
   OutputDescriptor descriptor() const override {
     return {kVmExitsTableId, "VM Exits",
@@ -50,39 +54,21 @@ class VmExitsTableProvider : public TableProvider {
     return ExitColumns();
   }
   StatusOr<TableModel> Table() const override {
-    return cache_.Get(*h_, [this] { return Compute(); });
+    return cache_.Get(s_->history(), [this] {
+      return VmExitsTable(*s_, std::numeric_limits<int64_t>::min(),
+                          std::numeric_limits<int64_t>::max());
+    });
   }
 
  private:
-  StatusOr<TableModel> Compute() const {
-    const StateHistory& h = *h_;
-    const Window w = ObservedWindow(h);
-    TableModel m;
-    m.columns = ExitColumns();
-    if (w.length() == 0) return m;
-    for (const VmRef& vm : ListVms(h)) {
-      int64_t vm_total = 0;
-      VMTRACE_ASSIGN_OR_RETURN(auto by_reason,
-                               stats::ExitsByReason(h, vm, w, &vm_total));
-      for (const auto& [reason, s] : by_reason) {
-        m.rows.push_back({vm.host_name, vm.name, vm.pid,
-                          reason < 0 ? "" : std::to_string(reason),
-                          ExitName(reason), std::to_string(s.count),
-                          std::to_string(s.from_l2), Ns(s.total),
-                          Ns(s.count ? s.total / s.count : 0), Ns(s.max),
-                          Share(double(s.total), double(vm_total))});
-      }
-    }
-    return m;
-  }
-
-  const StateHistory* h_;
+  std::shared_ptr<const stats::EventStats> s_;
   TableCache cache_;
 };
 
 class VmExitRateProvider : public XyProvider {
  public:
-  explicit VmExitRateProvider(const StateHistory* h) : h_(h) {}
+  explicit VmExitRateProvider(std::shared_ptr<const stats::EventStats> s)
+      : s_(std::move(s)), h_(&s_->history()) {}
 
   OutputDescriptor descriptor() const override {
     return {kVmExitRateId, "VM Exits (rate)",
@@ -122,40 +108,107 @@ class VmExitRateProvider : public XyProvider {
     m.y_unit = "exits/s";
     m.running = !h.complete();
     if (times.empty()) return m;
+    struct Series {
+      int64_t id;
+      std::string name;
+      std::vector<VcpuRef> vcpus;
+    };
+    std::vector<Series> series;
+    std::vector<VcpuRef> all;  // every vCPU asked, once
+    std::set<Quark> seen;
     for (int64_t id : items) {
       if (id <= 0 || id % 8 != 0) continue;
       Quark q = IdQuark(id);
-      std::vector<VcpuRef> vcpus;
-      std::string name;
+      Series se{id, "", {}};
       if (auto vm = FindVm(h, q)) {
-        vcpus = vm->vcpus;
-        name = vm->name;
+        se.vcpus = vm->vcpus;
+        se.name = vm->name;
       } else if (q < h.AttributeCount() && h.Name(h.Parent(q)) == "vCPUs") {
         auto owner = FindVm(h, h.Parent(h.Parent(q)));
         if (!owner) continue;  // a nested vCPU: its exits are its L1's
-        vcpus.push_back({q, h.Name(q)});
-        name = owner->name + " vCPU " + h.Name(q);
+        se.vcpus.push_back({q, h.Name(q)});
+        se.name = owner->name + " vCPU " + h.Name(q);
       } else {
         continue;
       }
-      VMTRACE_ASSIGN_OR_RETURN(auto acc, stats::ExitCounts(h, vcpus, times));
-      m.series.push_back({id, name, stats::BucketDensity(acc, times, 1e9)});
+      for (const VcpuRef& v : se.vcpus) {
+        if (seen.insert(v.q).second) all.push_back(v);
+      }
+      series.push_back(std::move(se));
+    }
+    // One pass over the samples for every vCPU asked.
+    VMTRACE_ASSIGN_OR_RETURN(auto counts, s_->ExitCountsByVcpu(all, times));
+    for (const Series& se : series) {
+      std::vector<double> acc(times.size(), 0.0);
+      for (const VcpuRef& v : se.vcpus) {
+        const auto& c = counts[v.q];
+        for (size_t k = 0; k < acc.size(); ++k) acc[k] += c[k];
+      }
+      m.series.push_back(
+          {se.id, se.name, stats::BucketDensity(acc, times, 1e9)});
     }
     return m;
   }
 
  private:
+  std::shared_ptr<const stats::EventStats> s_;
   const StateHistory* h_;
 };
 
 }  // namespace
 
+StatusOr<TableModel> VmExitsTable(const stats::EventStats& s, int64_t start,
+                                  int64_t end) {
+  const StateHistory& h = s.history();
+  TableModel m;
+  m.columns = ExitColumns();
+  m.running = !h.complete();
+  if (ObservedWindow(h).length() == 0) return m;
+  VMTRACE_ASSIGN_OR_RETURN(auto tallies, s.Range(start, end, stats::kExits));
+  for (const VmRef& vm : ListVms(h)) {
+    std::map<int64_t, stats::ExitStat> by_reason;
+    int64_t vm_total = 0;
+    for (const auto& v : vm.vcpus) {
+      // Keys are ordered by vCPU quark first.
+      for (auto it = tallies.lower_bound(uint64_t(v.q) << 32);
+           it != tallies.end() && stats::KeyQuark(it->first) == v.q; ++it) {
+        stats::ExitStat& e = by_reason[stats::KeyReason(it->first)];
+        const stats::Tally& t = it->second;
+        e.count += t.count;
+        e.from_l2 += stats::KeyFromL2(it->first) ? t.count : 0;
+        e.total += t.total;
+        e.max = std::max(e.max, t.max);
+        vm_total += t.total;
+      }
+    }
+    for (const auto& [reason, e] : by_reason) {
+      m.rows.push_back({vm.host_name, vm.name, vm.pid,
+                        reason < 0 ? "" : std::to_string(reason),
+                        ExitName(reason), std::to_string(e.count),
+                        std::to_string(e.from_l2), Ns(e.total),
+                        Ns(e.count ? e.total / e.count : 0), Ns(e.max),
+                        Share(double(e.total), double(vm_total))});
+    }
+  }
+  return m;
+}
+
+std::unique_ptr<TableProvider> MakeVmExitsTableProvider(
+    std::shared_ptr<const stats::EventStats> s) {
+  return std::make_unique<VmExitsTableProvider>(std::move(s));
+}
+
+std::unique_ptr<XyProvider> MakeVmExitRateProvider(
+    std::shared_ptr<const stats::EventStats> s) {
+  return std::make_unique<VmExitRateProvider>(std::move(s));
+}
+
 std::unique_ptr<TableProvider> MakeVmExitsTableProvider(const StateHistory* h) {
-  return std::make_unique<VmExitsTableProvider>(h);
+  return MakeVmExitsTableProvider(ScanOnlyEventStats(h));
 }
 
 std::unique_ptr<XyProvider> MakeVmExitRateProvider(const StateHistory* h) {
-  return std::make_unique<VmExitRateProvider>(h);
+  return MakeVmExitRateProvider(ScanOnlyEventStats(h));
 }
 
 }  // namespace vmtrace::tsp

@@ -20,10 +20,14 @@ class VmFamily : public OutputFamily {
     const storage::StateHistory* h = &v->history();
     out->Add(MakeVmWaitTableProvider(h));
     out->Add(MakeVmWaitXyProvider(h));
-    out->Add(MakeVmExitsTableProvider(h));
-    out->Add(MakeVmExitRateProvider(h));
+    // Exits and preemptions: aggregates in their own store beside the VM
+    // store, built in the background once the history is complete.
+    auto events = std::make_shared<const stats::EventStats>(
+        h, v->store_dir() + "-events", v->store_fingerprint());
+    out->Add(MakeVmExitsTableProvider(events));
+    out->Add(MakeVmExitRateProvider(events));
     out->Add(MakeVcpuUsageProvider(h));
-    out->Add(MakePreemptionsProvider(h));
+    out->Add(MakePreemptionsProvider(events));
     return Status::Ok();
   }
 };

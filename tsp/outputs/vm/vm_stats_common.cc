@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "tsp/outputs/vm/vm_stats_providers.h"
+
 namespace vmtrace::tsp::vmstats {
 
 std::string Share(double num, double den) {
@@ -19,3 +21,12 @@ TableColumnModel Column(int64_t id, std::string name, std::string description,
 }
 
 }  // namespace vmtrace::tsp::vmstats
+
+namespace vmtrace::tsp {
+
+std::shared_ptr<const stats::EventStats> ScanOnlyEventStats(
+    const storage::StateHistory* h) {
+  return std::make_shared<const stats::EventStats>(h, "", "", false);
+}
+
+}  // namespace vmtrace::tsp

@@ -20,6 +20,11 @@
 //   because quarks are persisted). Exit-rate series use the VM or vCPU
 //   quark times 8.
 //
+// - VM Exits (table and rate) and Preemptions read the exits and
+//   preemptions from stats::EventStats (analyses/stats/event_stats.h):
+//   aggregates stored per time chunk once the history is complete, plus an
+//   exact scan of a range's edges; the same answers as a full scan.
+//
 // Every provider keeps a pointer to the history, which must outlive it.
 #ifndef VMTRACE_TSP_OUTPUTS_VM_VM_STATS_PROVIDERS_H_
 #define VMTRACE_TSP_OUTPUTS_VM_VM_STATS_PROVIDERS_H_
@@ -27,6 +32,7 @@
 #include <memory>
 #include <string>
 
+#include "analyses/stats/event_stats.h"
 #include "analyses/stats/vm_walk.h"
 #include "storage/state_history.h"
 #include "tsp/outputs/providers.h"
@@ -77,13 +83,19 @@ std::unique_ptr<XyProvider> MakeVmWaitXyProvider(
 // From L2 (exits whose previous state was GUEST_L2), Total ns, Mean ns
 // (rounded down), Max ns, Share (of the VM's exit time).
 std::unique_ptr<TableProvider> MakeVmExitsTableProvider(
-    const storage::StateHistory* h);
+    std::shared_ptr<const stats::EventStats> s);
+// The same table for the exits happening in [start, end] (ns, inclusive;
+// stats/event_stats.h: an exit counts whole where it starts): from the
+// stored aggregates plus the range's edges, exact. Over the observed window
+// it is the table above.
+StatusOr<TableModel> VmExitsTable(const stats::EventStats& s, int64_t start,
+                                  int64_t end);
 
 // "VM Exits (rate)" (TREE_TIME_XY). Tree host -> VM -> vCPU; the VM and
 // each vCPU have a series: exits (as above) starting in the bucket per
 // second of bucket.
 std::unique_ptr<XyProvider> MakeVmExitRateProvider(
-    const storage::StateHistory* h);
+    std::shared_ptr<const stats::EventStats> s);
 
 // "vCPU Usage" (TREE_TIME_XY). Tree host -> VM -> {4 categories of the VM,
 // vCPU <id> -> its 4 categories}. Categories, in percent of the bucket
@@ -113,6 +125,22 @@ std::unique_ptr<XyProvider> MakeVcpuUsageProvider(
 // Columns: Host, VM, PID, Kind, Count, Total ns, Mean ns, Max ns, Share (of
 // the VM's vCPU time, window x number of L1 vCPUs; the process and thread
 // kinds can exceed 100% since several can be off at once).
+std::unique_ptr<TableProvider> MakePreemptionsProvider(
+    std::shared_ptr<const stats::EventStats> s);
+// The same table for the preemptions happening in [start, end] (each counted
+// whole at its instant); Share is of the VM's vCPU time in the observed part
+// of [start, end]. Over the observed window it is the table above.
+StatusOr<TableModel> PreemptionsTable(const stats::EventStats& s, int64_t start,
+                                      int64_t end);
+
+// Event statistics that always scan `h` (no store): the oracle, for tests
+// and hand-built histories. The Make*(h) overloads above use it.
+std::shared_ptr<const stats::EventStats> ScanOnlyEventStats(
+    const storage::StateHistory* h);
+std::unique_ptr<TableProvider> MakeVmExitsTableProvider(
+    const storage::StateHistory* h);
+std::unique_ptr<XyProvider> MakeVmExitRateProvider(
+    const storage::StateHistory* h);
 std::unique_ptr<TableProvider> MakePreemptionsProvider(
     const storage::StateHistory* h);
 
