@@ -1,4 +1,5 @@
 // The VM output family (vm_providers.h).
+#include "tsp/outputs/table_tree.h"
 #include "tsp/outputs/vm/vm_providers.h"
 #include "tsp/outputs/vm/vm_stats_providers.h"
 
@@ -28,6 +29,34 @@ class VmFamily : public OutputFamily {
     out->Add(MakeVmExitRateProvider(events));
     out->Add(MakeVcpuUsageProvider(h));
     out->Add(MakePreemptionsProvider(events));
+    // The same statistics for the viewer's selection (DATA_TREE), rows
+    // grouped by host and VM.
+    out->Add(MakeTableTree(
+        {kVmWaitSelectionId, "VM Wait Analysis (selection)",
+         "Wait time by wake-up reason over the selected time range",
+         "DATA_TREE"},
+        [h](int64_t a, int64_t b) -> StatusOr<TableModel> {
+          VMTRACE_ASSIGN_OR_RETURN(auto t,
+                                   VmWaitTable(*h, stats::Window{a, b}));
+          t.running = !h->complete();
+          return t;
+        },
+        2));
+    out->Add(MakeTableTree(
+        {kVmExitsSelectionId, "VM Exits (selection)",
+         "Exits starting in the selected time range, by reason", "DATA_TREE"},
+        [events](int64_t a, int64_t b) {
+          return VmExitsTable(*events, a, b - 1);
+        },
+        2));
+    out->Add(MakeTableTree(
+        {kPreemptionsSelectionId, "Preemptions (selection)",
+         "Preemptions happening in the selected time range, by kind",
+         "DATA_TREE"},
+        [events](int64_t a, int64_t b) {
+          return PreemptionsTable(*events, a, b - 1);
+        },
+        2));
     return Status::Ok();
   }
 };

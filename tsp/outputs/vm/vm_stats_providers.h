@@ -45,6 +45,11 @@ inline constexpr char kVmExitsTableId[] = "vmtrace.vm.exits_table";
 inline constexpr char kVmExitRateId[] = "vmtrace.vm.exit_rate";
 inline constexpr char kVcpuUsageId[] = "vmtrace.vm.vcpu_usage";
 inline constexpr char kPreemptionsId[] = "vmtrace.vm.preemptions";
+// The three tables above for the viewer's selection (DATA_TREE).
+inline constexpr char kVmWaitSelectionId[] = "vmtrace.vm.wait_selection";
+inline constexpr char kVmExitsSelectionId[] = "vmtrace.vm.exits_selection";
+inline constexpr char kPreemptionsSelectionId[] =
+    "vmtrace.vm.preemptions_selection";
 
 // "VM Wait Analysis" (TABLE). One row per VM (sum of its L1 vCPUs), per L1
 // vCPU, per guest process, per nested vCPU and per L2 process. Columns:
