@@ -187,6 +187,27 @@ Status IndexStore::Append(const std::vector<Checkpoint>& checkpoints) {
   return s.ok() ? Status::Ok() : IoError("index append: " + s.ToString());
 }
 
+Status IndexStore::AppendTimes(
+    const std::vector<std::pair<uint64_t, std::string>>& times) {
+  if (times.empty()) return Status::Ok();
+  leveldb::WriteBatch batch;
+  for (const auto& [rank, blob] : times) {
+    std::string k = "t";
+    PutBe64(&k, rank);
+    batch.Put(k, blob);
+  }
+  leveldb::Status s = db_->Write(leveldb::WriteOptions(), &batch);
+  return s.ok() ? Status::Ok() : IoError("index append: " + s.ToString());
+}
+
+std::optional<std::string> IndexStore::Times(uint64_t rank) const {
+  std::string k = "t";
+  PutBe64(&k, rank);
+  std::string v;
+  if (!db_->Get(leveldb::ReadOptions(), k, &v).ok()) return std::nullopt;
+  return v;
+}
+
 Status IndexStore::Finish(const IndexMeta& meta) {
   leveldb::WriteOptions wo;
   wo.sync = true;

@@ -10,6 +10,10 @@
 //   "m"                       -> IndexMeta (JSON): state, fingerprint, totals
 //   "c" rank:u64              -> Checkpoint value (varints + position blob)
 //   "s" (ts ^ 2^63):u64 rank:u64 -> "" (time index of the checkpoints)
+//   "t" rank:u64              -> the timestamps of the events from the
+//                                checkpoint at `rank` to the next one (an
+//                                opaque blob, EventTimes), written once that
+//                                interval is complete
 //
 // Crash safety: BeginBuild() wipes the database and writes a meta with
 // complete=false, synced, before any checkpoint; Finish() writes the final
@@ -23,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -42,7 +47,7 @@ struct TraceSummary {
 struct IndexMeta {
   // Bumped when the index format or what it records changes; a store with
   // another version is rebuilt.
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;  // 2: event times per interval
   int format_version = kFormatVersion;
   std::string fingerprint;  // identifies the trace files indexed
   bool complete = false;
@@ -75,6 +80,13 @@ class IndexStore {
   // Appends checkpoints in one batch (not synced: an interrupted build is
   // detected by its meta, not by its checkpoints).
   Status Append(const std::vector<Checkpoint>& checkpoints);
+  // Appends the event-times blobs of complete checkpoint intervals, keyed
+  // by their checkpoint's rank (not synced, as Append).
+  Status AppendTimes(
+      const std::vector<std::pair<uint64_t, std::string>>& times);
+  // The event-times blob of the checkpoint at `rank`; nullopt while its
+  // interval is not complete (or for a rank that is not a checkpoint's).
+  std::optional<std::string> Times(uint64_t rank) const;
   // Writes the final meta (complete=true expected), synced.
   Status Finish(const IndexMeta& meta);
 

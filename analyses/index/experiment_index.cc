@@ -7,6 +7,7 @@
 #include <map>
 
 #include "analyses/events/event_decoder.h"
+#include "analyses/index/event_times.h"
 #include "base/deadline.h"
 #include "base/log.h"
 #include "base/uuid.h"
@@ -155,6 +156,11 @@ struct ExperimentIndex::Pass {
   std::vector<storage::TraceSummary> traces;
   std::vector<uint64_t> counts;
   std::vector<storage::Checkpoint> checkpoints;  // not yet written
+  // The event times of the current checkpoint interval, and those of
+  // complete intervals not yet written (by checkpoint rank).
+  EventTimesWriter times;
+  uint64_t times_rank = 0;
+  std::vector<std::pair<uint64_t, std::string>> done_times;
   std::string position;  // of the next event, every `interval` events
   Status write_status;
   uint64_t rank = 0;
@@ -204,6 +210,10 @@ void ExperimentIndex::Run(std::stop_token stop) {
   if (p.write_index && p.write_status.ok() && !p.checkpoints.empty()) {
     p.write_status = store_->Append(p.checkpoints);
   }
+  if (p.write_index && p.write_status.ok() && p.rank > 0) {
+    p.done_times.emplace_back(p.times_rank, p.times.Take());
+    p.write_status = store_->AppendTimes(p.done_times);
+  }
   if (!p.write_status.ok()) {
     p.feed->Abort();
     Fail("cannot write the index: " + p.write_status.message());
@@ -223,12 +233,21 @@ bool ExperimentIndex::ReadAll(std::stop_token stop, Pass* p) {
   ctf::Event ev;
   while (p->reader->Next(&ev)) {
     if (p->write_index && p->rank % interval == 0) {
+      if (p->rank > 0) {
+        p->done_times.emplace_back(p->times_rank, p->times.Take());
+      }
+      p->times.Begin(ev.timestamp);
+      p->times_rank = p->rank;
       p->checkpoints.push_back(
           {p->rank, ev.timestamp, p->counts, std::move(p->position)});
       if (p->checkpoints.size() >= options_.batch_size || p->rank == 0) {
         p->write_status = store_->Append(p->checkpoints);
+        if (p->write_status.ok()) {
+          p->write_status = store_->AppendTimes(p->done_times);
+        }
         if (!p->write_status.ok()) return true;
         p->checkpoints.clear();
+        p->done_times.clear();
       }
       // Publish per-trace progress at checkpoint granularity.
       std::lock_guard<std::mutex> lock(mu_);
@@ -260,6 +279,7 @@ void ExperimentIndex::IndexEvent(const ctf::Event& ev, Pass* p) {
   s.end = ev.timestamp;
   ++s.nb_events;
   ++p->counts[t];
+  p->times.Add(ev.timestamp, uint32_t(t), trace_count_ > 1);
   // Relaxed: readers see them through nb_events_'s release store.
   if (p->rank == 0) start_.store(ev.timestamp, std::memory_order_relaxed);
   end_.store(ev.timestamp, std::memory_order_relaxed);
@@ -384,6 +404,17 @@ Status ExperimentIndex::CountsBefore(
     int64_t t = times[i];
     if (limit == 0) continue;
     auto cp = store_->LastBeforeTime(t);
+    // A complete interval's event times answer without decoding the trace.
+    if (cp && cp->rank < limit) {
+      if (auto blob = store_->Times(cp->rank)) {
+        std::vector<uint64_t> c = cp->trace_counts;
+        c.resize(trace_count_, 0);
+        if (CountEventsBefore(*blob, cp->timestamp, trace_count_ > 1, t, &c)) {
+          (*out)[i] = std::move(c);
+          continue;
+        }
+      }
+    }
     bool restore = !reader || (cp && cp->rank > rank);
     if (restore) {
       if (!cp) cp = store_->FloorByRank(0);
