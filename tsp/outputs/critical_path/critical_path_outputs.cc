@@ -516,14 +516,19 @@ void CriticalPathOutputs::AutoCreate() {
       auto procs = vm_->Child(vq, "Processes");
       if (!procs) continue;
       for (storage::Quark pq : vm_->Children(*procs)) {
-        auto ivs = vm_->QueryRange(pq, g.begin, g.end);
-        if (!ivs.ok()) continue;
-        // The longest single wait (its path is the one worth explaining).
+        // The longest single wait (its path is the one worth explaining),
+        // read in slices so that a long history is never held whole (an
+        // interval across two slices is seen whole in both).
         int64_t ns = 0;
-        for (const auto& iv : *ivs) {
-          if (!iv.value.is_null() && iv.value.i >= vm::kWaitTimer &&
-              iv.value.i <= vm::kWaitUnknown) {
-            ns = std::max(ns, iv.end - iv.start + 1);
+        const int64_t slice = std::max<int64_t>(1, (g.end - g.begin) / 64 + 1);
+        for (int64_t a = g.begin; a <= g.end; a += slice) {
+          auto ivs = vm_->QueryRange(pq, a, std::min(g.end, a + slice - 1));
+          if (!ivs.ok()) break;
+          for (const auto& iv : *ivs) {
+            if (!iv.value.is_null() && iv.value.i >= vm::kWaitTimer &&
+                iv.value.i <= vm::kWaitUnknown) {
+              ns = std::max(ns, iv.end - iv.start + 1);
+            }
           }
         }
         all.push_back(
