@@ -20,7 +20,6 @@ using codec::GetBe64;
 using codec::GetVarint;
 using codec::PutBe32;
 using codec::PutBe64;
-using codec::PutVarint;
 
 namespace {
 
@@ -71,11 +70,31 @@ Status FlatBlocks::Write(leveldb::DB* db, const std::string& dir,
   if (f == nullptr) return IoError("cannot create " + path);
   Out out(f);
   uint64_t offset = 0;
-  std::string index, head;
-  uint32_t quark = 0, blocks = 0;
+  std::string index, bodies, table;
+  std::vector<std::pair<uint64_t, uint32_t>> heads;  // last end, body end
+  uint32_t quark = 0;
   bool have_quark = false;
+  // A group: u8 n, n x (be64 last_end, be32 end of the body relative to the
+  // group's first byte), then the n bodies.
+  auto finish_group = [&] {
+    if (heads.empty()) return;
+    uint32_t table_bytes = 1 + 12 * uint32_t(heads.size());
+    table.assign(1, char(heads.size()));
+    for (const auto& [last, body_end] : heads) {
+      PutBe64(&table, last);
+      PutBe32(&table, table_bytes + body_end);
+    }
+    PutBe64(&index, heads.back().first);
+    PutBe64(&index, offset);
+    out.Add(table.data(), table.size());
+    out.Add(bodies.data(), bodies.size());
+    offset += table.size() + bodies.size();
+    heads.clear();
+    bodies.clear();
+  };
   auto finish_quark = [&] {
     if (!have_quark) return;
+    finish_group();
     std::string v;
     PutBe64(&v, offset);
     v += index;
@@ -92,24 +111,11 @@ Status FlatBlocks::Write(leveldb::DB* db, const std::string& dir,
     if (!have_quark || q != quark) {
       finish_quark();
       quark = q;
-      blocks = 0;
       have_quark = true;
     }
-    if (blocks % kGroupBlocks == 0) {
-      PutBe64(&index, last);  // rewritten below until the group is full
-      PutBe64(&index, offset);
-    } else {
-      std::string be;
-      PutBe64(&be, last);
-      index.replace(index.size() - 16, 8, be);
-    }
-    ++blocks;
-    head.clear();
-    PutBe64(&head, last);
-    PutVarint(&head, v.size());
-    out.Add(head.data(), head.size());
-    out.Add(v.data(), v.size());
-    offset += head.size() + v.size();
+    bodies.append(v.data(), v.size());
+    heads.emplace_back(last, uint32_t(bodies.size()));
+    if (heads.size() == kGroupBlocks) finish_group();
   }
   finish_quark();
   out.Drain();
@@ -138,8 +144,6 @@ StatusOr<std::unique_ptr<FlatBlocks>> FlatBlocks::Open(leveldb::DB* db,
       ::close(fd);
       return IoError("cannot map " + path);
     }
-    // Samples jump through the file: no read-ahead around each block.
-    ::madvise(m, size, MADV_RANDOM);
     data = static_cast<const char*>(m);
   }
   ::close(fd);
@@ -198,7 +202,7 @@ StatusOr<std::shared_ptr<const FlatBlocks::QuarkIndex>> FlatBlocks::Index(
 bool FlatReader::Reset(uint32_t q, Status* status) {
   have_block_ = have_iv_ = false;
   group_ = 0;
-  pos_ = stop_ = 0;
+  n_ = next_ = 0;
   auto idx = f_.Index(q);
   if (!idx.ok()) {
     *status = idx.status();
@@ -207,6 +211,73 @@ bool FlatReader::Reset(uint32_t q, Status* status) {
   }
   idx_ = std::move(idx).value();
   return true;
+}
+
+bool FlatReader::EnterGroup(size_t g) {
+  group_ = g;
+  n_ = next_ = 0;
+  uint64_t at = idx_->first[g];
+  uint64_t stop = g + 1 < idx_->first.size() ? idx_->first[g + 1] : idx_->end;
+  if (stop <= at) return false;
+  const char* data = f_.data();
+  uint32_t n = uint8_t(data[at]);
+  if (n == 0 || n > FlatBlocks::kGroupBlocks || 1 + 12 * n > stop - at) {
+    return false;
+  }
+  table_ = data + at + 1;
+  group_at_ = at;
+  group_bytes_ = stop - at;
+  n_ = n;
+  return true;
+}
+
+size_t FlatReader::GroupFor(int64_t t) const {
+  const std::vector<int64_t>& last = idx_->last;
+  if (n_ > 0 && next_ < n_ && group_ < last.size() && last[group_] >= t) {
+    return group_;
+  }
+  // Times never decrease and the next sample's group is usually a few
+  // ahead: gallop forward, then binary search the last stride, so the
+  // walk touches the index mostly sequentially.
+  size_t lo = n_ == 0 ? group_ : group_ + 1;
+  size_t step = 1, hi = lo;
+  while (hi < last.size() && last[hi] < t) {
+    lo = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  hi = std::min(hi, last.size());
+  return size_t(std::lower_bound(last.begin() + lo, last.begin() + hi, t) -
+                last.begin());
+}
+
+void FlatReader::Prefetch(int64_t t, bool body) const {
+  if (!idx_ || (have_block_ && block_last_ >= t)) return;
+  size_t g = GroupFor(t);
+  if (g >= idx_->first.size() || (n_ > 0 && g == group_)) return;
+  // Its misses then overlap the decoding of the current sample's block.
+  const char* p = f_.data() + idx_->first[g];
+  if (!body) {
+    // The group's header table (193 bytes at most).
+    for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line);
+    return;
+  }
+  // The block's first bytes; the table was asked for one sample earlier.
+  uint64_t bytes =
+      (g + 1 < idx_->first.size() ? idx_->first[g + 1] : idx_->end) -
+      idx_->first[g];
+  uint32_t n = uint8_t(p[0]);
+  if (n == 0 || n > FlatBlocks::kGroupBlocks || 1 + 12 * n > bytes) return;
+  for (uint32_t k = 0; k < n; ++k) {
+    const char* h = p + 1 + 12 * k;
+    if (int64_t(GetBe64(h)) < t) continue;
+    uint64_t from = k == 0 ? 1 + 12 * n : GetBe32(h - 4);
+    uint64_t to = std::min<uint64_t>(GetBe32(h + 8), bytes);
+    for (uint64_t at = from; at < to && at < from + 512; at += 64) {
+      __builtin_prefetch(p + at);
+    }
+    return;
+  }
 }
 
 bool FlatReader::SeekEnd(int64_t t) {
@@ -221,27 +292,22 @@ bool FlatReader::SeekEnd(int64_t t) {
   have_block_ = have_iv_ = false;
   if (!idx_) return false;
   const std::vector<int64_t>& last = idx_->last;
-  // Stay in the current group while it reaches t; else binary search for
-  // the first group that does (times never decrease, so only forward).
-  if (!(pos_ < stop_ && group_ < last.size() && last[group_] >= t)) {
-    size_t g = size_t(std::lower_bound(last.begin() + group_, last.end(), t) -
-                      last.begin());
-    if (g == last.size()) return false;
-    group_ = g;
-    pos_ = idx_->first[g];
-    stop_ = g + 1 < last.size() ? idx_->first[g + 1] : idx_->end;
+  if (next_ >= n_ || group_ >= last.size() || last[group_] < t) {
+    size_t g = GroupFor(t);
+    if (g == last.size() || !EnterGroup(g)) return false;
   }
-  const char* data = f_.data();
-  while (stop_ - pos_ >= 9) {
-    const char* p = data + pos_ + 8;
-    const char* e = data + stop_;
-    uint64_t size = 0;
-    if (!GetVarint(&p, e, &size) || size > uint64_t(e - p)) break;
-    int64_t block_last = int64_t(GetBe64(data + pos_));
-    pos_ = uint64_t(p - data) + size;
-    if (block_last < t) continue;  // not decoded: only its header is read
+  // The group's header table: the first block whose last end reaches t.
+  const char* data = f_.data() + group_at_;
+  for (; next_ < n_; ++next_) {
+    const char* h = table_ + 12 * next_;
+    int64_t block_last = int64_t(GetBe64(h));
+    if (block_last < t) continue;
+    uint64_t from = next_ == 0 ? 1 + 12 * n_ : GetBe32(h - 4);
+    uint64_t to = GetBe32(h + 8);
+    ++next_;
+    if (from > to || to > group_bytes_) break;
     block_last_ = block_last;
-    have_block_ = Begin(p, size, block_last);
+    have_block_ = Begin(data + from, to - from, block_last);
     while (have_block_ && Step()) {
       if (end >= t) return true;
     }

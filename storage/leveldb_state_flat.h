@@ -8,11 +8,13 @@
 // over, and its cost grows with the store (4-6x from 10M to 100M events).
 // Close() therefore copies the quark's blocks, in key order, into one flat
 // file (kFileName in the store directory) and writes a sparse index per
-// quark; a sample then costs a binary search in memory and a walk over at
-// most kGroupBlocks block headers in the mapped file, at any size.
+// quark; a sample then costs a galloping search in memory, one header
+// table of at most kGroupBlocks entries and one block in the mapped file,
+// at any size.
 //
-// File: per quark, its blocks in time order, each as
-//   be64(last_end) varint(size) body        (body as in the "i" value)
+// File: per quark, its blocks in time order, in groups of kGroupBlocks:
+//   u8(n) n x [be64(last_end) be32(end of the body from the group start)]
+//   then the n bodies (as in the "i" values)
 // Index ("x" quark:u32 in the LevelDB store, written with the final meta):
 //   be64(end offset of the quark's last block) then, per group of
 //   kGroupBlocks consecutive blocks, be64(last_end of its last block)
@@ -90,6 +92,10 @@ class FlatReader : public BlockDecoder {
   // False (with *status set) when the quark's index cannot be read.
   bool Reset(uint32_t q, Status* status);
   bool SeekEnd(int64_t t);
+  // A hint: the caller will soon SeekEnd(t) (t not before the current
+  // time); starts loading the memory that will need: the header table of
+  // its group, or (body) the start of its block once that table is loaded.
+  void Prefetch(int64_t t, bool body) const;
 
  private:
   bool Step() {
@@ -97,11 +103,19 @@ class FlatReader : public BlockDecoder {
     return have_iv_;
   }
 
+  // The group holding the first block reaching t, searching forward.
+  size_t GroupFor(int64_t t) const;
+  // Loads group g's header table; false when it is damaged.
+  bool EnterGroup(size_t g);
+
   const FlatBlocks& f_;
   std::shared_ptr<const FlatBlocks::QuarkIndex> idx_;
-  size_t group_ = 0;   // group of the loaded block
-  uint64_t pos_ = 0;   // offset just past the loaded block
-  uint64_t stop_ = 0;  // end offset of group_
+  size_t group_ = 0;             // the group entered (n_ > 0) or to start at
+  uint32_t n_ = 0;               // blocks in group_, 0 before entering one
+  uint32_t next_ = 0;            // next block of group_ to consider
+  const char* table_ = nullptr;  // group_'s header table
+  uint64_t group_at_ = 0;        // offset of group_ in the file
+  uint64_t group_bytes_ = 0;     // its size
   int64_t block_last_ = 0;
   bool have_block_ = false;
   bool have_iv_ = false;

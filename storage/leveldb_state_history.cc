@@ -283,6 +283,11 @@ Status LevelDbStateHistory::SampleQuark(Quark q,
   size_t i = 0;
   while (i < times.size()) {
     VMTRACE_RETURN_IF_ERROR(deadline->Tick());
+    if constexpr (requires { r->Prefetch(int64_t(0), false); }) {
+      // Two samples ahead, the group's table; one ahead, the block.
+      if (i + 2 < times.size()) r->Prefetch(times[i + 2], false);
+      if (i + 1 < times.size()) r->Prefetch(times[i + 1], true);
+    }
     if (!r->SeekEnd(times[i])) break;
     if (r->start <= times[i]) {
       out->push_back({q, r->start, r->end, DecodeValue(r->code, r->big)});

@@ -7,10 +7,12 @@
 // Usage: vmtrace-state-query-bench --dir=STORE [--quarks=200]
 //                                  [--samples=2000] [--reps=11]
 //                                  [--prefix=NAME] [--compact] [--leveldb]
+//                                  [--rewrite]
 // The store's analysis id, version and fingerprint are read from its meta
 // key first, so LevelDbStateHistory::Open loads it instead of wiping it.
 // Never point it at a live store: a format mismatch would wipe it.
 // A format-3 copy (before the sampling copy) is upgraded in place first.
+// --rewrite writes the copy's sampling copy again (after a layout change).
 // --leveldb queries LevelDB per sample (the path before issue 11 item 5).
 // --compact first compacts the copy into its bottom level (an experiment).
 // --prefix keeps only quarks whose path starts with that top-level name.
@@ -45,7 +47,8 @@ double Ms(Clock::time_point a, Clock::time_point b) {
   std::exit(1);
 }
 
-StateStoreOptions OptionsFromMeta(const std::string& dir, bool compact) {
+StateStoreOptions OptionsFromMeta(const std::string& dir, bool compact,
+                                  bool rewrite) {
   leveldb::DB* raw = nullptr;
   leveldb::Options options;
   leveldb::Status s = leveldb::DB::Open(options, dir, &raw);
@@ -58,7 +61,7 @@ StateStoreOptions OptionsFromMeta(const std::string& dir, bool compact) {
   if (!j.is_object() || !j.value("complete", false)) {
     Die("not a complete store: " + meta);
   }
-  if (j.value("formatVersion", 0) == 3) {
+  if (j.value("formatVersion", 0) == 3 || rewrite) {
     // Format 3 differs only by the sampling copy: add it to the copy.
     leveldb::WriteBatch batch;
     auto st = vmtrace::storage::FlatBlocks::Write(db.get(), dir, &batch);
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
   size_t nquarks = 200, nsamples = 2000;
   int reps = 11;
   bool compact = false;
+  bool rewrite = false;
   bool sampling_copy = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -95,6 +99,8 @@ int main(int argc, char** argv) {
       reps = std::max(1, std::atoi(a.c_str() + 7));
     } else if (a == "--leveldb") {
       sampling_copy = false;
+    } else if (a == "--rewrite") {
+      rewrite = true;
     } else if (a == "--compact") {
       compact = true;
     } else if (a.rfind("--prefix=", 0) == 0) {
@@ -111,7 +117,7 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  StateStoreOptions o = OptionsFromMeta(dir, compact);
+  StateStoreOptions o = OptionsFromMeta(dir, compact, rewrite);
   o.sampling_copy = sampling_copy;
   auto a = Clock::now();
   auto opened = LevelDbStateHistory::Open(o);
