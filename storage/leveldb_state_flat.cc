@@ -273,7 +273,7 @@ void FlatReader::Prefetch(int64_t t, bool body) const {
     if (int64_t(GetBe64(h)) < t) continue;
     uint64_t from = k == 0 ? 1 + 12 * n : GetBe32(h - 4);
     uint64_t to = std::min<uint64_t>(GetBe32(h + 8), bytes);
-    for (uint64_t at = from; at < to && at < from + 512; at += 64) {
+    for (uint64_t at = from; at < to && at < from + 256; at += 64) {
       __builtin_prefetch(p + at);
     }
     return;

@@ -284,8 +284,8 @@ Status LevelDbStateHistory::SampleQuark(Quark q,
   while (i < times.size()) {
     VMTRACE_RETURN_IF_ERROR(deadline->Tick());
     if constexpr (requires { r->Prefetch(int64_t(0), false); }) {
-      // Two samples ahead, the group's table; one ahead, the block.
-      if (i + 2 < times.size()) r->Prefetch(times[i + 2], false);
+      // Three samples ahead, the group's table; one ahead, the block.
+      if (i + 3 < times.size()) r->Prefetch(times[i + 3], false);
       if (i + 1 < times.size()) r->Prefetch(times[i + 1], true);
     }
     if (!r->SeekEnd(times[i])) break;
