@@ -12,6 +12,7 @@
 #include "base/deadline.h"
 #include "storage/data_dir.h"
 #include "storage/leveldb_state_codec.h"
+#include "storage/leveldb_state_flat.h"
 #include "storage/leveldb_state_reader.h"
 
 namespace vmtrace::storage {
@@ -65,6 +66,7 @@ LevelDbStateHistory::~LevelDbStateHistory() {
   // Snapshots must go before the DB; the meta stays as it is, so a history
   // that was not closed is rebuilt on next open.
   snapshot_.reset();
+  flat_.reset();
   db_.reset();
 }
 
@@ -122,6 +124,10 @@ Status LevelDbStateHistory::Load() {
     }
     strings_.push_back(it->value().ToString());
   }
+  // A complete store without its sampling copy is rebuilt.
+  if (opts_.sampling_copy) {
+    VMTRACE_ASSIGN_OR_RETURN(flat_, FlatBlocks::Open(db_.get(), opts_.dir));
+  }
   has_start_ = has_flushed_ = complete_ = true;
   needs_build_ = false;
   return Status::Ok();
@@ -142,7 +148,9 @@ std::string LevelDbStateHistory::MetaJson(bool complete, int64_t end) const {
 
 Status LevelDbStateHistory::BeginBuild() {
   // Nobody else holds this DB yet, so destroying it is the fastest wipe.
+  flat_.reset();
   db_.reset();
+  FlatBlocks::Remove(opts_.dir);
   leveldb::Options options;
   leveldb::DestroyDB(opts_.dir, options);
   VMTRACE_ASSIGN_OR_RETURN(db_, OpenDb(opts_.dir, cache_.get()));
@@ -213,6 +221,11 @@ std::shared_ptr<const leveldb::Snapshot> LevelDbStateHistory::ReadSnapshot(
   return snapshot_;
 }
 
+std::shared_ptr<const FlatBlocks> LevelDbStateHistory::Flat() const {
+  std::lock_guard lock(snap_mu_);
+  return flat_;
+}
+
 void LevelDbStateHistory::PublishSnapshot() {
   leveldb::DB* db = db_.get();
   std::shared_ptr<const leveldb::Snapshot> snap(
@@ -261,6 +274,34 @@ StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QueryAt(
   return out;
 }
 
+// One quark's walk over the sample times with either reader.
+template <class R>
+Status LevelDbStateHistory::SampleQuark(Quark q,
+                                        const std::vector<int64_t>& times, R* r,
+                                        DeadlineCheck* deadline,
+                                        std::vector<StateInterval>* out) const {
+  size_t i = 0;
+  while (i < times.size()) {
+    VMTRACE_RETURN_IF_ERROR(deadline->Tick());
+    if constexpr (requires { r->Prefetch(int64_t(0), false); }) {
+      // Three samples ahead, the group's table; one ahead, the block.
+      if (i + 3 < times.size()) r->Prefetch(times[i + 3], false);
+      if (i + 1 < times.size()) r->Prefetch(times[i + 1], true);
+    }
+    if (!r->SeekEnd(times[i])) break;
+    if (r->start <= times[i]) {
+      out->push_back({q, r->start, r->end, DecodeValue(r->code, r->big)});
+      i = SkipSamples(times, i, r->end);
+    } else {
+      // No interval holds times[i]; resume at the first sample this
+      // interval can hold.
+      i = size_t(std::lower_bound(times.begin() + i, times.end(), r->start) -
+                 times.begin());
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QuerySampled(
     const std::vector<Quark>& quarks, const std::vector<int64_t>& times) const {
   std::vector<StateInterval> out;
@@ -273,27 +314,25 @@ StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QuerySampled(
   // avoids regrowing (and re-faulting) a large vector, the main cost of
   // big replies. Untouched reserved pages cost nothing.
   out.reserve(std::min<size_t>(quarks.size() * times.size(), size_t(1) << 22));
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
-  Reader r(it.get());
   std::shared_lock lock(tree_mu_);
   DeadlineCheck deadline(256);
+  if (auto flat = Flat()) {
+    // A complete store: its sampling copy (leveldb_state_flat.h).
+    FlatReader r(*flat);
+    for (Quark q : quarks) {
+      if (q >= tree_.size()) continue;
+      Status st;
+      if (!r.Reset(q, &st)) return st;
+      VMTRACE_RETURN_IF_ERROR(SampleQuark(q, times, &r, &deadline, &out));
+    }
+    return out;
+  }
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+  Reader r(it.get());
   for (Quark q : quarks) {
     if (q >= tree_.size()) continue;
     r.Reset(q);
-    size_t i = 0;
-    while (i < times.size()) {
-      VMTRACE_RETURN_IF_ERROR(deadline.Tick());
-      if (!r.SeekEnd(times[i])) break;
-      if (r.start <= times[i]) {
-        out.push_back({q, r.start, r.end, DecodeValue(r.code, r.big)});
-        i = SkipSamples(times, i, r.end);
-      } else {
-        // No interval holds times[i]; resume at the first sample this
-        // interval can hold.
-        i = size_t(std::lower_bound(times.begin() + i, times.end(), r.start) -
-                   times.begin());
-      }
-    }
+    VMTRACE_RETURN_IF_ERROR(SampleQuark(q, times, &r, &deadline, &out));
   }
   if (!it->status().ok())
     return IoError("state query: " + it->status().ToString());

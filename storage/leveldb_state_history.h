@@ -37,6 +37,11 @@
 // intervals or ~100 ms, not per event -- keeps blocks near full size. Typical
 // cost: 3-5 bytes per interval before snappy.
 //
+// "x" quark:u32 -> index of the sampling copy of a complete store's blocks
+//                   (a flat file beside LevelDB's, leveldb_state_flat.h),
+//                   written by Close(): QuerySampled of a complete store
+//                   reads it instead of seeking LevelDB per sample.
+//
 // Reads. The interval of quark q containing t is in the first block whose
 // key is >= "i" q tk(t): one Seek, then decoding at most one block. A
 // sampled query walks each quark forward with one iterator (a consistent
@@ -84,7 +89,13 @@ class Snapshot;
 class WriteBatch;
 }  // namespace leveldb
 
+namespace vmtrace {
+class DeadlineCheck;
+}  // namespace vmtrace
+
 namespace vmtrace::storage {
+
+class FlatBlocks;
 
 struct StateStoreOptions {
   std::string dir;
@@ -92,12 +103,21 @@ struct StateStoreOptions {
   int analysis_version = 0;
   std::string fingerprint;  // identifies the trace(s) analysed
   size_t batch_intervals = 8192;
+  // When true, Close() also writes a sampling copy of the blocks
+  // (leveldb_state_flat.h) and QuerySampled on a complete store reads it:
+  // whole-range sampled queries stay flat as the trace grows (100M / 10M
+  // events ~1.4x instead of 4-9x) but the state store doubles on disk and
+  // closing it re-reads it once. Off by default: the doubled store breaks
+  // the stores <= 0.3 x the trace budget until the copy replaces the
+  // LevelDB blocks instead of duplicating them.
+  bool sampling_copy = false;
 };
 
 class LevelDbStateHistory : public StateHistory, public StateWriter {
  public:
-  // 3: totals checkpoints ("c" keys).
-  static constexpr int kFormatVersion = 3;
+  // 3: totals checkpoints ("c" keys). 4: the sampling copy of the blocks
+  // and its index ("x" keys, leveldb_state_flat.h).
+  static constexpr int kFormatVersion = 4;
   static constexpr uint32_t kBlockIntervals = 64;
   // Blocks of a quark between two totals checkpoints: the trade of store
   // size against decoding per time. A checkpoint costs ~15 bytes plus ~10
@@ -184,7 +204,12 @@ class LevelDbStateHistory : public StateHistory, public StateWriter {
   void PublishSnapshot();
   // The snapshot readers must use; `*ok` false when nothing is readable yet.
   std::shared_ptr<const leveldb::Snapshot> ReadSnapshot(bool* ok) const;
+  std::shared_ptr<const FlatBlocks> Flat() const;
   StateValue DecodeValue(uint64_t code, uint64_t big) const;
+  template <class R>
+  Status SampleQuark(Quark q, const std::vector<int64_t>& times, R* r,
+                     DeadlineCheck* deadline,
+                     std::vector<StateInterval>* out) const;
 
   StateStoreOptions opts_;
   std::shared_ptr<leveldb::Cache> cache_;  // outlives db_
@@ -197,6 +222,8 @@ class LevelDbStateHistory : public StateHistory, public StateWriter {
 
   mutable std::mutex snap_mu_;
   std::shared_ptr<const leveldb::Snapshot> snapshot_;
+  // The sampling copy of a complete store (null until then); under snap_mu_.
+  std::shared_ptr<const FlatBlocks> flat_;
 
   // Writer-thread state.
   std::vector<WriterQuark> writer_;

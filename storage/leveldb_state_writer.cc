@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "storage/leveldb_state_codec.h"
+#include "storage/leveldb_state_flat.h"
 #include "storage/leveldb_state_history.h"
 
 namespace vmtrace::storage {
@@ -208,12 +209,27 @@ Status LevelDbStateHistory::Close(int64_t end_time) {
   VMTRACE_RETURN_IF_ERROR(write_status_);
   int64_t end =
       has_flushed_.load() ? std::max(end_time, flushed_.load()) : end_time;
-  // One synced write: the meta saying "complete" lands with the last blocks.
+  // The last blocks first, then their sampling copy (leveldb_state_flat.h),
+  // synced, then one synced write of its index with the meta saying
+  // "complete": a crash in between leaves an incomplete store, rebuilt.
+  std::shared_ptr<const FlatBlocks> flat;
+  if (opts_.sampling_copy) {
+    VMTRACE_RETURN_IF_ERROR(WriteBatch(false));
+    VMTRACE_RETURN_IF_ERROR(
+        FlatBlocks::Write(db_.get(), opts_.dir, batch_.get()));
+  }
   batch_->Put("m", MetaJson(true, end));
   VMTRACE_RETURN_IF_ERROR(WriteBatch(true));
+  if (opts_.sampling_copy) {
+    VMTRACE_ASSIGN_OR_RETURN(flat, FlatBlocks::Open(db_.get(), opts_.dir));
+  }
   // Snapshot first, bound second: a reader that sees the new bound also
   // sees every interval it promises.
   PublishSnapshot();
+  {
+    std::lock_guard lock(snap_mu_);
+    flat_ = std::move(flat);
+  }
   flushed_.store(end);
   has_flushed_.store(true);
   complete_.store(true);

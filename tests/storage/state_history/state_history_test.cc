@@ -33,18 +33,23 @@ struct MemoryImpl {
   StateWriter* writer() { return h.get(); }
 };
 
-struct LevelDbImpl {
+// kSamplingCopy false: a complete store answers QuerySampled by seeking
+// LevelDB, the path an incomplete one always takes.
+template <bool kSamplingCopy>
+struct LevelDbImplT {
   std::string dir =
       TempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::unique_ptr<LevelDbStateHistory> h;
-  LevelDbImpl() {
+  LevelDbImplT() {
     // A tiny batch so automatic batch writes happen between flushes.
-    auto s = LevelDbStateHistory::Open({dir, "test", 1, "fp", 16});
+    StateStoreOptions o{dir, "test", 1, "fp", 16};
+    o.sampling_copy = kSamplingCopy;
+    auto s = LevelDbStateHistory::Open(o);
     EXPECT_TRUE(s.ok());
     h = std::move(s).value();
     EXPECT_TRUE(h->needs_build());
   }
-  ~LevelDbImpl() {
+  ~LevelDbImplT() {
     h.reset();
     std::filesystem::remove_all(dir);
   }
@@ -119,7 +124,9 @@ class StateHistoryTest : public ::testing::Test {
   StateWriter& w() { return *impl_.writer(); }
 };
 
-using Impls = ::testing::Types<MemoryImpl, LevelDbImpl>;
+using LevelDbImpl = LevelDbImplT<true>;
+using LevelDbSeekImpl = LevelDbImplT<false>;
+using Impls = ::testing::Types<MemoryImpl, LevelDbImpl, LevelDbSeekImpl>;
 TYPED_TEST_SUITE(StateHistoryTest, Impls);
 
 TYPED_TEST(StateHistoryTest, TreeOps) {
