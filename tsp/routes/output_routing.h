@@ -34,9 +34,10 @@ struct Resolved {
 std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
                                 const char* want_type, ApiResponse* error);
 
-// A tree model as TSP JSON (time-graph trees carry start/end, XY trees
-// isDefault).
-Json TreeJson(const TreeModel& m, bool time_graph);
+// A tree model as TSP JSON. Which endpoint a tree answers: time-graph entries
+// carry start/end, XY entries isDefault, data-tree entries neither.
+enum class TreeKind { kTimeGraph, kXy, kData };
+Json TreeJson(const TreeModel& m, TreeKind kind);
 
 void AddTimeGraphRoutes(TraceService* svc, std::vector<Route>* routes);
 void AddXyTableRoutes(TraceService* svc, std::vector<Route>* routes);

@@ -86,7 +86,7 @@ std::optional<Resolved> Resolve(TraceService* svc, const ApiRequest& r,
   return res;
 }
 
-Json TreeJson(const TreeModel& m, bool time_graph) {
+Json TreeJson(const TreeModel& m, TreeKind kind) {
   Json headers = Json::array();
   for (const auto& h : m.headers) {
     headers.push_back(Json{{"name", h}, {"tooltip", ""}});
@@ -95,10 +95,10 @@ Json TreeJson(const TreeModel& m, bool time_graph) {
   for (const auto& e : m.entries) {
     Json j{{"id", e.id}, {"parentId", e.parent_id}, {"labels", e.labels}};
     if (e.has_data) j["hasData"] = true;
-    if (time_graph) {
+    if (kind == TreeKind::kTimeGraph) {
       j["start"] = e.start;
       j["end"] = e.end;
-    } else {
+    } else if (kind == TreeKind::kXy) {
       j["isDefault"] = e.is_default;
     }
     entries.push_back(std::move(j));

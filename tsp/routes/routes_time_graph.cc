@@ -23,7 +23,8 @@ ApiResponse TimeGraphTree(TraceService* svc, const ApiRequest& r) {
   int64_t end = *range ? (*range)->end : snap.end;
   auto tree = res->time_graph->Tree(start, end);
   if (!tree.ok()) return FromStatus(tree.status());
-  return Envelope(TreeJson(*tree, true), tree->running, tree->message);
+  return Envelope(TreeJson(*tree, TreeKind::kTimeGraph), tree->running,
+                  tree->message);
 }
 
 struct Filter {
@@ -199,9 +200,8 @@ ApiResponse DataTree(TraceService* svc, const ApiRequest& r) {
   const int64_t end = *range ? (*range)->end : snap.end;
   auto tree = res->data_tree->Tree(start, end);
   if (!tree.ok()) return FromStatus(tree.status());
-  Json j = TreeJson(*tree, false);
-  for (Json& e : j["entries"]) e.erase("isDefault");
-  return Envelope(std::move(j), tree->running, tree->message);
+  return Envelope(TreeJson(*tree, TreeKind::kData), tree->running,
+                  tree->message);
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ ApiResponse XyTree(TraceService* svc, const ApiRequest& r) {
   int64_t end = *range ? (*range)->end : snap.end;
   auto tree = res->xy->Tree(start, end);
   if (!tree.ok()) return FromStatus(tree.status());
-  return Envelope(TreeJson(*tree, false), tree->running);
+  return Envelope(TreeJson(*tree, TreeKind::kXy), tree->running);
 }
 
 ApiResponse XyFetch(TraceService* svc, const ApiRequest& r) {
