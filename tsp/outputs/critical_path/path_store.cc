@@ -264,14 +264,15 @@ StatusOr<std::unique_ptr<StoredPath>> SavePath(const std::string& dir,
     if (!h->complete()) return IoError("cannot store the critical path");
     p->history = std::move(h);
   }
-  if (!dir.empty()) {
-    VMTRACE_RETURN_IF_ERROR(ReadSide(dir, p.get()));
-  } else {
-    p->tree = w.tree;
-    p->labels = w.labels;
-    p->start = w.start;
-    p->end = w.end;
+  // What the side file holds is what was just written: no need to read it.
+  p->tree = w.tree;
+  for (TreeEntry& e : p->tree.entries) {
+    e.start = w.start;
+    e.end = w.end;
   }
+  p->labels = w.labels;
+  p->start = w.start;
+  p->end = w.end;
   IndexQuarks(p.get());
   return p;
 }
