@@ -285,6 +285,8 @@ void CriticalPathOutputs::LoadConfigs() {
       path->dir = PathDir(path->n);
       path->fingerprint = fingerprint_ + "|" + path->parameters.dump();
       Attach(path.get());
+      // Ids stay unique even if the file's "next" was damaged.
+      next_ = std::max(next_, path->n + 1);
       if (e.at("listed").get<bool>()) paths_.push_back(path);
       if (path->n == first) first_ = path;
     }

@@ -87,12 +87,22 @@ Status WriteSide(const std::string& dir, const WalkedPath& w) {
   return Status::Ok();
 }
 
+// An entry id written by Write(); false for anything else (a damaged
+// store answers without that row rather than throwing).
+bool ParseId(const std::string& s, int64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  char* end = nullptr;
+  *out = std::strtoll(s.c_str(), &end, 10);
+  return end != nullptr && *end == '\0';
+}
+
 // Rows and arrow pairs from the history's attribute tree.
 void IndexQuarks(StoredPath* p) {
   const storage::StateHistory& h = *p->history;
   if (auto rows = h.Find({"Rows"})) {
     for (storage::Quark q : h.Children(*rows)) {
-      p->rows[std::stoll(h.Name(q))] = q;
+      int64_t id;
+      if (ParseId(h.Name(q), &id)) p->rows[id] = q;
     }
   }
   if (auto pre = h.Find({"Preempters"})) {
@@ -101,7 +111,10 @@ void IndexQuarks(StoredPath* p) {
   if (auto arrows = h.Find({"Arrows"})) {
     for (storage::Quark f : h.Children(*arrows)) {
       for (storage::Quark t : h.Children(f)) {
-        p->arrows.push_back({std::stoll(h.Name(f)), std::stoll(h.Name(t)), t});
+        int64_t from, to;
+        if (ParseId(h.Name(f), &from) && ParseId(h.Name(t), &to)) {
+          p->arrows.push_back({from, to, t});
+        }
       }
     }
   }
