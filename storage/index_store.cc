@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/varint.h"
 #include "storage/data_dir.h"
 
 namespace vmtrace::storage {
@@ -19,27 +20,6 @@ uint64_t GetBe64(const char* p) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | uint8_t(p[i]);
   return v;
-}
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(char(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(char(v));
-}
-
-bool GetVarint(const char** p, const char* end, uint64_t* v) {
-  uint64_t r = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    uint8_t b = uint8_t(*(*p)++);
-    r |= uint64_t(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      *v = r;
-      return true;
-    }
-  }
-  return false;
 }
 
 // Time keys flip the sign bit so negative timestamps sort before positive.

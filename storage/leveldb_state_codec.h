@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "base/varint.h"
 #include "storage/state_history.h"
 
 namespace vmtrace::storage::codec {
@@ -33,38 +34,10 @@ inline uint64_t GetBe64(const char* p) {
   return v;
 }
 
-inline void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(char(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(char(v));
-}
-
-// Hot in every read: the one-byte case is inlined first.
-inline bool GetVarint(const char** p, const char* end, uint64_t* v) {
-  if (*p < end && !(uint8_t(**p) & 0x80)) {
-    *v = uint8_t(*(*p)++);
-    return true;
-  }
-  uint64_t r = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    uint8_t b = uint8_t(*(*p)++);
-    r |= uint64_t(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      *v = r;
-      return true;
-    }
-  }
-  return false;
-}
-
-inline uint64_t ZigZag(int64_t v) {
-  return (uint64_t(v) << 1) ^ uint64_t(v >> 63);
-}
-inline int64_t UnZigZag(uint64_t v) {
-  return int64_t(v >> 1) ^ -int64_t(v & 1);
-}
+using ::vmtrace::GetVarint;
+using ::vmtrace::PutVarint;
+using ::vmtrace::UnZigZag;
+using ::vmtrace::ZigZag;
 
 inline std::string IntervalKey(Quark q, int64_t t) {
   std::string k = "i";

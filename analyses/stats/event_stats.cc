@@ -9,6 +9,7 @@
 
 #include "analyses/stats/buckets.h"
 #include "base/log.h"
+#include "base/varint.h"
 
 namespace vmtrace::stats {
 namespace {
@@ -41,29 +42,13 @@ std::string SlabKey(int64_t slab) {
   return k;
 }
 
-void PutVar(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(char(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(char(v));
-}
-bool GetVar(const char** p, const char* e, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && *p < e; shift += 7) {
-    uint8_t b = uint8_t(*(*p)++);
-    *v |= uint64_t(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
 void PutStr(std::string* out, const std::string& s) {
-  PutVar(out, s.size());
+  PutVarint(out, s.size());
   out->append(s);
 }
 bool GetStr(const char** p, const char* e, std::string* s) {
   uint64_t n;
-  if (!GetVar(p, e, &n) || uint64_t(e - *p) < n) return false;
+  if (!GetVarint(p, e, &n) || uint64_t(e - *p) < n) return false;
   s->assign(*p, n);
   *p += n;
   return true;
@@ -71,10 +56,10 @@ bool GetStr(const char** p, const char* e, std::string* s) {
 
 std::string EncodeSwitches(const SwitchStates& s) {
   std::string out;
-  PutVar(&out, s.size());
+  PutVarint(&out, s.size());
   for (const auto& [q, v] : s) {
-    PutVar(&out, q);
-    PutVar(&out, v.size());
+    PutVarint(&out, q);
+    PutVarint(&out, v.size());
     for (const SwitchState& x : v) {
       PutStr(&out, x.cur_l1);
       PutStr(&out, x.cur_l2);
@@ -88,10 +73,10 @@ bool DecodeSwitches(const std::string& in, SwitchStates* s) {
   const char* p = in.data();
   const char* e = p + in.size();
   uint64_t n;
-  if (!GetVar(&p, e, &n)) return false;
+  if (!GetVarint(&p, e, &n)) return false;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t q, m;
-    if (!GetVar(&p, e, &q) || !GetVar(&p, e, &m)) return false;
+    if (!GetVarint(&p, e, &q) || !GetVarint(&p, e, &m)) return false;
     auto& v = (*s)[Quark(q)];
     v.resize(m);
     for (SwitchState& x : v) {
