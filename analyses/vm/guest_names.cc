@@ -48,4 +48,32 @@ void GuestNames::Merge(const GuestNames& other) {
   for (const auto& [key, naming] : other.vms) MergeNaming(naming, &vms[key]);
 }
 
+GuestNamesSource::GuestNamesSource()
+    : merged_(std::make_shared<const GuestNames>()) {}
+
+void GuestNamesSource::SetTraced(GuestNames names) {
+  std::lock_guard<std::mutex> lock(mu_);
+  traced_ = std::move(names);
+  RebuildLocked();
+}
+
+void GuestNamesSource::SetHand(GuestNames names) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hand_ = std::move(names);
+  RebuildLocked();
+}
+
+std::shared_ptr<const GuestNames> GuestNamesSource::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return merged_;
+}
+
+// Replies in flight keep the snapshot they started with; a new one is
+// built per change (changes are rare: a configuration post, one mapping).
+void GuestNamesSource::RebuildLocked() {
+  auto merged = std::make_shared<GuestNames>(traced_);
+  merged->Merge(hand_);
+  merged_ = std::move(merged);
+}
+
 }  // namespace vmtrace::vm

@@ -15,6 +15,8 @@
 #include <climits>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +68,25 @@ struct GuestNames {
   // Adds `other` over this: a field set in `other` wins (hand-given names
   // override guest-trace ones).
   void Merge(const GuestNames& other);
+};
+
+// An experiment's names, shared by its outputs: the guest traces' (set once
+// they are mapped) under the hand-given ones (set whenever the
+// vmtrace.vm.names configuration changes). Thread-safe; readers get an
+// immutable merged snapshot they may keep while drawing one reply.
+class GuestNamesSource {
+ public:
+  GuestNamesSource();
+  void SetTraced(GuestNames names);
+  void SetHand(GuestNames names);
+  // Never null; empty names when nothing is known.
+  std::shared_ptr<const GuestNames> Current() const;
+
+ private:
+  void RebuildLocked();
+  mutable std::mutex mu_;
+  GuestNames traced_, hand_;
+  std::shared_ptr<const GuestNames> merged_;
 };
 
 }  // namespace vmtrace::vm

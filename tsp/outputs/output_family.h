@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analyses/index/experiment_index.h"
+#include "analyses/vm/guest_names.h"
 #include "base/status.h"
 #include "storage/registry.h"
 #include "tsp/outputs/output_set.h"
@@ -31,6 +32,10 @@ struct OutputContext {
   // its traces.
   std::string store_dir;
   std::string fingerprint;
+  // The experiment's guest names (hand-given and from guest traces);
+  // never null. Read when drawing, never when building a store.
+  std::shared_ptr<vm::GuestNamesSource> names =
+      std::make_shared<vm::GuestNamesSource>();
 };
 
 // The module of type T (T::kId) among the index's modules; null if it was

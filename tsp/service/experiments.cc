@@ -129,7 +129,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::Build(
                     names,
                     registry_.get(),
                     options_.data_dir + "/experiments/" + rec.uuid,
-                    index::FingerprintTraces(all_dirs)};
+                    index::FingerprintTraces(all_dirs),
+                    exp->names};
   VMTRACE_RETURN_IF_ERROR(MakeOutputs(ctx, &exp->outputs));
   VMTRACE_LOG(kInfo, "experiment %s (%s): %s", rec.name.c_str(),
               rec.uuid.c_str(),

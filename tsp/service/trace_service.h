@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "analyses/index/experiment_index.h"
+#include "analyses/vm/guest_names.h"
 #include "base/status.h"
 #include "storage/registry.h"
 #include "tsp/outputs/output_set.h"
@@ -57,6 +58,10 @@ class Experiment {
   storage::ExperimentRecord record;
   std::vector<TraceInfo> traces;
   std::unique_ptr<index::ExperimentIndex> index;
+  // Names of its VMs, guest processes and containers (shared with its
+  // outputs through OutputContext::names).
+  std::shared_ptr<vm::GuestNamesSource> names =
+      std::make_shared<vm::GuestNamesSource>();
   // Every output (events table, histogram, the analyses' outputs and the
   // configurable ones), made by the registered families; destroyed before
   // the index whose modules they read.
