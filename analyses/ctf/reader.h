@@ -82,6 +82,8 @@ struct TraceInfo {
   std::string hostname;                    // env "hostname", or ""
   int64_t clock_offset_ns = 0;             // applied to every timestamp
   uint64_t clock_freq = 1000000000;
+  // The TSDL clock's name ("" if the metadata declares no clock).
+  std::string clock_name;
   size_t stream_count = 0;
   size_t event_class_count = 0;
   // Entries of the trace directory that should be stream files but cannot
@@ -104,6 +106,15 @@ class Trace {
   virtual std::vector<const EventClass*> event_classes() const = 0;
 };
 
+// The events a tracer reported lost in one stream (LTTng's packet contexts
+// count them in `events_discarded`, cumulatively per stream).
+struct StreamDiscards {
+  uint32_t trace_index = 0;   // Event::trace_index
+  uint32_t stream_index = 0;  // Event::stream_index
+  int64_t cpu = -1;           // packet context cpu_id, -1 if none
+  uint64_t count = 0;
+};
+
 // Anomalies met while reading; reading never stops the whole experiment
 // because of them (a stream with a decoding error ends at the last good
 // event).
@@ -119,6 +130,9 @@ struct ReaderStats {
   // Events whose time does not fit in int64 ns since the epoch (stream
   // stopped there, as for a decode error).
   uint64_t time_overflows = 0;
+  // discarded_events per stream: streams with a loss only, in the order
+  // the losses were first met.
+  std::vector<StreamDiscards> discarded_by_stream;
   std::vector<std::string> messages;  // first few, human readable
 };
 

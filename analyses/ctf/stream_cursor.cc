@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -138,7 +139,18 @@ bool StreamCursor::OpenPacket(uint64_t off) {
   if (packet_.has_discarded) {
     // LTTng counts discarded events cumulatively per stream.
     if (packet_.discarded > last_discarded_) {
-      stats_->discarded_events += packet_.discarded - last_discarded_;
+      const uint64_t lost = packet_.discarded - last_discarded_;
+      stats_->discarded_events += lost;
+      auto& per = stats_->discarded_by_stream;
+      auto it = std::find_if(per.begin(), per.end(), [this](const auto& d) {
+        return d.stream_index == event_.stream_index;
+      });
+      if (it == per.end()) {
+        it = per.insert(per.end(),
+                        StreamDiscards{event_.trace_index, event_.stream_index,
+                                       packet_.cpu, 0});
+      }
+      it->count += lost;
     }
     last_discarded_ = packet_.discarded;
   }

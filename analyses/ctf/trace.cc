@@ -378,6 +378,7 @@ StatusOr<std::shared_ptr<const TraceImpl>> TraceImpl::Load(
     }
     t->freq_ = c.freq;
     t->info_.clock_freq = c.freq;
+    t->info_.clock_name = c.name;
     t->offset_cycles_ = __int128(c.offset_s) * c.freq + c.offset;
     t->ns_per_cycle_exact_ = c.freq == 1000000000;
     if (t->ns_per_cycle_exact_) t->base_ns_ = int64_t(offset_ns);

@@ -3,8 +3,10 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <map>
+#include <string_view>
 
 #include "analyses/events/event_decoder.h"
 #include "analyses/index/event_times.h"
@@ -312,6 +314,13 @@ void ExperimentIndex::FinishIndex(
   note("truncated_packets", st.truncated_packets);
   note("decode_errors", st.decode_errors);
   note("discarded_events", st.discarded_events);
+  for (const ctf::StreamDiscards& d : st.discarded_by_stream) {
+    const std::string key = DiscardedEventsKey(
+        {d.trace_index, d.cpu, d.cpu < 0 ? d.stream_index : 0, d.count});
+    const uint64_t before =
+        props.count(key) ? std::stoull(props[key]) : uint64_t{0};
+    props[key] = std::to_string(before + d.count);
+  }
   note("unordered_events", st.unordered_events);
   note("unread_files", st.unread_files);
   note("time_overflows", st.time_overflows);
@@ -447,6 +456,48 @@ Status ExperimentIndex::CountsBefore(
     (*out)[i] = counts;
   }
   return Status::Ok();
+}
+
+}  // namespace vmtrace::index
+
+namespace vmtrace::index {
+
+std::string DiscardedEventsKey(const DiscardedEvents& d) {
+  return "reader.discarded_events." + std::to_string(d.ctf_trace) +
+         (d.cpu >= 0 ? ".cpu" + std::to_string(d.cpu)
+                     : ".stream" + std::to_string(d.stream));
+}
+
+std::vector<DiscardedEvents> DiscardedEventsOf(
+    const std::map<std::string, std::string>& properties) {
+  static constexpr std::string_view kPrefix = "reader.discarded_events.";
+  std::vector<DiscardedEvents> out;
+  for (auto it = properties.lower_bound(std::string(kPrefix));
+       it != properties.end() && it->first.rfind(kPrefix, 0) == 0; ++it) {
+    // Parsed without throwing: a damaged store loses the line, nothing else.
+    std::string_view rest = std::string_view(it->first).substr(kPrefix.size());
+    DiscardedEvents d;
+    const char* end = rest.data() + rest.size();
+    auto [p, ec] = std::from_chars(rest.data(), end, d.ctf_trace);
+    if (ec != std::errc() || p == end || *p != '.') continue;
+    std::string_view tail(p + 1, size_t(end - p - 1));
+    uint64_t n = 0;
+    bool cpu = tail.rfind("cpu", 0) == 0;
+    if (!cpu && tail.rfind("stream", 0) != 0) continue;
+    tail.remove_prefix(cpu ? 3 : 6);
+    auto [q, ec2] = std::from_chars(tail.data(), tail.data() + tail.size(), n);
+    if (ec2 != std::errc() || q != tail.data() + tail.size()) continue;
+    auto [r, ec3] = std::from_chars(
+        it->second.data(), it->second.data() + it->second.size(), d.count);
+    if (ec3 != std::errc()) continue;
+    if (cpu) {
+      d.cpu = int64_t(n);
+    } else {
+      d.stream = uint32_t(n);
+    }
+    out.push_back(d);
+  }
+  return out;
 }
 
 }  // namespace vmtrace::index

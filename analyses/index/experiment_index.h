@@ -153,6 +153,22 @@ class ExperimentIndex {
   std::jthread thread_;
 };
 
+// The events a tracer reported lost (ctf::StreamDiscards), kept in the
+// index's properties so that they survive a restart:
+// "reader.discarded_events.<ctf trace index>.cpu<N>" (streams of one CPU
+// summed) or ".stream<S>" for a stream without cpu_id, whose value is the
+// count. `ctf_trace` indexes ExperimentIndex::ctf_traces().
+struct DiscardedEvents {
+  uint32_t ctf_trace = 0;
+  int64_t cpu = -1;     // -1: unknown, then `stream` says which
+  uint32_t stream = 0;  // global stream index (when cpu is -1)
+  uint64_t count = 0;
+};
+std::string DiscardedEventsKey(const DiscardedEvents& d);
+// Every such key of `properties`, in key order; other keys are ignored.
+std::vector<DiscardedEvents> DiscardedEventsOf(
+    const std::map<std::string, std::string>& properties);
+
 // A digest of the trace files (names, sizes, modification times) so that an
 // index built from other files is never trusted.
 std::string FingerprintTraces(const std::vector<std::string>& dirs);

@@ -76,4 +76,16 @@ ConfigurableOutputs* OutputSet::Configurable(
   return nullptr;
 }
 
+void OutputSet::AddProperties(PropertySource source) {
+  property_sources_.push_back(std::move(source));
+}
+
+std::map<std::string, std::string> OutputSet::Properties() const {
+  std::map<std::string, std::string> all;
+  for (const auto& source : property_sources_) {
+    for (auto& [k, v] : source()) all[k] = std::move(v);
+  }
+  return all;
+}
+
 }  // namespace vmtrace::tsp

@@ -4,6 +4,8 @@
 #ifndef VMTRACE_TSP_OUTPUTS_OUTPUT_SET_H_
 #define VMTRACE_TSP_OUTPUTS_OUTPUT_SET_H_
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +25,13 @@ class OutputSet {
   void Add(std::unique_ptr<TableProvider> p);
   void Add(std::unique_ptr<DataTreeProvider> p);
   void Add(std::shared_ptr<ConfigurableOutputs> c);
+
+  // A source of keys an output adds to its experiment's `properties`
+  // (GET /experiments). Called on every such request: it must be cheap and
+  // thread-safe. Later sources win on a shared key.
+  using PropertySource = std::function<std::map<std::string, std::string>()>;
+  void AddProperties(PropertySource source);
+  std::map<std::string, std::string> Properties() const;
 
   // Every output, derived ones included, sorted by name.
   std::vector<OutputDescriptor> List() const;
@@ -55,6 +64,7 @@ class OutputSet {
   std::vector<std::unique_ptr<TableProvider>> tables_;
   std::vector<std::unique_ptr<DataTreeProvider>> data_trees_;
   std::vector<std::shared_ptr<ConfigurableOutputs>> configurables_;
+  std::vector<PropertySource> property_sources_;
 };
 
 }  // namespace vmtrace::tsp

@@ -65,6 +65,7 @@ Json ExperimentJson(const ExperimentView& v) {
   }
   Json props = s.properties;
   if (!s.message.empty()) props["indexing.message"] = s.message;
+  for (const auto& [k, val] : v.open->outputs.Properties()) props[k] = val;
   j.update({{"nbEvents", s.nb_events},
             {"start", s.start},
             {"end", s.end},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "tsp/outputs/check/check_outputs.h"
 #include "tsp/outputs/critical_path/critical_path_outputs.h"
 #include "tsp/outputs/events/events_outputs.h"
 #include "tsp/outputs/kernel/kernel_providers.h"
@@ -26,6 +27,7 @@ const std::vector<std::unique_ptr<OutputFamily>>& RegisteredOutputs() {
     f->push_back(KernelOutputs());
     f->push_back(VmOutputs());
     f->push_back(CriticalPathOutputFamily());
+    f->push_back(CheckOutputs());
     return f;
   }();
   return *families;
