@@ -188,16 +188,14 @@ std::map<std::string, std::string> CheckReport::Properties() const {
     if (!fixes.empty()) v += ". Fix: " + Join(fixes, "; ");
     p["check." + std::string(r.spec->id)] = v;
   }
-  std::vector<std::string> lost;
   for (const CheckLine& l : lines) {
-    if (l.analysis == "Lost events") {
-      lost.push_back(l.host.empty() ? l.reason : l.host + ": " + l.reason);
-    } else if (l.analysis == "Clock" || l.analysis == "Clock sync") {
+    if ((l.analysis == "Clock" || l.analysis == "Clock sync") &&
+        l.status != AvailabilityName(Availability::kNotApplicable)) {
       std::string& c = p["check.clock." + l.host];
       c += (c.empty() ? "" : "; ") + l.reason;
     }
   }
-  p["check.lost_events"] = Join(lost, "; ");
+  p["check.lost_events"] = lost_summary;
   return p;
 }
 
@@ -297,14 +295,21 @@ CheckReport RunCheck(const CheckInput& in) {
 
   // Lost events, per host and CPU (streams of one CPU summed).
   if (!in.pass_done) {
+    rep.lost_summary =
+        "pending: counted from the packet headers during the pass";
     rep.lines.push_back({"Lost events", "", "pending",
                          "counted from the packet headers during the pass",
                          ""});
   } else if (in.lost.empty()) {
-    rep.lines.push_back(
-        {"Lost events", "", "ok", "none reported by the packet headers", ""});
+    rep.lost_summary = "none reported by the packet headers";
+    rep.lines.push_back({"Lost events", "", "ok", rep.lost_summary, ""});
   } else {
+    std::vector<std::string> where;
     for (const LostEvents& l : in.lost) {
+      where.push_back(l.host + " " +
+                      (l.cpu >= 0 ? "CPU " + std::to_string(l.cpu)
+                                  : "stream " + std::to_string(l.stream)) +
+                      ": " + std::to_string(l.count));
       rep.lost_events += l.count;
       bool perf = false;
       for (const HostFacts& h : in.hosts) perf |= h.host == l.host && h.perf;
@@ -317,6 +322,8 @@ CheckReport RunCheck(const CheckInput& in) {
                "): states and paths around the loss may be wrong",
            LostFix(perf)});
     }
+    rep.lost_summary =
+        std::to_string(rep.lost_events) + " events lost: " + Join(where, ", ");
   }
 
   // Clocks: each trace's from its metadata; with several hosts, each

@@ -108,6 +108,9 @@ struct CheckReport {
   size_t partial = 0;
   size_t gaps = 0;  // missing groups, over hosts
   uint64_t lost_events = 0;
+  // "none reported by the packet headers", "pending: ...", or "<n> events
+  // lost: <host> CPU <c>: <n>, ...".
+  std::string lost_summary;
   bool final = false;  // nothing left to learn from the pass
   // "3 of 4 analyses available (1 partial); 2 gaps[; 1200 events lost]".
   std::string Summary() const;
