@@ -41,6 +41,7 @@
 
 #include "analyses/graph/graph_module.h"
 #include "analyses/sync/sync_module.h"
+#include "analyses/vm/guest_names.h"
 #include "analyses/vm/vm_model.h"
 #include "base/status.h"
 #include "storage/state_history.h"
@@ -74,12 +75,15 @@ class CriticalPathOutputs : public ConfigurableOutputs {
   // `store_dir`: where the walked paths and the derived outputs'
   // configurations are kept (they survive a restart and are not walked
   // again); empty keeps them in memory. `fingerprint` identifies the
-  // traces (a store made for others is rebuilt).
-  CriticalPathOutputs(const graph::GraphModule* graph,
-                      const storage::StateHistory* vm,
-                      const sync::SyncModule* sync = nullptr,
-                      ::vmtrace::vm::VmOptions vectors = {},
-                      std::string store_dir = "", std::string fingerprint = "");
+  // traces (a store made for others is rebuilt). `names` (null: none) are
+  // the experiment's guest names: rows, tooltips and breakdowns name VMs,
+  // processes and containers when drawn (never stored).
+  CriticalPathOutputs(
+      const graph::GraphModule* graph, const storage::StateHistory* vm,
+      const sync::SyncModule* sync = nullptr,
+      ::vmtrace::vm::VmOptions vectors = {}, std::string store_dir = "",
+      std::string fingerprint = "",
+      std::shared_ptr<::vmtrace::vm::GuestNamesSource> names = nullptr);
   ~CriticalPathOutputs() override;
 
   // The parent output's provider: it shows First() (no rows without one).
@@ -129,6 +133,7 @@ class CriticalPathOutputs : public ConfigurableOutputs {
   const ::vmtrace::vm::VmOptions vectors_;
   const std::string dir_;
   const std::string fingerprint_;
+  const std::shared_ptr<::vmtrace::vm::GuestNamesSource> names_;
   std::mutex mu_;
   std::condition_variable_any cv_;  // a path to walk was added
   int next_ = 1;
