@@ -174,7 +174,18 @@ TreeModel NamedPathTree(const StoredPath& s, const vm::GuestNames& names) {
     }
     row->parent_id = it->second;
   }
-  t.entries.insert(t.entries.end(), added.begin(), added.end());
+  if (added.empty()) return t;
+  // Each container row right after its group's, before the rows it holds.
+  std::vector<TreeEntry> entries;
+  entries.reserve(t.entries.size() + added.size());
+  for (TreeEntry& e : t.entries) {
+    const int64_t id = e.id;
+    entries.push_back(std::move(e));
+    for (const TreeEntry& c : added) {
+      if (c.parent_id == id) entries.push_back(c);
+    }
+  }
+  t.entries = std::move(entries);
   return t;
 }
 
