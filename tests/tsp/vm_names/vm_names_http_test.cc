@@ -273,5 +273,38 @@ TEST_F(VmNamesHttpTest, TypeIsListedAndBadParametersAreNamed) {
       400);
 }
 
+// overcommit-two-vms: VM 3000's processes are preempted by VM 4000's vCPU
+// threads; the breakdown names the preempting VM.
+TEST_F(VmNamesHttpTest, TheBreakdownNamesThePreemptingVm) {
+  fs::path gen = gen_ / "oc";
+  const std::string cmd =
+      std::string(VMTRACE_GEN_BIN) + " --scenario " + VMTRACE_GEN_SCENARIOS +
+      "/overcommit-two-vms.json --out " + gen.string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  Json t = AddTrace((gen / "host-oc").string(), "host-oc");
+  exp_ = AddExperiment("oc-exp", {t["UUID"].get<std::string>()})["UUID"];
+  WaitIndexed(exp_);
+  const std::string path =
+      CreatePath({{"host", "host-oc"}, {"vm_pid", 3000}, {"cr3", "0xa1000"}});
+  auto preempted_by = [&](const std::string& prefix) {
+    int64_t ns = 0;
+    for (const auto& [key, v] : Breakdown(path)) {
+      if (key.first == "preempted by" && key.second.rfind(prefix, 0) == 0) {
+        ns += v;
+      }
+    }
+    return ns;
+  };
+  const int64_t by_vm = preempted_by("VM 4000 (thread ");
+  ASSERT_GT(by_vm, 0);
+  Body(
+      Post(std::string(kNames) + "/configs",
+           Json{{"name", "b"},
+                {"parameters",
+                 {{"host", "host-oc"}, {"pid", 4000}, {"name", "batch-vm"}}}}));
+  EXPECT_EQ(preempted_by("batch-vm (thread "), by_vm);
+  EXPECT_EQ(preempted_by("VM 4000 (thread "), 0);
+}
+
 }  // namespace
 }  // namespace vmtrace::tsp::testing

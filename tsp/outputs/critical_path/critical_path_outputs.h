@@ -20,8 +20,12 @@
 //   for the guest processes that waited longest (the longest single WAIT_*
 //   interval in the VM model), kAutoPaths of them.
 // - The breakdown has rows per (cause, layer), per layer, per worker on the
-//   path, and for the guest's L0 preemptions per preempter ("VM <pid>
+//   path, per container of its guest workers (when the guest names give
+//   one), and for the guest's L0 preemptions per preempter ("VM <pid>
 //   (thread <tid>)" or "thread <tid>", from the VM model's Preempter).
+// - VMs, processes and containers are named (rows, tooltips, breakdown)
+//   from the experiment's guest names when a reply is drawn; the stored
+//   path keeps the raw ids.
 // - A path is walked once, in the background after the pass
 //   (graph::ComputeCriticalPath), and stored (path_store.h); until then its
 //   outputs answer RUNNING, empty.

@@ -1,6 +1,7 @@
 // Virtual Processes: guest processes by CR3 (vm-semantics §4) under their
 // VM, their threads by kernel-stack prefix, and the L2 processes under
-// their nested VM.
+// their nested VM; named processes ("name (pid)") under their container
+// when the experiment's guest names give one.
 #include <algorithm>
 #include <cstdlib>
 #include <map>
