@@ -1,4 +1,5 @@
-// Global configurations (/config/types/...): the VM interrupt vectors type.
+// Global configurations (/config/types/...): the VM interrupt vectors type
+// (the VM names type: tests/tsp/vm_names).
 #include "http_fixture.h"
 
 namespace vmtrace::tsp::testing {
@@ -11,7 +12,9 @@ using HttpConfigTest = HttpTest;
 TEST_F(HttpConfigTest, TypeIsListedWithASchema) {
   Json types = Body(Get("/config/types"));
   ASSERT_TRUE(types.is_array());
-  ASSERT_EQ(types.size(), 1u);
+  // The vectors, then the VM names (tests/tsp/vm_names).
+  ASSERT_EQ(types.size(), 2u);
+  EXPECT_EQ(types[1]["id"], "vmtrace.vm.names");
   EXPECT_EQ(types[0]["id"], "vmtrace.vm.vectors");
   EXPECT_TRUE(types[0]["name"].is_string());
   EXPECT_TRUE(types[0]["description"].is_string());

@@ -7,11 +7,16 @@
 // the others keep the span they were computed with (a thread's lifetime).
 // A tree whose entries depend on the requested range (CPU Usage lists the
 // threads that ran in it) is kept for one range (Scope::kPerRange) and
-// recomputed for another. Thread-safe; computes are serialized.
+// recomputed for another. A tree whose labels come from something that
+// may change later (the experiment's guest names) passes it as `key`: the
+// kept tree serves only requests with the same key (the cache holds the key,
+// so a new snapshot is never mistaken for a freed one at the same address).
+// Thread-safe; computes are serialized.
 #ifndef VMTRACE_TSP_OUTPUTS_TREE_CACHE_H_
 #define VMTRACE_TSP_OUTPUTS_TREE_CACHE_H_
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -32,8 +37,14 @@ class TreeCache {
   template <typename ComputeFn>
   StatusOr<TreeModel> Get(bool complete, int64_t start, int64_t end,
                           ComputeFn&& compute) const {
+    return Get(complete, start, end, nullptr, std::forward<ComputeFn>(compute));
+  }
+  template <typename ComputeFn>
+  StatusOr<TreeModel> Get(bool complete, int64_t start, int64_t end,
+                          std::shared_ptr<const void> key,
+                          ComputeFn&& compute) const {
     std::lock_guard<std::mutex> lock(mu_);
-    if (complete && cached_ &&
+    if (complete && cached_ && key == key_ &&
         (scope_ == Scope::kWholeTrace || (start == start_ && end == end_))) {
       return Spanned(*cached_, start, end);
     }
@@ -44,6 +55,7 @@ class TreeCache {
       cached_ = *m;
       start_ = start;
       end_ = end;
+      key_ = std::move(key);
     }
     return Spanned(std::move(m).value(), start, end);
   }
@@ -67,6 +79,7 @@ class TreeCache {
   mutable std::mutex mu_;
   mutable std::optional<TreeModel> cached_;
   mutable int64_t start_ = 0, end_ = 0;
+  mutable std::shared_ptr<const void> key_;
 };
 
 }  // namespace vmtrace::tsp

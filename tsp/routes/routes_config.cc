@@ -1,8 +1,9 @@
-// Global configuration routes (/config/types/...): today one type, the VM
-// interrupt vectors (vm_vectors_config.h).
+// Global configuration routes (/config/types/...): the VM interrupt vectors
+// (vm_vectors_config.h) and the VM names (vm_names_config.h).
 #include "base/uuid.h"
 #include "tsp/http/api.h"
 #include "tsp/http/query.h"
+#include "tsp/outputs/vm/vm_names_config.h"
 #include "tsp/outputs/vm/vm_vectors_config.h"
 #include "tsp/service/trace_service.h"
 
@@ -19,7 +20,19 @@ Json ConfigJson(const storage::ConfigRecord& r) {
               {"parameters", params}};
 }
 
-bool KnownType(const std::string& id) { return id == kVmVectorsTypeId; }
+bool KnownType(const std::string& id) {
+  return id == kVmVectorsTypeId || id == kVmNamesTypeId;
+}
+
+Json TypeJson(const std::string& id) {
+  return id == kVmNamesTypeId ? VmNamesConfigType() : VmVectorsConfigType();
+}
+
+// The parameters checked against the type's schema.
+Status CheckParameters(const std::string& type, const Json& params) {
+  if (type == kVmNamesTypeId) return ParseVmNames(params).status();
+  return ParseVectorRule(params).status();
+}
 
 ApiResponse NoType() {
   return ErrorResponse(404, "Configuration source type doesn't exist");
@@ -41,7 +54,7 @@ StatusOr<storage::ConfigRecord> ParseConfig(const std::string& type,
   }
   auto params = j.find("parameters");
   if (params == j.end() || params->is_null()) return Missing("parameters");
-  VMTRACE_RETURN_IF_ERROR(ParseVectorRule(*params).status());
+  VMTRACE_RETURN_IF_ERROR(CheckParameters(type, *params));
   std::string n = name->get<std::string>();
   return storage::ConfigRecord{type, NameUuidFromBytes(type + "/" + n), n,
                                description, params->dump()};
@@ -68,11 +81,12 @@ void AddConfigRoutes(TraceService* svc, std::vector<Route>* routes) {
     routes->push_back({std::move(m), std::move(p), std::move(h)});
   };
   add("GET", "/config/types", [](const ApiRequest&) {
-    return JsonResponse(Json::array({VmVectorsConfigType()}));
+    return JsonResponse(
+        Json::array({VmVectorsConfigType(), VmNamesConfigType()}));
   });
   add("GET", "/config/types/{typeId}", [](const ApiRequest& r) {
     if (!KnownType(r.params[0])) return NoType();
-    return JsonResponse(VmVectorsConfigType());
+    return JsonResponse(TypeJson(r.params[0]));
   });
   add("GET", "/config/types/{typeId}/configs", [svc](const ApiRequest& r) {
     if (!KnownType(r.params[0])) return NoType();

@@ -60,6 +60,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::Acquire(
   if (options_.on_open) options_.on_open(uuid);
   VMTRACE_ASSIGN_OR_RETURN(std::shared_ptr<Experiment> exp, Build(*rec));
   std::lock_guard<std::mutex> lock(mu_);
+  // Under mu_, like a names change: none is missed between the two.
+  SetNamesLocked(exp.get());
   if (generation == config_generation_) {
     open_[uuid] = exp;
   } else {

@@ -8,6 +8,7 @@
 #include "analyses/ctf/reader.h"
 #include "base/uuid.h"
 #include "tsp/http/query.h"
+#include "tsp/outputs/vm/vm_names_config.h"
 
 namespace vmtrace::tsp {
 namespace fs = std::filesystem;
@@ -61,7 +62,11 @@ std::optional<storage::ConfigRecord> TraceService::GetConfig(
 Status TraceService::PutConfig(const storage::ConfigRecord& record) {
   std::lock_guard<std::mutex> lock(mu_);
   VMTRACE_RETURN_IF_ERROR(registry_->PutConfig(record));
-  CloseAllLocked();
+  if (record.type_id == kVmNamesTypeId) {
+    SetNamesOfAllLocked();
+  } else {
+    CloseAllLocked();
+  }
   return Status::Ok();
 }
 
@@ -69,8 +74,23 @@ Status TraceService::DeleteConfig(const std::string& type,
                                   const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   VMTRACE_RETURN_IF_ERROR(registry_->DeleteConfig(type, id));
-  CloseAllLocked();
+  if (type == kVmNamesTypeId) {
+    SetNamesOfAllLocked();
+  } else {
+    CloseAllLocked();
+  }
   return Status::Ok();
+}
+
+// Names are applied when outputs are drawn: the experiments stay open, no
+// store is touched, the next reply shows them.
+void TraceService::SetNamesOfAllLocked() {
+  for (auto& [uuid, exp] : open_) SetNamesLocked(exp.get());
+}
+
+void TraceService::SetNamesLocked(Experiment* exp) const {
+  exp->names->SetHand(
+      GuestNamesFromConfigs(registry_->ListConfigs(kVmNamesTypeId)));
 }
 
 void TraceService::CloseAllLocked() {

@@ -116,7 +116,9 @@ class TraceService {
 
   // Global configurations, persisted in the registry. Storing or deleting
   // one closes the open experiments, so their analyses are rebuilt with it
-  // when next opened (requests in flight keep the old ones).
+  // when next opened (requests in flight keep the old ones); except the VM
+  // names (vm_names_config.h), which are handed to every open experiment
+  // (Experiment::names) and rebuild nothing.
   std::vector<storage::ConfigRecord> ListConfigs(const std::string& type) const;
   std::optional<storage::ConfigRecord> GetConfig(const std::string& type,
                                                  const std::string& id) const;
@@ -158,6 +160,10 @@ class TraceService {
   // The canonical path of `uri` if it may be opened (inside a trace root).
   StatusOr<std::string> AllowedPath(const std::string& uri) const;
   void CloseAllLocked();
+  // Hands the stored VM names to `exp` (at open) or to every open
+  // experiment (when they change).
+  void SetNamesLocked(Experiment* exp) const;
+  void SetNamesOfAllLocked();
 
   ServiceOptions options_;
   std::unique_ptr<storage::Registry> registry_;

@@ -202,5 +202,28 @@ TEST(TreeCacheTest, KeepsACompleteTreeAndSpansEachRequest) {
   EXPECT_EQ(computed, 5);
 }
 
+// A tree whose labels come from something that changes (the guest names)
+// is kept for one key (held by the cache, so never freed and its address
+// reused while kept): another key, even an equal value, recomputes it.
+TEST(TreeCacheTest, AKeyedTreeIsKeptForItsKeyOnly) {
+  TreeCache cache;
+  int computed = 0;
+  auto compute = [&computed](int64_t, int64_t) -> StatusOr<TreeModel> {
+    ++computed;
+    TreeModel m;
+    m.entries.push_back({1, -1, {std::to_string(computed)}});
+    return m;
+  };
+  auto a = std::make_shared<const int>(1);
+  EXPECT_EQ(cache.Get(true, 0, 10, a, compute)->entries[0].labels[0], "1");
+  EXPECT_EQ(cache.Get(true, 0, 10, a, compute)->entries[0].labels[0], "1");
+  auto b = std::make_shared<const int>(1);
+  EXPECT_EQ(cache.Get(true, 0, 10, b, compute)->entries[0].labels[0], "2");
+  EXPECT_EQ(cache.Get(true, 0, 10, a, compute)->entries[0].labels[0], "3");
+  EXPECT_EQ(cache.Get(true, 0, 10, nullptr, compute)->entries[0].labels[0],
+            "4");
+  EXPECT_EQ(computed, 4);
+}
+
 }  // namespace
 }  // namespace vmtrace::tsp

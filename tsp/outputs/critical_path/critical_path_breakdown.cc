@@ -1,5 +1,6 @@
 // The Critical Path Breakdown table: time and share per cause, per layer,
-// per worker and per preempter along one derived output's path.
+// per worker, per container and per preempter along one derived output's path
+// (VMs, processes and containers named when drawn).
 #include <algorithm>
 #include <map>
 
@@ -21,12 +22,13 @@ class BreakdownProvider : public TableProvider {
   explicit BreakdownProvider(const Path* p) : p_(p) {}
   OutputDescriptor descriptor() const override {
     return {p_->table_id(), "Critical Path Breakdown: " + p_->name,
-            "Time and share of the critical path per cause, per layer and "
-            "per worker",
+            "Time and share of the critical path per cause, per layer, per "
+            "worker and per container",
             "TABLE", p_->id()};
   }
   std::vector<TableColumnModel> Columns() const override {
-    return {{0, "Category", "cause, layer, worker or preempted by", "STRING"},
+    return {{0, "Category", "cause, layer, worker, container or preempted by",
+             "STRING"},
             {1, "Name",
              "cause (e.g. PREEMPTED), layer, worker, or who had the host CPU "
              "while the guest's vCPU was preempted",
@@ -47,6 +49,7 @@ class BreakdownProvider : public TableProvider {
     VMTRACE_ASSIGN_OR_RETURN(
         auto rows,
         StoredBreakdown(*r->stored, r->stored->start, r->stored->end - 1));
+    rows = NamedBreakdown(*p_, std::move(rows), *p_->names->Current());
     for (auto& row : rows) {
       m.rows.push_back({std::move(row.category), std::move(row.name),
                         std::move(row.layer), std::to_string(row.ns),
@@ -81,6 +84,7 @@ class BreakdownTreeProvider : public DataTreeProvider {
     if (!r->status.ok()) return r->status;
     VMTRACE_ASSIGN_OR_RETURN(auto rows,
                              StoredBreakdown(*r->stored, start, end));
+    rows = NamedBreakdown(*p_, std::move(rows), *p_->names->Current());
     std::map<std::string, int64_t> group_id;
     for (auto& row : rows) {
       auto g = group_id.find(row.category);

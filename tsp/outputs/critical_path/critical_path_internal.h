@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "analyses/graph/critical_path.h"
+#include "analyses/vm/guest_names.h"
 #include "base/deadline.h"
 #include "tsp/outputs/critical_path/critical_path_outputs.h"
 #include "tsp/outputs/critical_path/path_store.h"
@@ -76,8 +77,11 @@ struct CriticalPathOutputs::Path {
   const storage::StateHistory* vm = nullptr;
   const sync::SyncModule* sync = nullptr;  // several hosts only
   const vm::VmOptions* vectors = nullptr;  // the outputs' vector maps
-  std::string dir;                         // its store; empty: kept in memory
-  std::string fingerprint;                 // the traces' and the parameters'
+  // The experiment's guest names, applied when a reply is drawn (never
+  // stored with the path); never null once attached.
+  std::shared_ptr<vm::GuestNamesSource> names;
+  std::string dir;          // its store; empty: kept in memory
+  std::string fingerprint;  // the traces' and the parameters'
   std::unique_ptr<TimeGraphProvider> time_graph;
   std::unique_ptr<TableProvider> table;
   std::unique_ptr<DataTreeProvider> tree;
@@ -120,7 +124,8 @@ std::vector<std::string> Preempters(const CriticalPathOutputs::Path& p,
                                     const sync::ClockSync* clocks);
 
 // One row of the breakdown: category "cause", "layer", "worker" or
-// "preempted by", in that order, each sorted by name.
+// "preempted by", in that order, each sorted by name (NamedBreakdown adds
+// "container" rows after the workers).
 struct BreakdownRow {
   std::string category, name, layer;
   int64_t ns = 0;
@@ -130,6 +135,27 @@ struct BreakdownRow {
 // lookups per row, whatever the length of the path; empty if end < start.
 StatusOr<std::vector<BreakdownRow>> StoredBreakdown(const StoredPath& p,
                                                     int64_t start, int64_t end);
+
+// Guest names on a stored path, applied when a reply is drawn
+// (critical_path_names.cc): the store keeps the raw worker labels
+// ("host/pid/0xcr3", graph::WorkerLabel) and its tree the raw row labels.
+
+// The tree of `s` with its VMs, nested VMs and processes named ("name
+// (pid)" of a CR3's latest holder), and a container row between a (nested)
+// VM and its processes that have a container. Container rows get ids past
+// the stored ones.
+TreeModel NamedPathTree(const StoredPath& s, const vm::GuestNames& names);
+// Tooltip lines of row `item` at `time` (the path's clock): the worker's VM
+// name, and its process and container at that time.
+void AddPathNames(const CriticalPathOutputs::Path& p, const StoredPath& s,
+                  int64_t item, int64_t time, const vm::GuestNames& names,
+                  std::map<std::string, std::string>* out);
+// `rows` (StoredBreakdown's) with workers and preempting VMs named, workers
+// of one name merged, and one "container" row per container of the path's
+// guest workers ("<container> (<VM>)"), after the workers.
+std::vector<BreakdownRow> NamedBreakdown(const CriticalPathOutputs::Path& p,
+                                         std::vector<BreakdownRow> rows,
+                                         const vm::GuestNames& names);
 
 // The Critical Path Breakdown table of one derived output, and the same
 // for the viewer's selection.

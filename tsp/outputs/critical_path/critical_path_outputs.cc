@@ -54,7 +54,8 @@ class PathProvider : public TimeGraphProvider {
       return m;
     }
     if (!r->status.ok()) return r->status;
-    return r->stored->tree;
+    // Named when drawn: the stored tree has the raw labels.
+    return NamedPathTree(*r->stored, *p_->names->Current());
   }
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
                              const std::vector<int64_t>& items) const override {
@@ -87,6 +88,7 @@ class PathProvider : public TimeGraphProvider {
     out["Layer"] = graph::LayerName(PathLayer(iv.value.i));
     auto label = r->stored->labels.find(item);
     if (label != r->stored->labels.end()) out["Worker"] = label->second;
+    AddPathNames(*p_, *r->stored, item, time, *p_->names->Current(), &out);
     out["Duration (ns)"] = std::to_string(iv.end + 1 - iv.start);
     return out;
   }
@@ -156,18 +158,19 @@ class ParentProvider : public TimeGraphProvider {
 
 }  // namespace
 
-CriticalPathOutputs::CriticalPathOutputs(const graph::GraphModule* graph,
-                                         const storage::StateHistory* vm,
-                                         const sync::SyncModule* sync,
-                                         ::vmtrace::vm::VmOptions vectors,
-                                         std::string store_dir,
-                                         std::string fingerprint)
+CriticalPathOutputs::CriticalPathOutputs(
+    const graph::GraphModule* graph, const storage::StateHistory* vm,
+    const sync::SyncModule* sync, ::vmtrace::vm::VmOptions vectors,
+    std::string store_dir, std::string fingerprint,
+    std::shared_ptr<vm::GuestNamesSource> names)
     : graph_(graph),
       vm_(vm),
       sync_(sync),
       vectors_(std::move(vectors)),
       dir_(store_dir.empty() ? "" : store_dir + "/critical-paths"),
-      fingerprint_(std::move(fingerprint)) {
+      fingerprint_(std::move(fingerprint)),
+      names_(names ? std::move(names)
+                   : std::make_shared<vm::GuestNamesSource>()) {
   LoadConfigs();
   walker_ = std::jthread([this](std::stop_token st) { WalkLoop(st); });
 }
@@ -362,6 +365,7 @@ void CriticalPathOutputs::Attach(Path* path) const {
   path->vm = vm_;
   path->sync = sync_;
   path->vectors = &vectors_;
+  path->names = names_;
   path->time_graph = std::make_unique<PathProvider>(path);
   path->table = MakeBreakdownProvider(path);
   path->tree = MakeBreakdownTreeProvider(path);
@@ -413,7 +417,7 @@ class CriticalPathFamily : public OutputFamily {
         FindModule<graph::GraphModule>(*ctx.index),
         vm ? &vm->history() : nullptr, FindModule<sync::SyncModule>(*ctx.index),
         VmOptionsFromConfigs(ctx.registry->ListConfigs(kVmVectorsTypeId)),
-        ctx.store_dir, ctx.fingerprint);
+        ctx.store_dir, ctx.fingerprint, ctx.names);
     out->Add(paths->MakeParent());
     out->Add(std::shared_ptr<ConfigurableOutputs>(paths));
     return Status::Ok();

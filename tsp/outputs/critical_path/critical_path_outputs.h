@@ -20,8 +20,12 @@
 //   for the guest processes that waited longest (the longest single WAIT_*
 //   interval in the VM model), kAutoPaths of them.
 // - The breakdown has rows per (cause, layer), per layer, per worker on the
-//   path, and for the guest's L0 preemptions per preempter ("VM <pid>
+//   path, per container of its guest workers (when the guest names give
+//   one), and for the guest's L0 preemptions per preempter ("VM <pid>
 //   (thread <tid>)" or "thread <tid>", from the VM model's Preempter).
+// - VMs, processes and containers are named (rows, tooltips, breakdown)
+//   from the experiment's guest names when a reply is drawn; the stored
+//   path keeps the raw ids.
 // - A path is walked once, in the background after the pass
 //   (graph::ComputeCriticalPath), and stored (path_store.h); until then its
 //   outputs answer RUNNING, empty.
@@ -41,6 +45,7 @@
 
 #include "analyses/graph/graph_module.h"
 #include "analyses/sync/sync_module.h"
+#include "analyses/vm/guest_names.h"
 #include "analyses/vm/vm_model.h"
 #include "base/status.h"
 #include "storage/state_history.h"
@@ -74,12 +79,15 @@ class CriticalPathOutputs : public ConfigurableOutputs {
   // `store_dir`: where the walked paths and the derived outputs'
   // configurations are kept (they survive a restart and are not walked
   // again); empty keeps them in memory. `fingerprint` identifies the
-  // traces (a store made for others is rebuilt).
-  CriticalPathOutputs(const graph::GraphModule* graph,
-                      const storage::StateHistory* vm,
-                      const sync::SyncModule* sync = nullptr,
-                      ::vmtrace::vm::VmOptions vectors = {},
-                      std::string store_dir = "", std::string fingerprint = "");
+  // traces (a store made for others is rebuilt). `names` (null: none) are
+  // the experiment's guest names: rows, tooltips and breakdowns name VMs,
+  // processes and containers when drawn (never stored).
+  CriticalPathOutputs(
+      const graph::GraphModule* graph, const storage::StateHistory* vm,
+      const sync::SyncModule* sync = nullptr,
+      ::vmtrace::vm::VmOptions vectors = {}, std::string store_dir = "",
+      std::string fingerprint = "",
+      std::shared_ptr<::vmtrace::vm::GuestNamesSource> names = nullptr);
   ~CriticalPathOutputs() override;
 
   // The parent output's provider: it shows First() (no rows without one).
@@ -129,6 +137,7 @@ class CriticalPathOutputs : public ConfigurableOutputs {
   const ::vmtrace::vm::VmOptions vectors_;
   const std::string dir_;
   const std::string fingerprint_;
+  const std::shared_ptr<::vmtrace::vm::GuestNamesSource> names_;
   std::mutex mu_;
   std::condition_variable_any cv_;  // a path to walk was added
   int next_ = 1;

@@ -9,6 +9,7 @@
 #include "storage/state_queries.h"
 #include "tsp/outputs/state_rows.h"
 #include "tsp/outputs/tree_cache.h"
+#include "tsp/outputs/vm/guest_labels.h"
 #include "tsp/outputs/vm/vm_providers.h"
 #include "tsp/outputs/wait_styles.h"
 
@@ -39,8 +40,9 @@ StateValue Last(const StateHistory& h, std::optional<Quark> q) {
 
 class VirtualCpusProvider : public TimeGraphProvider {
  public:
-  VirtualCpusProvider(const vm::VmModule* vm, const kernel::KernelModule* k)
-      : vm_(vm), k_(k) {}
+  VirtualCpusProvider(const vm::VmModule* vm, const kernel::KernelModule* k,
+                      std::shared_ptr<vm::GuestNamesSource> names)
+      : vm_(vm), k_(k), names_(std::move(names)) {}
 
   OutputDescriptor descriptor() const override {
     return {kVirtualCpusId, "Virtual CPUs",
@@ -53,12 +55,17 @@ class VirtualCpusProvider : public TimeGraphProvider {
   }
 
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
-    return cache_.Get(vm_->history().complete(), start, end,
-                      [this](int64_t, int64_t) { return Compute(); });
+    // Labels come from the names: a tree is kept for one snapshot of them.
+    auto names = names_->Current();
+    return cache_.Get(
+        vm_->history().complete(), start, end, names,
+        [this, &names](int64_t, int64_t) { return Compute(*names); });
   }
 
-  // Every entry spans the request.
-  StatusOr<TreeModel> Compute() const {
+  // Every entry spans the request. A VM named by hand or by its guest trace
+  // shows its name (and its QEMU pid in the second column), a nested VM
+  // too.
+  StatusOr<TreeModel> Compute(const vm::GuestNames& names) const {
     const StateHistory& h = vm_->history();
     TreeModel m;
     m.headers = {"Name", "Host thread"};
@@ -67,10 +74,16 @@ class VirtualCpusProvider : public TimeGraphProvider {
       if (!vms) continue;
       m.entries.push_back({int64_t(host), -1, {h.Name(host), ""}});
       for (Quark vmq : SortedByNumber(h, h.Children(*vms))) {
+        const vm::VmNaming* naming = names.Vm(h.Name(host), Num(h.Name(vmq)));
         std::string label = "VM " + h.Name(vmq);
         StateValue name = Last(h, h.Child(vmq, "Name"));
         if (!name.is_null()) label += " " + name.s;
-        m.entries.push_back({int64_t(vmq), int64_t(host), {label, ""}});
+        std::string pid;
+        if (naming != nullptr && !naming->name.empty()) {
+          label = naming->name;
+          pid = h.Name(vmq);
+        }
+        m.entries.push_back({int64_t(vmq), int64_t(host), {label, pid}});
         auto vcpus = h.Child(vmq, "vCPUs");
         auto nested = h.Child(vmq, "Nested");
         if (!vcpus) continue;
@@ -89,7 +102,7 @@ class VirtualCpusProvider : public TimeGraphProvider {
             const int64_t group =
                 ((Num(h.Name(v)) + 1) << kGroupShift) | int64_t(n);
             m.entries.push_back(
-                {group, int64_t(v), {"Nested VM " + h.Name(n), ""}});
+                {group, int64_t(v), {NestedLabel(naming, h.Name(n)), ""}});
             m.entries.push_back(
                 {int64_t(*nv), group, {"vCPU " + h.Name(v), ""}, true});
           }
@@ -139,7 +152,18 @@ class VirtualCpusProvider : public TimeGraphProvider {
           std::to_string(exit.i) + ")";
     }
     const StateValue cr3 = At(h, h.Child(l1, "CR3"), time);
-    if (cr3.kind == StateValue::kString) out["CR3"] = cr3.s;
+    if (cr3.kind == StateValue::kString) {
+      out["CR3"] = cr3.s;
+      // The guest process on the vCPU, when named (L1 rows: the nested
+      // rows' CR3 is the L1 vCPU's, not an L2 process's).
+      uint64_t v;
+      if (l1 == q && ParseCr3Text(cr3.s, &v)) {
+        Quark vmq = h.Parent(vcpus);
+        auto names = names_->Current();
+        AddProcessTooltip(names->Vm(HostOf(q), Num(h.Name(vmq))), v, time,
+                          &out);
+      }
+    }
     const StateValue vec = At(h, h.Child(l1, "Vector"), time);
     if (vec.kind == StateValue::kInt) {
       out["Last injected vector"] = std::to_string(vec.i);
@@ -183,6 +207,19 @@ class VirtualCpusProvider : public TimeGraphProvider {
     return h.Name(gp) == "VMs" || h.Name(gp) == "Nested";
   }
 
+  // "Nested VM <L1 hypervisor CR3>", or its name.
+  static std::string NestedLabel(const vm::VmNaming* naming,
+                                 const std::string& hcr3) {
+    uint64_t v;
+    if (naming != nullptr && ParseCr3Text(hcr3, &v)) {
+      auto it = naming->nested.find(vm::CanonicalCr3(v));
+      if (it != naming->nested.end() && !it->second.name.empty()) {
+        return it->second.name;
+      }
+    }
+    return "Nested VM " + hcr3;
+  }
+
   std::string HostOf(Quark q) const {
     const StateHistory& h = vm_->history();
     while (h.Parent(q) != storage::kRootQuark) q = h.Parent(q);
@@ -202,14 +239,17 @@ class VirtualCpusProvider : public TimeGraphProvider {
 
   const vm::VmModule* vm_;
   const kernel::KernelModule* k_;
+  std::shared_ptr<vm::GuestNamesSource> names_;
   TreeCache cache_;
 };
 
 }  // namespace
 
 std::unique_ptr<TimeGraphProvider> MakeVirtualCpusProvider(
-    const vm::VmModule* vm, const kernel::KernelModule* kernel) {
-  return std::make_unique<VirtualCpusProvider>(vm, kernel);
+    const vm::VmModule* vm, const kernel::KernelModule* kernel,
+    std::shared_ptr<vm::GuestNamesSource> names) {
+  if (!names) names = std::make_shared<vm::GuestNamesSource>();
+  return std::make_unique<VirtualCpusProvider>(vm, kernel, std::move(names));
 }
 
 }  // namespace vmtrace::tsp

@@ -1,7 +1,11 @@
 // Virtual Processes: guest processes by CR3 (vm-semantics §4) under their
 // VM, their threads by kernel-stack prefix, and the L2 processes under
-// their nested VM.
+// their nested VM; named processes ("name (pid)") under their container
+// when the experiment's guest names give one.
 #include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -9,6 +13,7 @@
 #include "storage/state_queries.h"
 #include "tsp/outputs/state_rows.h"
 #include "tsp/outputs/tree_cache.h"
+#include "tsp/outputs/vm/guest_labels.h"
 #include "tsp/outputs/vm/vm_providers.h"
 #include "tsp/outputs/wait_styles.h"
 
@@ -27,9 +32,17 @@ StateValue Last(const StateHistory& h, std::optional<Quark> q) {
   return storage::LastValue(h, q);
 }
 
+int64_t Num(const std::string& s) { return strtoll(s.c_str(), nullptr, 0); }
+
+// Container rows: 2^52 | (owner quark << 12) | rank (vm_providers.h).
+constexpr int64_t kContainerTag = int64_t{1} << 52;
+constexpr int64_t kContainersPerVm = 4096;
+
 class VirtualProcessesProvider : public TimeGraphProvider {
  public:
-  explicit VirtualProcessesProvider(const vm::VmModule* vm) : vm_(vm) {}
+  VirtualProcessesProvider(const vm::VmModule* vm,
+                           std::shared_ptr<vm::GuestNamesSource> names)
+      : vm_(vm), names_(std::move(names)) {}
 
   OutputDescriptor descriptor() const override {
     return {kVirtualProcessesId, "Virtual Processes",
@@ -43,13 +56,17 @@ class VirtualProcessesProvider : public TimeGraphProvider {
 
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
     const bool complete = vm_->history().complete();
-    return cache_.Get(complete, start, end, [this, complete](int64_t, int64_t) {
-      return Compute(complete);
-    });
+    // Labels come from the names: a tree is kept for one snapshot of them.
+    auto names = names_->Current();
+    return cache_.Get(complete, start, end, names,
+                      [this, complete, &names](int64_t, int64_t) {
+                        return Compute(complete, *names);
+                      });
   }
 
   // Every entry spans the request.
-  StatusOr<TreeModel> Compute(bool complete) const {
+  StatusOr<TreeModel> Compute(bool complete,
+                              const vm::GuestNames& names) const {
     const StateHistory& h = vm_->history();
     TreeModel m;
     m.headers = {"Name", "Id"};
@@ -59,21 +76,31 @@ class VirtualProcessesProvider : public TimeGraphProvider {
       if (!vms) continue;
       m.entries.push_back({int64_t(host), -1, {h.Name(host), ""}});
       for (Quark vmq : h.Children(*vms)) {
+        const vm::VmNaming* naming = names.Vm(h.Name(host), Num(h.Name(vmq)));
         std::string label = "VM " + h.Name(vmq);
         StateValue name = Last(h, h.Child(vmq, "Name"));
         if (!name.is_null()) label += " " + name.s;
-        m.entries.push_back({int64_t(vmq), int64_t(host), {label, ""}});
+        std::string pid;
+        if (naming != nullptr && !naming->name.empty()) {
+          label = naming->name;
+          pid = h.Name(vmq);
+        }
+        m.entries.push_back({int64_t(vmq), int64_t(host), {label, pid}});
         if (auto procs = h.Child(vmq, "Processes")) {
-          AddProcesses(h, *procs, int64_t(vmq), "P", &m);
+          AddProcesses(h, *procs, vmq, naming, "P", &m);
           has_process = has_process || !h.Children(*procs).empty();
         }
         auto nested = h.Child(vmq, "Nested");
         if (!nested) continue;
         for (Quark n : h.Children(*nested)) {
+          const vm::VmNaming* l2 = Nested(naming, h.Name(n));
           m.entries.push_back(
-              {int64_t(n), int64_t(vmq), {"Nested VM " + h.Name(n), ""}});
+              {int64_t(n),
+               int64_t(vmq),
+               {l2 && !l2->name.empty() ? l2->name : "Nested VM " + h.Name(n),
+                ""}});
           if (auto procs = h.Child(n, "Processes")) {
-            AddProcesses(h, *procs, int64_t(n), "L2-P", &m);
+            AddProcesses(h, *procs, n, l2, "L2-P", &m);
           }
         }
       }
@@ -111,6 +138,11 @@ class VirtualProcessesProvider : public TimeGraphProvider {
       out["Thread (kernel stack)"] = h.Name(q);
     }
     out["CR3"] = h.Name(proc);
+    uint64_t cr3;
+    if (ParseCr3Text(h.Name(proc), &cr3)) {
+      auto names = names_->Current();
+      AddProcessTooltip(NamingOf(*names, proc), cr3, time, &out);
+    }
     StateValue vcpu = At(h, h.Child(proc, "vCPU"), time);
     if (vcpu.kind != StateValue::kInt) vcpu = LastBefore(h, proc, time);
     if (vcpu.kind == StateValue::kInt) out["vCPU"] = std::to_string(vcpu.i);
@@ -129,16 +161,65 @@ class VirtualProcessesProvider : public TimeGraphProvider {
   }
 
  private:
+  // The names of nested VM <hcr3> of `naming` (may be null).
+  static const vm::VmNaming* Nested(const vm::VmNaming* naming,
+                                    const std::string& hcr3) {
+    uint64_t v;
+    if (naming == nullptr || !ParseCr3Text(hcr3, &v)) return nullptr;
+    auto it = naming->nested.find(vm::CanonicalCr3(v));
+    return it == naming->nested.end() ? nullptr : &it->second;
+  }
+
+  // The names of the (nested) VM of process row `proc`
+  // (<host>/VMs/<pid>/[Nested/<hcr3>/]Processes/<cr3>).
+  const vm::VmNaming* NamingOf(const vm::GuestNames& names, Quark proc) const {
+    const StateHistory& h = vm_->history();
+    Quark owner = h.Parent(h.Parent(proc));
+    std::string hcr3;
+    if (h.Name(h.Parent(owner)) == "Nested") {
+      hcr3 = h.Name(owner);
+      owner = h.Parent(h.Parent(owner));
+    }
+    const Quark host = h.Parent(h.Parent(owner));
+    const vm::VmNaming* naming = names.Vm(h.Name(host), Num(h.Name(owner)));
+    return hcr3.empty() ? naming : Nested(naming, hcr3);
+  }
+
   // Processes in creation order get short ids P1, P2, ... (stable: the
-  // pass is deterministic).
-  static void AddProcesses(const StateHistory& h, Quark procs, int64_t parent,
+  // pass is deterministic). A named process reads "name (pid)" (its latest
+  // holder's, for a reused CR3) under its container's row, if it has one.
+  static void AddProcesses(const StateHistory& h, Quark procs, Quark owner,
+                           const vm::VmNaming* naming,
                            const std::string& prefix, TreeModel* m) {
+    // Container rows first, by id, for the containers of this VM's
+    // processes.
+    std::map<std::string, int64_t> container_row;
+    for (Quark p : h.Children(procs)) {
+      uint64_t cr3;
+      if (!ParseCr3Text(h.Name(p), &cr3)) continue;
+      std::string c = LatestContainer(naming, cr3);
+      if (!c.empty()) container_row.emplace(std::move(c), 0);
+    }
+    int64_t rank = 0;
+    for (auto& [id, row] : container_row) {
+      if (rank >= kContainersPerVm) break;  // the rest stay under the VM
+      row = kContainerTag | (int64_t(owner) << 12) | rank++;
+      m->entries.push_back(
+          {row, int64_t(owner), {ContainerLabel(*naming, id), ""}});
+    }
     int n = 0;
     for (Quark p : h.Children(procs)) {
-      m->entries.push_back({int64_t(p),
-                            parent,
-                            {"CR3 " + h.Name(p), prefix + std::to_string(++n)},
-                            true});
+      uint64_t cr3 = 0;
+      const bool parsed = ParseCr3Text(h.Name(p), &cr3);
+      std::string label = parsed ? LatestProcessLabel(naming, cr3) : "";
+      if (label.empty()) label = "CR3 " + h.Name(p);
+      int64_t parent = int64_t(owner);
+      if (parsed) {
+        auto c = container_row.find(LatestContainer(naming, cr3));
+        if (c != container_row.end() && c->second != 0) parent = c->second;
+      }
+      m->entries.push_back(
+          {int64_t(p), parent, {label, prefix + std::to_string(++n)}, true});
       auto threads = h.Child(p, "Threads");
       if (!threads) continue;
       for (Quark t : h.Children(*threads)) {
@@ -171,14 +252,16 @@ class VirtualProcessesProvider : public TimeGraphProvider {
   }
 
   const vm::VmModule* vm_;
+  std::shared_ptr<vm::GuestNamesSource> names_;
   TreeCache cache_;
 };
 
 }  // namespace
 
 std::unique_ptr<TimeGraphProvider> MakeVirtualProcessesProvider(
-    const vm::VmModule* vm) {
-  return std::make_unique<VirtualProcessesProvider>(vm);
+    const vm::VmModule* vm, std::shared_ptr<vm::GuestNamesSource> names) {
+  if (!names) names = std::make_shared<vm::GuestNamesSource>();
+  return std::make_unique<VirtualProcessesProvider>(vm, std::move(names));
 }
 
 }  // namespace vmtrace::tsp

@@ -15,8 +15,8 @@ class VmFamily : public OutputFamily {
     const auto* v = FindModule<vm::VmModule>(*ctx.index);
     // The kernel module (if any) names the host threads in tooltips.
     out->Add(MakeVirtualCpusProvider(
-        v, FindModule<kernel::KernelModule>(*ctx.index)));
-    out->Add(MakeVirtualProcessesProvider(v));
+        v, FindModule<kernel::KernelModule>(*ctx.index), ctx.names));
+    out->Add(MakeVirtualProcessesProvider(v, ctx.names));
     // The statistics are computed from the same VM state history.
     const storage::StateHistory* h = &v->history();
     out->Add(MakeVmWaitTableProvider(h));

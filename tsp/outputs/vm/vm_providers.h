@@ -1,9 +1,11 @@
 // The VM model's time graphs: Virtual CPUs (Host -> VM -> vCPU -> nested VM
-// -> nested vCPU) and Virtual Processes (Host -> VM -> guest process ->
-// threads; VM -> nested VM -> L2 process). Entry ids are quarks of the VM
-// state history (stable across restarts, unique across hosts), except a
-// nested-VM group under vCPU n, whose id is ((n + 1) << 32) | its quark
-// (still < 2^53).
+// -> nested vCPU) and Virtual Processes (Host -> VM -> [container ->] guest
+// process -> threads; VM -> nested VM -> [container ->] L2 process). Entry
+// ids are quarks of the VM state history (stable across restarts, unique
+// across hosts), except a nested-VM group under vCPU n, whose id is
+// ((n + 1) << 32) | its quark, and a container row, whose id is
+// 2^52 | (the VM's or nested VM's quark << 12) | its rank among that VM's
+// containers (all still < 2^53).
 #ifndef VMTRACE_TSP_OUTPUTS_VM_VM_PROVIDERS_H_
 #define VMTRACE_TSP_OUTPUTS_VM_VM_PROVIDERS_H_
 
@@ -20,11 +22,16 @@ inline constexpr char kVirtualCpusId[] = "vmtrace.vm.virtual_cpus";
 inline constexpr char kVirtualProcessesId[] = "vmtrace.vm.virtual_processes";
 
 // `vm` must outlive the providers; `kernel` (may be null) names the host
-// threads in tooltips.
+// threads in tooltips. `names` (null: none) are the experiment's guest
+// names, read whenever a tree or tooltip is drawn: VMs show their name,
+// guest processes "name (pid)" under VM -> container -> process, tooltips
+// the CR3's holder at the hovered time and its container.
 std::unique_ptr<TimeGraphProvider> MakeVirtualCpusProvider(
-    const vm::VmModule* vm, const kernel::KernelModule* kernel);
+    const vm::VmModule* vm, const kernel::KernelModule* kernel,
+    std::shared_ptr<vm::GuestNamesSource> names = nullptr);
 std::unique_ptr<TimeGraphProvider> MakeVirtualProcessesProvider(
-    const vm::VmModule* vm);
+    const vm::VmModule* vm,
+    std::shared_ptr<vm::GuestNamesSource> names = nullptr);
 
 // The family: Virtual CPUs, Virtual Processes and the VM statistics
 // (vm_stats_providers.h) of the VM module, which only KVM hosts have.
