@@ -171,6 +171,24 @@ std::string CtfWriter::Metadata() const {
   ev(kVcpuEnterGuest, "addons_vcpu_enter_guest",
      "\n\t\tuint32_t _vcpuID;\n\t\txuint64_t _cr3tmp;\n\t\txuint64_t _sptmp;\n"
      "\t\txuint64_t _iptmp;\n\t\tuint32_t _accessed;\n\t");
+  if (options_.guest_events) {
+    ev(kSchedProcessFork, "sched_process_fork",
+       "\n\t\tchar_t _parent_comm[16];\n\t\tint32_t _parent_tid;\n"
+       "\t\tint32_t _parent_pid;\n\t\tuint32_t _parent_ns_inum;\n"
+       "\t\tchar_t _child_comm[16];\n\t\tint32_t _child_tid;\n"
+       "\t\tint32_t _child_pid;\n\t\tuint32_t _child_ns_inum;\n\t");
+    ev(kSchedProcessExec, "sched_process_exec",
+       " string _filename; int32_t _tid; int32_t _old_tid; ");
+    ev(kStatedumpPidNs, "lttng_statedump_process_pid_ns",
+       "\n\t\tint32_t _tid;\n\t\tint32_t _vtid;\n\t\tint32_t _vpid;\n"
+       "\t\tint32_t _vppid;\n\t\tint32_t _ns_level;\n"
+       "\t\tuint32_t _ns_inum;\n\t");
+  }
+  if (options_.tsc_offset_events) {
+    ev(kKvmWriteTscOffset, kvm + "write_tsc_offset",
+       " uint32_t _vcpu_id; uint64_t _previous_tsc_offset; "
+       "uint64_t _next_tsc_offset; ");
+  }
   return m.str();
 }
 
