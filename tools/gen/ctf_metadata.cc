@@ -107,8 +107,17 @@ std::string CtfWriter::Metadata() const {
        "\t\tuint32_t cpu_id;\n\t};\n"
        "\tevent.context := struct {\n\t\tint32_t _pid;\n\t\tint32_t _tid;\n"
        "\t\tchar_t _procname[16];\n\t};\n};\n\n";
-  auto ev = [&m](uint32_t id, const std::string& name,
-                 const std::string& fields) {
+  // A guest's session enables the scheduler and the state dump only, and
+  // LTTng declares the enabled events only.
+  const bool guest = options_.guest_events;
+  auto ev = [&m, guest](uint32_t id, const std::string& name,
+                        const std::string& fields) {
+    if (guest && id != kSchedSwitch && id != kSchedWaking &&
+        id != kSchedWakeup && id != kStatedumpStart && id != kStatedumpEnd &&
+        id != kStatedumpProcess && id != kSchedProcessFork &&
+        id != kSchedProcessExec && id != kStatedumpPidNs) {
+      return;
+    }
     m << "event {\n\tname = \"" << name << "\";\n\tid = " << id
       << ";\n\tstream_id = 0;\n\tfields := struct {" << fields << "};\n};\n\n";
   };
