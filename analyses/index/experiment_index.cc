@@ -59,9 +59,19 @@ StatusOr<std::unique_ptr<ExperimentIndex>> ExperimentIndex::Open(
   VMTRACE_ASSIGN_OR_RETURN(idx->store_, storage::IndexStore::Open(store_dir));
   idx->traces_.resize(traces.size());
 
+  std::vector<bool> fed(idx->ctf_traces_.size(), true);
+  if (idx->options_.module_traces) {
+    fed = idx->options_.module_traces(idx->ctf_traces_);
+    fed.resize(idx->ctf_traces_.size(), true);
+  }
+  for (size_t i = 0; i < idx->ctf_traces_.size(); ++i) {
+    idx->module_index_.push_back(
+        fed[i] ? static_cast<int32_t>(idx->module_traces_.size()) : -1);
+    if (fed[i]) idx->module_traces_.push_back(idx->ctf_traces_[i]);
+  }
   if (idx->options_.modules) {
     VMTRACE_ASSIGN_OR_RETURN(idx->modules_,
-                             idx->options_.modules(idx->ctf_traces_));
+                             idx->options_.modules(idx->module_traces_));
   }
   bool modules_need_pass = false;
   for (const auto& m : idx->modules_) modules_need_pass |= m->needs_pass();
@@ -111,6 +121,12 @@ StatusOr<std::unique_ptr<ExperimentIndex>> ExperimentIndex::Open(
 }
 
 ExperimentIndex::~ExperimentIndex() { Cancel(); }
+
+void ExperimentIndex::SetProperty(const std::string& key,
+                                  const std::string& value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  properties_[key] = value;
+}
 
 void ExperimentIndex::Cancel() {
   if (thread_.joinable()) {
@@ -192,7 +208,7 @@ void ExperimentIndex::Run(std::stop_token stop) {
   }
   // Every event is decoded once into a typed record for all the modules.
   if (!p.fed.empty()) {
-    p.decoder = std::make_unique<events::EventDecoder>(ctf_traces_);
+    p.decoder = std::make_unique<events::EventDecoder>(module_traces_);
   }
   p.feed = std::make_unique<ModuleFeed>(p.fed, options_.feed);
   p.write_index = index_needs_pass_;
@@ -260,8 +276,16 @@ bool ExperimentIndex::ReadAll(std::stop_token stop, Pass* p) {
       if (p->rank > 0) p->feed->Publish(p->last_ts);
     }
     if (p->decoder) {
-      p->decoder->Decode(ev, p->feed->Slot());
-      p->feed->Commit();
+      const int32_t m = module_index_[ev.trace_index];
+      if (m == static_cast<int32_t>(ev.trace_index)) {
+        p->decoder->Decode(ev, p->feed->Slot());
+        p->feed->Commit();
+      } else if (m >= 0) {  // traces before it are not fed: renumber
+        ctf::Event fed = ev;
+        fed.trace_index = static_cast<uint32_t>(m);
+        p->decoder->Decode(fed, p->feed->Slot());
+        p->feed->Commit();
+      }
     }
     p->last_ts = ev.timestamp;
     if (p->write_index) IndexEvent(ev, p);

@@ -39,6 +39,13 @@ struct IndexOptions {
   size_t batch_size = 64;
   // Makes the analyses fed by the same pass (may be empty).
   ModuleFactory modules;
+  // Which CTF traces the modules are opened with and fed (true: fed);
+  // null: all of them. The others (guest traces) are indexed for the events
+  // table and the histogram only, and the modules see the fed traces as if
+  // they were the whole experiment (TypedEvent::trace_index indexes them).
+  std::function<std::vector<bool>(
+      const std::vector<std::shared_ptr<const ctf::Trace>>&)>
+      module_traces;
   // Events between two AnalysisModule::Publish calls.
   uint64_t publish_interval = 1 << 16;
   // How the decoded events reach the modules (module_feed.h): by default
@@ -105,6 +112,13 @@ class ExperimentIndex {
     return ctf_traces_;
   }
   const storage::IndexStore& store() const { return *store_; }
+  // Adds or replaces properties of the snapshot (results computed after
+  // the pass, e.g. the guest traces' mapping); not stored.
+  void SetProperty(const std::string& key, const std::string& value);
+  // Whether the modules see CTF trace `i` (IndexOptions::module_traces).
+  bool fed_to_modules(size_t ctf_trace_index) const {
+    return module_index_[ctf_trace_index] >= 0;
+  }
   // The analyses fed by the pass, in factory order.
   const std::vector<std::unique_ptr<AnalysisModule>>& modules() const {
     return modules_;
@@ -132,6 +146,10 @@ class ExperimentIndex {
 
   std::vector<std::shared_ptr<const ctf::Trace>> ctf_traces_;
   std::vector<size_t> ctf_to_trace_;
+  // The traces the modules see, and each CTF trace's index among them (-1:
+  // not fed).
+  std::vector<std::shared_ptr<const ctf::Trace>> module_traces_;
+  std::vector<int32_t> module_index_;
   size_t trace_count_ = 0;
   std::unique_ptr<storage::IndexStore> store_;
   std::vector<std::unique_ptr<AnalysisModule>> modules_;

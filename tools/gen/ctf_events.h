@@ -34,6 +34,12 @@ enum EventId : uint32_t {
   kKvmInjVirq,
   kKvmApicAcceptIrq,
   kVcpuEnterGuest,
+  // Only in the metadata of traces that write them (CtfOptions::
+  // guest_events, tsc_offset_events), so other traces stay as they were.
+  kSchedProcessFork,
+  kSchedProcessExec,
+  kStatedumpPidNs,
+  kKvmWriteTscOffset,
 };
 
 }  // namespace vmtrace::gen

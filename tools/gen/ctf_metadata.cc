@@ -107,8 +107,17 @@ std::string CtfWriter::Metadata() const {
        "\t\tuint32_t cpu_id;\n\t};\n"
        "\tevent.context := struct {\n\t\tint32_t _pid;\n\t\tint32_t _tid;\n"
        "\t\tchar_t _procname[16];\n\t};\n};\n\n";
-  auto ev = [&m](uint32_t id, const std::string& name,
-                 const std::string& fields) {
+  // A guest's session enables the scheduler and the state dump only, and
+  // LTTng declares the enabled events only.
+  const bool guest = options_.guest_events;
+  auto ev = [&m, guest](uint32_t id, const std::string& name,
+                        const std::string& fields) {
+    if (guest && id != kSchedSwitch && id != kSchedWaking &&
+        id != kSchedWakeup && id != kStatedumpStart && id != kStatedumpEnd &&
+        id != kStatedumpProcess && id != kSchedProcessFork &&
+        id != kSchedProcessExec && id != kStatedumpPidNs) {
+      return;
+    }
     m << "event {\n\tname = \"" << name << "\";\n\tid = " << id
       << ";\n\tstream_id = 0;\n\tfields := struct {" << fields << "};\n};\n\n";
   };
@@ -171,6 +180,24 @@ std::string CtfWriter::Metadata() const {
   ev(kVcpuEnterGuest, "addons_vcpu_enter_guest",
      "\n\t\tuint32_t _vcpuID;\n\t\txuint64_t _cr3tmp;\n\t\txuint64_t _sptmp;\n"
      "\t\txuint64_t _iptmp;\n\t\tuint32_t _accessed;\n\t");
+  if (options_.guest_events) {
+    ev(kSchedProcessFork, "sched_process_fork",
+       "\n\t\tchar_t _parent_comm[16];\n\t\tint32_t _parent_tid;\n"
+       "\t\tint32_t _parent_pid;\n\t\tuint32_t _parent_ns_inum;\n"
+       "\t\tchar_t _child_comm[16];\n\t\tint32_t _child_tid;\n"
+       "\t\tint32_t _child_pid;\n\t\tuint32_t _child_ns_inum;\n\t");
+    ev(kSchedProcessExec, "sched_process_exec",
+       " string _filename; int32_t _tid; int32_t _old_tid; ");
+    ev(kStatedumpPidNs, "lttng_statedump_process_pid_ns",
+       "\n\t\tint32_t _tid;\n\t\tint32_t _vtid;\n\t\tint32_t _vpid;\n"
+       "\t\tint32_t _vppid;\n\t\tint32_t _ns_level;\n"
+       "\t\tuint32_t _ns_inum;\n\t");
+  }
+  if (options_.tsc_offset_events) {
+    ev(kKvmWriteTscOffset, kvm + "write_tsc_offset",
+       " uint32_t _vcpu_id; uint64_t _previous_tsc_offset; "
+       "uint64_t _next_tsc_offset; ");
+  }
   return m.str();
 }
 

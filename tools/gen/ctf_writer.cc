@@ -273,6 +273,58 @@ uint64_t CtfWriter::StatedumpProcess(int cpu, uint64_t ts,
   return ts;
 }
 
+uint64_t CtfWriter::StatedumpPidNs(int cpu, uint64_t ts, const EventContext& c,
+                                   int tid, int vtid, int vpid, int vppid,
+                                   int ns_level, uint32_t ns_inum) {
+  uint8_t* p = Begin(cpu, kStatedumpPidNs, &ts, c);
+  p = Put<int32_t>(p, tid);
+  p = Put<int32_t>(p, vtid);
+  p = Put<int32_t>(p, vpid);
+  p = Put<int32_t>(p, vppid);
+  p = Put<int32_t>(p, ns_level);
+  p = Put<uint32_t>(p, ns_inum);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::SchedProcessFork(
+    int cpu, uint64_t ts, const EventContext& c, const EventContext& parent,
+    uint32_t parent_ns, const EventContext& child, uint32_t child_ns) {
+  uint8_t* p = Begin(cpu, kSchedProcessFork, &ts, c);
+  p = PutComm(p, parent.comm);
+  p = Put<int32_t>(p, parent.tid);
+  p = Put<int32_t>(p, parent.pid);
+  p = Put<uint32_t>(p, parent_ns);
+  p = PutComm(p, child.comm);
+  p = Put<int32_t>(p, child.tid);
+  p = Put<int32_t>(p, child.pid);
+  p = Put<uint32_t>(p, child_ns);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::SchedProcessExec(int cpu, uint64_t ts,
+                                     const EventContext& c,
+                                     const std::string& filename, int tid) {
+  uint8_t* p = Begin(cpu, kSchedProcessExec, &ts, c);
+  p = PutString(p, filename.c_str());
+  p = Put<int32_t>(p, tid);
+  p = Put<int32_t>(p, tid);
+  End(cpu, p);
+  return ts;
+}
+
+uint64_t CtfWriter::KvmWriteTscOffset(int cpu, uint64_t ts,
+                                      const EventContext& c, uint32_t vcpu,
+                                      uint64_t previous, uint64_t next) {
+  uint8_t* p = Begin(cpu, kKvmWriteTscOffset, &ts, c);
+  p = Put<uint32_t>(p, vcpu);
+  p = Put<uint64_t>(p, previous);
+  p = Put<uint64_t>(p, next);
+  End(cpu, p);
+  return ts;
+}
+
 uint64_t CtfWriter::SyscallEntryRw(int cpu, uint64_t ts, const EventContext& c,
                                    bool write, uint64_t fd, uint64_t pos) {
   uint8_t* p =

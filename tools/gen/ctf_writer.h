@@ -38,6 +38,12 @@ struct CtfOptions {
   // events. Events perf cannot record (LTTng's statedump, the ttwu and
   // vcpu_enter_guest addons) are not written. Chosen by --format perf.
   bool perf = false;
+  // A guest trace (sim_guest_trace.h): also declares sched_process_fork,
+  // sched_process_exec and lttng_statedump_process_pid_ns as lttng-modules
+  // 2.13 writes them.
+  bool guest_events = false;
+  // Declares kvm_x86_write_tsc_offset (a host running a traced guest).
+  bool tsc_offset_events = false;
   size_t packet_bytes = 256 * 1024;
   uint64_t clock_offset_s = 1'700'000'000;  // metadata clock offset_s
   uint64_t ts_base = 0;  // added to every timestamp given to the writer
@@ -94,6 +100,18 @@ class CtfWriter {
   uint64_t StatedumpProcess(int cpu, uint64_t ts, const EventContext& c,
                             const EventContext& t, int ppid, int type,
                             int status, int on_cpu);
+  // lttng_statedump_process_pid_ns: the pid namespace of `tid` (level 0 is
+  // the root namespace).
+  uint64_t StatedumpPidNs(int cpu, uint64_t ts, const EventContext& c, int tid,
+                          int vtid, int vpid, int vppid, int ns_level,
+                          uint32_t ns_inum);
+  uint64_t SchedProcessFork(int cpu, uint64_t ts, const EventContext& c,
+                            const EventContext& parent, uint32_t parent_ns,
+                            const EventContext& child, uint32_t child_ns);
+  uint64_t SchedProcessExec(int cpu, uint64_t ts, const EventContext& c,
+                            const std::string& filename, int tid);
+  uint64_t KvmWriteTscOffset(int cpu, uint64_t ts, const EventContext& c,
+                             uint32_t vcpu, uint64_t previous, uint64_t next);
   uint64_t SyscallEntryRw(int cpu, uint64_t ts, const EventContext& c,
                           bool write, uint64_t fd, uint64_t pos);
   uint64_t SyscallExitRw(int cpu, uint64_t ts, const EventContext& c,

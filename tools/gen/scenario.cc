@@ -151,10 +151,96 @@ Status ParseStep(const json& obj, const std::string& path, Step* out) {
   }
 }
 
+Status GetBool(const json& obj, const std::string& path, const char* key,
+               bool* out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return Status::Ok();
+  if (!it->is_boolean()) return Error(path + "." + key, "expected true/false");
+  *out = it->get<bool>();
+  return Status::Ok();
+}
+
+Status ParseIdentities(const json& obj, const std::string& path,
+                       GuestProcessSpec* out) {
+  auto it = obj.find("then");
+  if (it == obj.end()) return Status::Ok();
+  if (!it->is_array()) return Error(path + ".then", "expected an array");
+  uint64_t last = 0;
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& o = (*it)[i];
+    std::string ip = path + ".then[" + std::to_string(i) + "]";
+    VMTRACE_RETURN_IF_ERROR(
+        CheckKeys(o, ip, {"at_ns", "name", "pid", "cr3", "container"}));
+    IdentitySpec id;
+    VMTRACE_RETURN_IF_ERROR(GetDuration(o, ip, "at_ns", true, &id.at_ns));
+    if (id.at_ns < last) return Error(ip + ".at_ns", "identities out of order");
+    last = id.at_ns;
+    VMTRACE_RETURN_IF_ERROR(GetString(o, ip, "name", true, &id.name));
+    VMTRACE_RETURN_IF_ERROR(GetIntIn(o, ip, "pid", true, 1, 4194304, &id.pid));
+    if (o.contains("cr3"))
+      VMTRACE_RETURN_IF_ERROR(GetCr3(o, ip, "cr3", &id.cr3));
+    VMTRACE_RETURN_IF_ERROR(
+        GetString(o, ip, "container", false, &id.container));
+    out->then.push_back(std::move(id));
+  }
+  return Status::Ok();
+}
+
+Status ParseGuest(const json& obj, const std::string& path, GuestSpec* out) {
+  auto it = obj.find("guest");
+  if (it == obj.end()) return Status::Ok();
+  const json& g = *it;
+  const std::string gp = path + ".guest";
+  VMTRACE_RETURN_IF_ERROR(CheckKeys(
+      g, gp,
+      {"trace", "tsc_offset_ns", "write_tsc_offset", "kpti", "containers"}));
+  VMTRACE_RETURN_IF_ERROR(GetBool(g, gp, "trace", &out->trace));
+  VMTRACE_RETURN_IF_ERROR(
+      GetInt(g, gp, "tsc_offset_ns", false, &out->tsc_offset_ns));
+  // Behind the host (as a guest's TSC, which starts at its boot), so the
+  // guest trace ends within the host trace.
+  if (out->tsc_offset_ns <= -1'000'000'000 || out->tsc_offset_ns > 0) {
+    return Error(gp + ".tsc_offset_ns", "must be within (-1 s, 0]");
+  }
+  VMTRACE_RETURN_IF_ERROR(
+      GetBool(g, gp, "write_tsc_offset", &out->write_tsc_offset));
+  VMTRACE_RETURN_IF_ERROR(GetBool(g, gp, "kpti", &out->kpti));
+  if (auto c = g.find("containers"); c != g.end()) {
+    if (!c->is_array()) return Error(gp + ".containers", "expected an array");
+    for (size_t i = 0; i < c->size(); ++i) {
+      const json& o = (*c)[i];
+      std::string cp = gp + ".containers[" + std::to_string(i) + "]";
+      VMTRACE_RETURN_IF_ERROR(CheckKeys(o, cp, {"name", "pid_ns", "cgroup"}));
+      ContainerSpec cs;
+      VMTRACE_RETURN_IF_ERROR(GetString(o, cp, "name", true, &cs.name));
+      int64_t ns = 0;
+      VMTRACE_RETURN_IF_ERROR(GetInt(o, cp, "pid_ns", true, &ns));
+      if (ns <= 0 || ns > 0xffffffffll) {
+        return Error(cp + ".pid_ns", "must be a 32-bit inode number > 0");
+      }
+      cs.pid_ns = static_cast<uint32_t>(ns);
+      VMTRACE_RETURN_IF_ERROR(GetString(o, cp, "cgroup", false, &cs.cgroup));
+      for (const ContainerSpec& other : out->containers) {
+        if (other.name == cs.name || other.pid_ns == cs.pid_ns) {
+          return Error(cp, "duplicate container name or pid_ns");
+        }
+      }
+      out->containers.push_back(std::move(cs));
+    }
+  }
+  return Status::Ok();
+}
+
 Status ParseProcess(const json& obj, const std::string& path, int vcpus,
                     bool nested, GuestProcessSpec* out) {
+  VMTRACE_RETURN_IF_ERROR(CheckKeys(
+      obj, path,
+      {"name", "cr3", "vcpu", "workload", "pid", "container", "then"}));
   VMTRACE_RETURN_IF_ERROR(
-      CheckKeys(obj, path, {"name", "cr3", "vcpu", "workload"}));
+      GetIntIn(obj, path, "pid", false, 0, 4194304, &out->pid));
+  VMTRACE_RETURN_IF_ERROR(
+      GetString(obj, path, "container", false, &out->container));
+  VMTRACE_RETURN_IF_ERROR(ParseIdentities(obj, path, out));
   VMTRACE_RETURN_IF_ERROR(GetString(obj, path, "name", true, &out->name));
   VMTRACE_RETURN_IF_ERROR(GetCr3(obj, path, "cr3", &out->cr3));
   int64_t vcpu = 0;
@@ -205,10 +291,12 @@ Status ParseProcessList(const json& obj, const std::string& path, int vcpus,
 }
 
 Status ParseVm(const json& obj, const std::string& path, int cpus, VmSpec* vm) {
-  VMTRACE_RETURN_IF_ERROR(CheckKeys(
-      obj, path,
-      {"name", "pid", "vcpus", "io_thread", "vhost", "vectors",
-       "guest_timeslice_ns", "exit_interval_ns", "processes", "nested"}));
+  VMTRACE_RETURN_IF_ERROR(
+      CheckKeys(obj, path,
+                {"name", "pid", "vcpus", "io_thread", "vhost", "vectors",
+                 "guest_timeslice_ns", "exit_interval_ns", "processes",
+                 "nested", "guest"}));
+  VMTRACE_RETURN_IF_ERROR(ParseGuest(obj, path, &vm->guest));
   VMTRACE_RETURN_IF_ERROR(GetString(obj, path, "name", true, &vm->name));
   VMTRACE_RETURN_IF_ERROR(
       GetIntIn(obj, path, "pid", true, 1, 4194304, &vm->pid));
@@ -262,9 +350,11 @@ Status ParseVm(const json& obj, const std::string& path, int cpus, VmSpec* vm) {
   if (obj.contains("nested")) {
     const json& n = obj["nested"];
     std::string np = path + ".nested";
-    VMTRACE_RETURN_IF_ERROR(CheckKeys(
-        n, np,
-        {"name", "hypervisor_name", "hypervisor_cr3", "vcpus", "processes"}));
+    VMTRACE_RETURN_IF_ERROR(
+        CheckKeys(n, np,
+                  {"name", "hypervisor_name", "hypervisor_cr3", "vcpus",
+                   "processes", "guest"}));
+    VMTRACE_RETURN_IF_ERROR(ParseGuest(n, np, &vm->nested.guest));
     vm->has_nested = true;
     VMTRACE_RETURN_IF_ERROR(GetString(n, np, "name", true, &vm->nested.name));
     VMTRACE_RETURN_IF_ERROR(GetString(n, np, "hypervisor_name", false,
@@ -365,8 +455,26 @@ Status CheckReferences(const Scenario& sc) {
       VMTRACE_RETURN_IF_ERROR(add_tid(vm.io_thread.tid, vp + ".io_thread"));
       VMTRACE_RETURN_IF_ERROR(add_tid(vm.vhost.tid, vp + ".vhost"));
       auto check_level = [&](const std::vector<GuestProcessSpec>& procs,
-                             const std::string& lp,
-                             uint64_t extra_cr3) -> Status {
+                             const std::string& lp, uint64_t extra_cr3,
+                             const GuestSpec& guest) -> Status {
+        std::set<std::string> containers;
+        for (const ContainerSpec& c : guest.containers) {
+          containers.insert(c.name);
+        }
+        auto known = [&](const std::string& c, const std::string& at) {
+          return c.empty() || containers.count(c)
+                     ? Status::Ok()
+                     : Error(at, "no container \"" + c + "\" in this VM");
+        };
+        for (size_t i = 0; i < procs.size(); ++i) {
+          std::string pp = lp + ".processes[" + std::to_string(i) + "]";
+          VMTRACE_RETURN_IF_ERROR(known(procs[i].container, pp + ".container"));
+          for (size_t k = 0; k < procs[i].then.size(); ++k) {
+            VMTRACE_RETURN_IF_ERROR(
+                known(procs[i].then[k].container,
+                      pp + ".then[" + std::to_string(k) + "].container"));
+          }
+        }
         std::set<std::string> names;
         std::set<uint64_t> cr3s = {extra_cr3};
         for (size_t i = 0; i < procs.size(); ++i) {
@@ -390,11 +498,12 @@ Status CheckReferences(const Scenario& sc) {
         }
         return Status::Ok();
       };
-      VMTRACE_RETURN_IF_ERROR(check_level(
-          vm.processes, vp, vm.has_nested ? vm.nested.hypervisor_cr3 : 0));
+      VMTRACE_RETURN_IF_ERROR(
+          check_level(vm.processes, vp,
+                      vm.has_nested ? vm.nested.hypervisor_cr3 : 0, vm.guest));
       if (vm.has_nested) {
-        VMTRACE_RETURN_IF_ERROR(
-            check_level(vm.nested.processes, vp + ".nested", 0));
+        VMTRACE_RETURN_IF_ERROR(check_level(vm.nested.processes, vp + ".nested",
+                                            0, vm.nested.guest));
       }
     }
   }

@@ -37,11 +37,52 @@ struct Step {
   std::string target;  // kWake: process name; kRequest: "host/vm/process"
 };
 
+// A later identity of a guest process slot (written to the guest trace
+// only): from `at_ns` on, the next time the guest scheduler switches the
+// slot in, it is this process. The same pid is an exec (new comm, maybe a
+// new page table); another pid is a new process that reuses the CR3 after
+// the previous one exited.
+struct IdentitySpec {
+  uint64_t at_ns = 0;
+  std::string name;
+  int pid = 0;
+  uint64_t cr3 = 0;       // 0: keep the CR3
+  std::string container;  // "": keep the container
+};
+
 struct GuestProcessSpec {
   std::string name;
   uint64_t cr3 = 0;
   int vcpu = 0;  // index into the VM's (or nested VM's) vCPUs
   std::vector<Step> workload;
+  // Guest-trace side (GuestSpec::trace): the guest pid (0: 1000 + 10 *
+  // index), its container ("": the root namespaces) and later identities.
+  int pid = 0;
+  std::string container;
+  std::vector<IdentitySpec> then;
+};
+
+// A container inside a guest: its pid namespace inode, cgroup path and
+// name (the truth's; a guest trace shows the inode and the comm of the
+// container's first process).
+struct ContainerSpec {
+  std::string name;
+  uint32_t pid_ns = 0;
+  std::string cgroup;
+};
+
+// What runs inside a guest beyond what the host sees: containers, and
+// whether an LTTng trace of the guest is written (sim_guest_trace.h).
+struct GuestSpec {
+  bool trace = false;
+  // Guest TSC = host TSC + offset (ns at 1 GHz); written to the host trace
+  // as kvm_x86_write_tsc_offset unless `write_tsc_offset` is false.
+  int64_t tsc_offset_ns = -250'000;
+  bool write_tsc_offset = true;
+  // KPTI: the host sees each process under two CR3s (bit 12: user page
+  // table) with PCID bits set.
+  bool kpti = false;
+  std::vector<ContainerSpec> containers;
 };
 
 struct ThreadSpec {
@@ -57,6 +98,7 @@ struct NestedVmSpec {
   uint64_t hypervisor_cr3 = 0;
   int vcpus = 1;
   std::vector<GuestProcessSpec> processes;
+  GuestSpec guest;
 };
 
 struct VectorSpec {
@@ -78,6 +120,7 @@ struct VmSpec {
   std::vector<GuestProcessSpec> processes;
   bool has_nested = false;
   NestedVmSpec nested;
+  GuestSpec guest;
 };
 
 struct HostProcessSpec {

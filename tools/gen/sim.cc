@@ -58,6 +58,9 @@ Status Simulator::Build(const std::string& out_dir) {
     h.truth.set_enabled(opt_.write_truth);
     CtfOptions co = opt_.ctf;
     co.ts_base = kClockBase + hs.clock_offset_ns;
+    for (const VmSpec& vs : hs.vms) {
+      co.tsc_offset_events |= vs.guest.trace && vs.guest.write_tsc_offset;
+    }
     VMTRACE_ASSIGN_OR_RETURN(
         h.writer,
         CtfWriter::Create(out_dir + "/" + hs.name, hs.name, hs.cpus,
@@ -158,6 +161,7 @@ Status Simulator::Build(const std::string& out_dir) {
       }
       h.vms.push_back(std::move(vm));
     }
+    VMTRACE_RETURN_IF_ERROR(BuildGuestTracers(h, out_dir));
     hosts_.push_back(std::move(host));
   }
   // Second pass: queues and step targets.
@@ -272,6 +276,26 @@ Status Simulator::Run(const std::string& out_dir, GenReport* report) {
           150;
     }
     t = h.writer->StatedumpEnd(0, t, Cur(h, 0));
+    for (size_t vi = 0; vi < h.vms.size(); ++vi) {
+      const Vm& vm = h.vms[vi];
+      const GuestSpec& gs = vm.spec->guest;
+      if (vm.tracer[0] && gs.write_tsc_offset) {
+        for (size_t c = 0; c < vm.spec->vcpus.size(); ++c) {
+          const Thread& th = h.threads[h.vcpus[vm.first_vcpu + c].thread];
+          h.writer->KvmWriteTscOffset(th.cpu, t, th.ctx,
+                                      static_cast<uint32_t>(c), 0,
+                                      static_cast<uint64_t>(gs.tsc_offset_ns));
+        }
+      }
+      // The guest starts tracing once its clock (behind the host's) is
+      // inside the host trace, so the experiment's range stays the host's.
+      for (int level = 0; level < 2; ++level) {
+        if (!vm.tracer[level]) continue;
+        const GuestSpec& g = level == 0 ? gs : vm.spec->nested.guest;
+        vm.tracer[level]->Begin(t + 200'000 +
+                                static_cast<uint64_t>(-g.tsc_offset_ns));
+      }
+    }
     for (size_t i = 0; i < h.threads.size(); ++i) {
       Thread& th = h.threads[i];
       if (th.kind == Kind::kVcpu) {
@@ -337,6 +361,7 @@ Status Simulator::Run(const std::string& out_dir, GenReport* report) {
     }
     h.truth.Finish(end);
     VMTRACE_RETURN_IF_ERROR(h.writer->Close());
+    VMTRACE_RETURN_IF_ERROR(FinishGuestTracers(h, out_dir, to_epoch[hi], end));
     HostReport hr;
     hr.name = h.spec->name;
     hr.trace_dir = out_dir + "/" + hr.name;
@@ -355,6 +380,54 @@ Status Simulator::Run(const std::string& out_dir, GenReport* report) {
           h.truth.WriteJson(hr.truth_file, info, all, to_epoch));
     }
     report->hosts.push_back(hr);
+  }
+  return Status::Ok();
+}
+
+Status Simulator::BuildGuestTracers(Host& h, const std::string& out_dir) {
+  const uint64_t seed = opt_.seed_set ? opt_.seed : sc_.seed;
+  for (Vm& vm : h.vms) {
+    const VmSpec& vs = *vm.spec;
+    for (int level = 1; level <= 2; ++level) {
+      const bool nested = level == 2;
+      if (nested && !vs.has_nested) continue;
+      const GuestSpec& gs = nested ? vs.nested.guest : vs.guest;
+      if (!gs.trace) continue;
+      GuestTracer::Options o;
+      o.name = nested ? vs.nested.name : vs.name;
+      o.dir = out_dir + "/" + o.name;
+      o.vcpus = nested ? vs.nested.vcpus : static_cast<int>(vs.vcpus.size());
+      o.spec = &gs;
+      o.ctf = opt_.ctf;
+      o.ctf.perf = false;  // an LTTng trace recorded inside the guest
+      o.ctf.ts_base = kClockBase + h.spec->clock_offset_ns;
+      o.uuid_seed = sc_.name + "/" + o.name + "/" + std::to_string(seed);
+      VMTRACE_ASSIGN_OR_RETURN(vm.tracer[level - 1], GuestTracer::Create(o));
+      int index = 0;
+      for (Proc& p : h.procs) {
+        if (&h.vms[p.vm] != &vm || p.level != level) continue;
+        const std::string name =
+            p.spec != nullptr ? p.spec->name : vs.nested.hypervisor_name;
+        p.slot = vm.tracer[level - 1]->AddProcess(p.spec, name, p.cr3, index++);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Simulator::FinishGuestTracers(Host& h, const std::string& out_dir,
+                                     uint64_t to_epoch, uint64_t end) {
+  for (const Vm& vm : h.vms) {
+    for (int level = 1; level <= 2; ++level) {
+      const auto& g = vm.tracer[level - 1];
+      if (!g) continue;
+      VMTRACE_RETURN_IF_ERROR(g->Close());
+      if (!opt_.write_truth) continue;
+      VMTRACE_RETURN_IF_ERROR(
+          g->WriteTruth(out_dir + "/" + g->name() + ".guest-truth.json",
+                        h.spec->name, vm.spec->pid, vm.spec->name, level,
+                        vm.spec->nested.hypervisor_cr3, to_epoch, end));
+    }
   }
   return Status::Ok();
 }

@@ -30,6 +30,7 @@
 #include "base/status.h"
 #include "tools/gen/ctf_writer.h"
 #include "tools/gen/scenario.h"
+#include "tools/gen/sim_guest_trace.h"
 #include "tools/gen/truth.h"
 
 namespace vmtrace::gen {
@@ -192,6 +193,7 @@ class Simulator {
     bool reflect = false;  // exit from L2 goes through the L1 hypervisor
     bool tick_slice = false, tick_spurious = false;
     uint64_t last_l1_cr3 = 0;
+    uint32_t kpti_toggle = 0;  // KPTI: user/kernel page table alternation
     Effect effect;
   };
   struct Proc {
@@ -211,6 +213,7 @@ class Simulator {
     uint32_t timer_epoch = 0;
     uint32_t snd = 1000, rcv = 5000;
     int gid = 0;               // global id: host << 16 | index
+    int slot = -1;             // its slot in its guest's tracer, if traced
     std::vector<int> targets;  // per step: wake target index / request gid
   };
   struct Vm {
@@ -225,6 +228,8 @@ class Simulator {
     int hypervisor = -1;  // proc index of the L1 hypervisor
     uint32_t ip = 0;
     uint64_t sector = 2048;
+    // Guest traces (GuestSpec::trace): [0] the VM's, [1] its nested VM's.
+    std::unique_ptr<GuestTracer> tracer[2];
   };
   struct Host {
     uint32_t index = 0;
@@ -284,6 +289,15 @@ class Simulator {
   void SetActualCurrent(Host& h, const Vcpu& v, uint64_t t, AState s);
   void ScheduleTick(Host& h, int vcpu, uint64_t t);
   uint64_t DoEffect(Host& h, int vcpu, uint64_t t);
+  // Guest traces (sim_guest.cc): before an entry, the identity changes of
+  // the process about to run; after it, the guest's sched_switch.
+  void GuestTraceBefore(Host& h, Vcpu& v, uint64_t t);
+  uint64_t GuestTraceCr3(Host& h, Vcpu& v, int pidx, bool l2, uint64_t cr3);
+  void GuestTraceAfter(Host& h, Vcpu& v, bool l2, uint64_t seen_ts,
+                       uint64_t entry_ts);
+  Status BuildGuestTracers(Host& h, const std::string& out_dir);
+  Status FinishGuestTracers(Host& h, const std::string& out_dir,
+                            uint64_t to_epoch, uint64_t end);
   void BlockProc(Host& h, int proc, Wait kind, AState actual, uint64_t t,
                  int waker_gid);
   Proc& ProcByGid(int gid) { return hosts_[gid >> 16]->procs[gid & 0xffff]; }

@@ -129,6 +129,7 @@ void Simulator::VcpuEnter(Host& h, int vi, uint32_t epoch, uint64_t t) {
   const bool from_l2 = v.in_l2;
   v.in_l2 = false;
   PickProcess(h, v, t, from_l2);
+  GuestTraceBefore(h, v, t);
   uint64_t cr3 = 0;
   bool l2 = false;
   v.idle = v.cur1 < 0;
@@ -160,12 +161,16 @@ void Simulator::VcpuEnter(Host& h, int vi, uint32_t epoch, uint64_t t) {
   if (!l2) v.last_l1_cr3 = cr3;
   const int pidx = l2 ? v.cur2 : v.cur1;
   uint64_t sp = 0xffffc90000400000ull + 0x4000ull * (pidx + 1) + 0xe58;
+  const uint64_t seen_cr3 = GuestTraceCr3(h, v, pidx, l2, cr3);
   t = h.writer->VcpuEnterGuest(cpu, t, th.ctx, static_cast<uint32_t>(v.index),
-                               cr3, sp, 0xffffffff81c00000ull + 0x40 * pidx);
+                               seen_cr3, sp,
+                               0xffffffff81c00000ull + 0x40 * pidx);
   h.truth.EnterGuest(v.vm, v.index, t, cr3);
+  const uint64_t seen_ts = t;
   t += Small(100, 250);
   t = h.writer->KvmEntry(cpu, t, th.ctx, static_cast<uint32_t>(v.index));
   h.truth.Entry(v.vm, v.index, t);
+  GuestTraceAfter(h, v, l2, seen_ts, t);
   v.mode = Mode::kGuest;
   SetActualCurrent(h, v, t, AState::kRunning);
   ScheduleTick(h, vi, t);
@@ -514,6 +519,52 @@ void Simulator::GuestTimer(Host& h, int proc, uint32_t epoch, uint64_t t) {
   t = Deliver(h, p.vcpu, h.vms[p.vm].spec->vectors.timer, proc, Wait::kTimer,
               cpu, t);
   h.writer->HrtimerExpireExit(cpu, t, Cur(h, cpu), timer);
+}
+
+}  // namespace vmtrace::gen
+
+namespace vmtrace::gen {
+
+// Guest traces. Nothing here draws random numbers, so scenarios without a
+// guest trace are generated exactly as before.
+
+void Simulator::GuestTraceBefore(Host& h, Vcpu& v, uint64_t t) {
+  Vm& vm = h.vms[v.vm];
+  if (!vm.tracer[0] && !vm.tracer[1]) return;
+  const bool idle = v.cur1 < 0;
+  const bool hyp = !idle && h.procs[v.cur1].hypervisor;
+  const bool l2 = hyp && v.l2_next && v.cur2 >= 0;
+  const int p = l2 ? v.cur2 : v.cur1;
+  GuestTracer* g = vm.tracer[l2 ? 1 : 0].get();
+  if (g == nullptr || p < 0 || h.procs[p].slot < 0) return;
+  if (g->Prepare(v.index, h.procs[p].slot, t)) {
+    // An exec into a new page table: the host sees the new CR3 from now.
+    h.procs[p].cr3 = g->cr3(h.procs[p].slot);
+    if (h.truth.enabled()) h.truth.procs()[p].cr3 = h.procs[p].cr3;
+  }
+}
+
+uint64_t Simulator::GuestTraceCr3(Host& h, Vcpu& v, int pidx, bool l2,
+                                  uint64_t cr3) {
+  GuestTracer* g = h.vms[v.vm].tracer[l2 ? 1 : 0].get();
+  if (g == nullptr || !g->kpti()) return cr3;
+  // The L1 hypervisor's CR3 stays as the nested analyses expect it.
+  if (pidx >= 0 && h.procs[pidx].hypervisor) return cr3;
+  return g->Observed(pidx >= 0 ? std::max(h.procs[pidx].slot, 0) : 0, cr3,
+                     &v.kpti_toggle);
+}
+
+void Simulator::GuestTraceAfter(Host& h, Vcpu& v, bool l2, uint64_t seen_ts,
+                                uint64_t entry_ts) {
+  GuestTracer* g = h.vms[v.vm].tracer[l2 ? 1 : 0].get();
+  if (g == nullptr) return;
+  int slot = -1;
+  if (l2) {
+    slot = h.procs[v.cur2].slot;
+  } else if (!v.idle) {
+    slot = h.procs[v.cur1].slot;
+  }
+  g->Entered(v.index, slot, seen_ts, entry_ts);
 }
 
 }  // namespace vmtrace::gen

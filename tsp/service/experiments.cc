@@ -105,6 +105,8 @@ StatusOr<std::unique_ptr<index::ExperimentIndex>> TraceService::OpenIndex(
   iopt.modules =
       MakeModuleFactory({options_.data_dir + "/experiments/" + rec.uuid,
                          index::FingerprintTraces(all_dirs), registry_.get()});
+  // Guest traces are never analysed as hosts (module_registry.h).
+  iopt.module_traces = ModuleTraces;
   return index::ExperimentIndex::Open(dirs, IndexDir(rec.uuid), iopt);
 }
 
@@ -134,6 +136,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::Build(
                     index::FingerprintTraces(all_dirs),
                     exp->names};
   VMTRACE_RETURN_IF_ERROR(MakeOutputs(ctx, &exp->outputs));
+  exp->guest_job =
+      StartGuestTraces(exp->index.get(), exp->names, exp->guest_reports);
   VMTRACE_LOG(kInfo, "experiment %s (%s): %s", rec.name.c_str(),
               rec.uuid.c_str(),
               exp->index->loaded_from_store() ? "index loaded from store"

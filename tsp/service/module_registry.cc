@@ -91,6 +91,18 @@ bool IsKvmHost(const CtfTraces& traces) {
   return false;
 }
 
+std::vector<bool> ModuleTraces(const CtfTraces& traces) {
+  std::vector<bool> fed;
+  bool any_kvm = false;
+  for (const auto& t : traces) {
+    fed.push_back(IsKvmHost({t}));
+    any_kvm = any_kvm || fed.back();
+  }
+  // Without a KVM host there is no VM to name: every trace is a host.
+  if (!any_kvm) fed.assign(traces.size(), true);
+  return fed;
+}
+
 const std::vector<std::unique_ptr<ModuleRegistration>>& RegisteredModules() {
   static const auto* modules = [] {
     auto* m = new std::vector<std::unique_ptr<ModuleRegistration>>;

@@ -43,6 +43,15 @@ const std::vector<std::unique_ptr<ModuleRegistration>>& RegisteredModules();
 // The index's module factory: every registered module that applies.
 index::ModuleFactory MakeModuleFactory(ModuleContext ctx);
 
+// Guest traces (README "Guest traces"): in an experiment with a KVM host
+// trace, a CTF trace without any KVM event is taken as a trace recorded
+// inside a VM. It is never analysed as a host (no module sees it: the
+// host-only views are the same with or without it); the events table and
+// the histogram show it, and tsp/service/guest_traces.h maps it onto the
+// VMs' CR3s after the pass. Returns, per CTF trace, true if the modules are
+// fed it (IndexOptions::module_traces).
+std::vector<bool> ModuleTraces(const CtfTraces& traces);
+
 // True if the traces are of a KVM host (they have VM entry events).
 bool IsKvmHost(const CtfTraces& traces);
 

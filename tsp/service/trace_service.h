@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "analyses/index/experiment_index.h"
@@ -28,6 +29,7 @@
 #include "base/status.h"
 #include "storage/registry.h"
 #include "tsp/outputs/output_set.h"
+#include "tsp/service/guest_traces.h"
 
 namespace vmtrace::tsp {
 
@@ -71,6 +73,11 @@ class Experiment {
       outputs.time_graphs();
   const std::vector<std::unique_ptr<XyProvider>>& xys = outputs.xys();
   const std::vector<std::unique_ptr<TableProvider>>& tables = outputs.tables();
+  // Its guest traces' reports (guest_traces.h), and the job that maps them
+  // once the pass is over; declared last so the job stops first.
+  std::shared_ptr<GuestTraceReports> guest_reports =
+      std::make_shared<GuestTraceReports>();
+  std::jthread guest_job;
 };
 
 // What GET /experiments shows for one experiment: live if open, CLOSED with

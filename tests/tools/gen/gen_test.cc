@@ -419,3 +419,64 @@ TEST(Cli, BadScenarioExitsNonZeroWithMessageOnStderr) {
 
 }  // namespace
 }  // namespace vmtrace::gen
+
+namespace vmtrace::gen {
+namespace {
+
+TEST(Scenario, RejectsAGuestProcessInAnUnknownContainer) {
+  auto r = ParseScenario(
+      Replace(kSmall, "\"vcpu\": 0,", "\"vcpu\": 0, \"container\": \"nope\","));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("processes[0].container"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("no container \"nope\""),
+            std::string::npos);
+  auto ahead = ParseScenario(Replace(
+      kSmall, "\"pid\": 10,",
+      "\"pid\": 10, \"guest\": {\"trace\": true, \"tsc_offset_ns\": 5},"));
+  ASSERT_FALSE(ahead.ok());
+  EXPECT_NE(ahead.status().message().find("guest.tsc_offset_ns"),
+            std::string::npos)
+      << ahead.status().message();
+}
+
+// Guest traces: each a CTF trace babeltrace2 reads, in the guest's clock
+// (behind the host's by the offset the host trace carries), with the state
+// dump first and switches only; the host trace announces the offset.
+TEST(Generator, ContainersScenarioWritesGuestTracesAndTheirTruth) {
+  const fs::path out = TempDir("containers");
+  Generate("containers", out);
+  std::vector<TextEvent> host, guest;
+  std::string err;
+  ASSERT_TRUE(ReadTrace((out / "host-g").string(), &host, &err)) << err;
+  ASSERT_TRUE(ReadTrace((out / "web-vm").string(), &guest, &err)) << err;
+  int offsets = 0;
+  for (const TextEvent& e : host)
+    offsets += e.name == "kvm_x86_write_tsc_offset";
+  EXPECT_EQ(offsets, 2);  // one per vCPU of web-vm; none for inner-vm
+  std::map<std::string, int> kinds;
+  for (const TextEvent& e : guest) ++kinds[e.name];
+  EXPECT_GT(kinds["sched_switch"], 100);
+  EXPECT_EQ(kinds["lttng_statedump_process_state"], 5);
+  EXPECT_EQ(kinds["sched_process_exec"], 2);
+  EXPECT_EQ(kinds["sched_process_fork"], 2);
+  EXPECT_EQ(kinds.size(), 7u);  // + start, end and pid_ns: nothing else
+  ASSERT_FALSE(guest.empty());
+  EXPECT_GT(guest.front().ts, host.front().ts);
+  EXPECT_LT(guest.back().ts, host.back().ts);
+  const auto truth =
+      nlohmann::json::parse(std::ifstream(out / "web-vm.guest-truth.json"));
+  EXPECT_EQ(truth["level"], 1);
+  EXPECT_EQ(truth["tsc_offset_ns"], -310000);
+  std::set<std::string> names;
+  for (const auto& p : truth["processes"]) names.insert(p["name"]);
+  for (const char* n : {"cron", "backup", "gzip", "logrotate", "db-dump"}) {
+    EXPECT_TRUE(names.count(n)) << n;
+  }
+  EXPECT_TRUE(fs::exists(out / "inner-vm.guest-truth.json"));
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace vmtrace::gen
