@@ -76,6 +76,9 @@ void CriticalPathOutputs::Path::Walk() {
         r->status = stored.status();
       }
     }
+    // The walk read the mapped graph where it went: give those pages back
+    // (peak RSS must not grow with the trace, graph_store.h).
+    g.ReleasePages();
   }
   std::lock_guard<std::mutex> lock(mu);
   result = std::move(r);
