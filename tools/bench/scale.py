@@ -340,8 +340,10 @@ def main():
     print("- Peak RssAnon / RssFile (sampled every 50 ms): " + "; ".join(
         f"{k} {v.get('RssAnon', 0):.0f} / {v.get('RssFile', 0):.0f} MB"
         for k, v in sampler.peak.items()))
-    print(f"- Store: {store / 1e6:.0f} MB = {store / trace_bytes:.3f} x "
-          f"the trace; listing the outputs: {fmt_s(list_s)}")
+    store /= args.experiments
+    print(f"- Store (per experiment): {store / 1e6:.0f} MB = "
+          f"{store / trace_bytes:.3f} x the trace; listing the outputs: "
+          f"{fmt_s(list_s)}")
     if cp_ready is not None:
         print(f"- Critical paths walked and stored in the background: ready "
               f"{fmt_s(cp_ready)} after COMPLETED")
