@@ -8,6 +8,7 @@
 
 #include "base/varint.h"
 #include "storage/data_dir.h"
+#include "storage/leveldb_options.h"
 
 namespace vmtrace::storage {
 namespace {
@@ -110,8 +111,7 @@ IndexStore::~IndexStore() = default;
 StatusOr<std::unique_ptr<IndexStore>> IndexStore::Open(const std::string& dir) {
   // Never a link: DestroyDB below would wipe the folder it points to.
   VMTRACE_RETURN_IF_ERROR(PrepareStoreDir(dir));
-  leveldb::Options options;
-  options.create_if_missing = true;
+  leveldb::Options options = StoreOptions(/*compress=*/true);
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir, &db);
   if (!s.ok()) {

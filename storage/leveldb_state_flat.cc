@@ -150,6 +150,12 @@ StatusOr<std::unique_ptr<FlatBlocks>> FlatBlocks::Open(leveldb::DB* db,
   return std::unique_ptr<FlatBlocks>(new FlatBlocks(db, data, size));
 }
 
+void FlatBlocks::ReleasePages() const {
+  if (data_ != nullptr) {
+    ::madvise(const_cast<char*>(data_), size_, MADV_DONTNEED);
+  }
+}
+
 FlatBlocks::~FlatBlocks() {
   if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
 }

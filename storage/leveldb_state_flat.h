@@ -71,6 +71,10 @@ class FlatBlocks {
   StatusOr<std::shared_ptr<const QuarkIndex>> Index(uint32_t q) const;
   const char* data() const { return data_; }
   uint64_t size() const { return size_; }
+  // Gives back the mapped pages read so far (MADV_DONTNEED): they count in
+  // the server's resident set until then. Safe while other readers use the
+  // mapping: the file is read-only, a page read again is faulted in again.
+  void ReleasePages() const;
 
  private:
   FlatBlocks(leveldb::DB* db, const char* data, uint64_t size)

@@ -11,6 +11,7 @@
 
 #include "base/deadline.h"
 #include "storage/data_dir.h"
+#include "storage/leveldb_options.h"
 #include "storage/leveldb_state_codec.h"
 #include "storage/leveldb_state_flat.h"
 #include "storage/leveldb_state_reader.h"
@@ -28,19 +29,14 @@ using codec::ZigZag;
 
 namespace {
 
-StatusOr<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir,
-                                              leveldb::Cache* cache) {
-  leveldb::Options options;
-  options.create_if_missing = true;
-  options.block_cache = cache;
+StatusOr<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir) {
+  leveldb::Options options = StoreOptions(/*compress=*/false);
   // Larger memtables mean fewer level-0 files to merge while the pass
   // writes, at a bounded memory cost.
   options.write_buffer_size = 16 << 20;
-  // Blocks are already varint-packed (snappy saved ~2x on them), and an
-  // uncompressed table block is read straight from LevelDB's mmap of the
-  // file: a sampled query over a long history touches one block per sample,
-  // and decompressing each one dominated its cost on 10M-event traces.
-  options.compression = leveldb::kNoCompression;
+  // Blocks are already varint-packed (snappy saved ~2x on them): a sampled
+  // query over a long history touches one block per sample, and
+  // decompressing each one dominated its cost on 10M-event traces.
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir, &db);
   if (!s.ok()) {
@@ -74,10 +70,10 @@ StatusOr<std::unique_ptr<LevelDbStateHistory>> LevelDbStateHistory::Open(
     const StateStoreOptions& opts) {
   // Never a link: a rebuild (DestroyDB) would wipe the folder it points to.
   VMTRACE_RETURN_IF_ERROR(PrepareStoreDir(opts.dir));
-  std::shared_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(32 << 20));
-  VMTRACE_ASSIGN_OR_RETURN(auto db, OpenDb(opts.dir, cache.get()));
+  // The block cache is the process-wide one (leveldb_options.h).
+  VMTRACE_ASSIGN_OR_RETURN(auto db, OpenDb(opts.dir));
   std::unique_ptr<LevelDbStateHistory> h(
-      new LevelDbStateHistory(opts, std::move(db), std::move(cache)));
+      new LevelDbStateHistory(opts, std::move(db), nullptr));
   if (h->Load().ok()) return h;
   VMTRACE_RETURN_IF_ERROR(h->BeginBuild());
   return h;
@@ -151,9 +147,8 @@ Status LevelDbStateHistory::BeginBuild() {
   flat_.reset();
   db_.reset();
   FlatBlocks::Remove(opts_.dir);
-  leveldb::Options options;
-  leveldb::DestroyDB(opts_.dir, options);
-  VMTRACE_ASSIGN_OR_RETURN(db_, OpenDb(opts_.dir, cache_.get()));
+  leveldb::DestroyDB(opts_.dir, StoreOptions(false));
+  VMTRACE_ASSIGN_OR_RETURN(db_, OpenDb(opts_.dir));
   tree_ = AttributeTree();
   strings_.clear();
   has_start_ = has_flushed_ = complete_ = false;
@@ -319,6 +314,12 @@ StatusOr<std::vector<StateInterval>> LevelDbStateHistory::QuerySampled(
   if (auto flat = Flat()) {
     // A complete store: its sampling copy (leveldb_state_flat.h).
     FlatReader r(*flat);
+    // A whole-range query touches a block per sample and quark: give the
+    // pages back when done (peak RSS, leveldb_options.h).
+    struct Release {
+      const FlatBlocks& f;
+      ~Release() { f.ReleasePages(); }
+    } release{*flat};
     for (Quark q : quarks) {
       if (q >= tree_.size()) continue;
       Status st;

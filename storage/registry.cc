@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/data_dir.h"
+#include "storage/leveldb_options.h"
 
 namespace vmtrace::storage {
 namespace {
@@ -78,8 +79,7 @@ Registry::~Registry() = default;
 
 StatusOr<std::unique_ptr<Registry>> Registry::Open(const std::string& dir) {
   VMTRACE_RETURN_IF_ERROR(PrepareStoreDir(dir));
-  leveldb::Options options;
-  options.create_if_missing = true;
+  leveldb::Options options = StoreOptions(/*compress=*/true);
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir, &db);
   if (!s.ok()) return IoError("cannot open registry: " + s.ToString());

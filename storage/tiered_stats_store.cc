@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/data_dir.h"
+#include "storage/leveldb_options.h"
 #include "storage/leveldb_state_codec.h"
 
 namespace vmtrace::storage {
@@ -22,12 +23,9 @@ using codec::ZigZag;
 namespace {
 
 StatusOr<std::unique_ptr<leveldb::DB>> OpenDb(const std::string& dir) {
-  leveldb::Options options;
-  options.create_if_missing = true;
-  // Records are varint-packed already; uncompressed table blocks are read
-  // straight from LevelDB's mmap of the file (decompressing them dominated
-  // the exit rate's thousands of small reads).
-  options.compression = leveldb::kNoCompression;
+  // Records are varint-packed already (decompressing table blocks
+  // dominated the exit rate's thousands of small reads).
+  leveldb::Options options = StoreOptions(/*compress=*/false);
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir, &db);
   if (!s.ok()) {
@@ -121,7 +119,7 @@ bool TieredStatsStore::Load() {
 Status TieredStatsStore::BeginBuild() {
   // Nobody else holds this DB yet, so destroying it is the fastest wipe.
   db_.reset();
-  leveldb::DestroyDB(opts_.dir, leveldb::Options());
+  leveldb::DestroyDB(opts_.dir, StoreOptions(false));
   VMTRACE_ASSIGN_OR_RETURN(db_, OpenDb(opts_.dir));
   needs_build_ = true;
   complete_ = false;

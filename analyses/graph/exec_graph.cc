@@ -1,4 +1,6 @@
 // ExecGraph accessors and the cause / layer names and colours.
+#include <sys/mman.h>
+
 #include "analyses/graph/graph_model.h"
 
 namespace vmtrace::graph {
@@ -77,16 +79,20 @@ const GuestWorker* ExecGraph::Guest(const GuestKey& k) const {
 }
 
 size_t ExecGraph::MemoryBytes() const {
-  size_t n = threads.capacity() * sizeof(HostThread) +
-             host_wakes.capacity() * sizeof(HostWake) + thread_of.size() * 64;
-  for (const HostThread& t : threads)
-    n += t.edges.capacity() * sizeof(HostEdge);
+  size_t n = threads.capacity() * sizeof(HostThread) + host_wakes.heap_bytes() +
+             thread_of.size() * 64;
+  for (const HostThread& t : threads) n += t.edges.heap_bytes();
   for (const auto& [k, w] : guests) {
-    n += 96 + w.wakes.capacity() * sizeof(GuestWake) +
-         w.kicks.capacity() * sizeof(int64_t) +
-         w.hyp_entries.capacity() * sizeof(int64_t);
+    n += 96 + w.wakes.heap_bytes() + w.kicks.heap_bytes() +
+         w.hyp_entries.heap_bytes();
   }
   return n;
+}
+
+void ExecGraph::ReleasePages() const {
+  if (mapping != nullptr && mapped_bytes > 0) {
+    ::madvise(const_cast<void*>(mapping.get()), mapped_bytes, MADV_DONTNEED);
+  }
 }
 
 }  // namespace vmtrace::graph

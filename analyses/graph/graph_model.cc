@@ -1,10 +1,16 @@
 // GraphModel: the pass handlers that build the execution graph.
 #include "analyses/graph/graph_model.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -101,7 +107,111 @@ GraphModel::GraphModel(
   g_.host_end.assign(g_.hosts.size(), 0);
 }
 
+// The spill file of the pass: runs of elements appended with write() (the
+// kernel's page cache holds them; nothing of it is mapped).
+struct GraphModel::Spill {
+  int fd = -1;
+  uint64_t size = 0;
+  size_t chunk = 0;
+  Status status;
+  ~Spill() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool Append(const void* p, size_t n, uint64_t* offset) {
+    if (!status.ok()) return false;
+    *offset = size;
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+      ssize_t w = ::write(fd, c, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        status =
+            IoError(std::string("graph spill write: ") + std::strerror(errno));
+        return false;
+      }
+      c += w;
+      n -= size_t(w);
+      size += uint64_t(w);
+    }
+    return true;
+  }
+  bool Read(uint64_t offset, void* p, size_t n) {
+    char* c = static_cast<char*>(p);
+    while (n > 0) {
+      ssize_t r = ::pread(fd, c, n, off_t(offset));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        status = IoError("graph spill read failed");
+        return false;
+      }
+      c += r;
+      n -= size_t(r);
+      offset += uint64_t(r);
+    }
+    return true;
+  }
+};
+
 GraphModel::~GraphModel() = default;
+
+Status GraphModel::SpillTo(const std::string& path, size_t chunk) {
+  auto s = std::make_unique<Spill>();
+  s->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (s->fd < 0) return IoError("cannot create " + path);
+  s->chunk = std::max<size_t>(chunk, 2);
+  spill_ = std::move(s);
+  return Status::Ok();
+}
+
+int GraphModel::spill_fd() const { return spill_ ? spill_->fd : -1; }
+
+Status GraphModel::spill_status() const {
+  return spill_ ? spill_->status : Status::Ok();
+}
+
+Status GraphModel::Unspill() {
+  if (!spill_) return Status::Ok();
+  for (HostThread& t : g_.threads) VMTRACE_RETURN_IF_ERROR(Gather(t.edges));
+  VMTRACE_RETURN_IF_ERROR(Gather(g_.host_wakes));
+  for (auto& [k, w] : g_.guests) {
+    VMTRACE_RETURN_IF_ERROR(Gather(w.wakes));
+    VMTRACE_RETURN_IF_ERROR(Gather(w.kicks));
+    VMTRACE_RETURN_IF_ERROR(Gather(w.hyp_entries));
+  }
+  spill_.reset();
+  return Status::Ok();
+}
+
+template <typename T>
+void GraphModel::MaybeSpill(Column<T>& c) {
+  std::vector<T>& v = c.vec();
+  if (!spill_ || v.size() < spill_->chunk) return;
+  const size_t n = v.size() - 1;
+  uint64_t offset;
+  if (!spill_->Append(v.data(), n * sizeof(T), &offset)) return;
+  c.spilled.push_back({offset, n});
+  c.spilled_count += n;
+  // Keeps the capacity: the vector never grows past the chunk.
+  v.erase(v.begin(), v.begin() + std::ptrdiff_t(n));
+}
+
+template <typename T>
+Status GraphModel::Gather(Column<T>& c) {
+  if (c.spilled.empty()) return Status::Ok();
+  std::vector<T> all(c.spilled_count + c.vec().size());
+  size_t at = 0;
+  for (const auto& run : c.spilled) {
+    if (!spill_->Read(run.offset, all.data() + at, run.count * sizeof(T))) {
+      return spill_->status;
+    }
+    at += run.count;
+  }
+  std::copy(c.vec().begin(), c.vec().end(), all.begin() + std::ptrdiff_t(at));
+  c.vec().swap(all);
+  c.spilled.clear();
+  c.spilled_count = 0;
+  return Status::Ok();
+}
 
 HostThread& GraphModel::Thread(uint32_t host, int64_t tid) {
   auto [it, inserted] = g_.thread_of.try_emplace(
@@ -117,12 +227,15 @@ HostThread& GraphModel::Thread(uint32_t host, int64_t tid) {
 void GraphModel::Change(uint32_t host, int64_t tid, int64_t ts, Cause c) {
   if (tid <= 0) return;  // idle / swapper: not a worker
   HostThread& t = Thread(host, tid);
-  if (!t.edges.empty() && t.edges.back().cause == c) return;
-  if (!t.edges.empty() && t.edges.back().ts == ts) {
-    t.edges.back().cause = c;
+  std::vector<HostEdge>& e = t.edges.vec();
+  // Only the last edge is ever changed: the older ones may be spilled.
+  if (!e.empty() && e.back().cause == c) return;
+  if (!e.empty() && e.back().ts == ts) {
+    e.back().cause = c;
     return;
   }
-  t.edges.push_back({ts, c});
+  e.push_back({ts, c});
+  MaybeSpill(t.edges);
 }
 
 void GraphModel::Bind(uint32_t host, Vcpu& v, uint64_t cr3,
@@ -132,8 +245,9 @@ void GraphModel::Bind(uint32_t host, Vcpu& v, uint64_t cr3,
   if (wakes->empty()) return;
   GuestWorker& w = g_.guests[{host, v.pid, cr3}];
   for (size_t i = 0; i < wakes->size(); ++i) {
-    w.wakes.push_back((*wakes)[i]);
-    w.wakes.back().kept = kept;
+    w.wakes.vec().push_back((*wakes)[i]);
+    w.wakes.vec().back().kept = kept;
+    MaybeSpill(w.wakes);
     if ((*packets)[i].first) {
       s_->wake_packets.push_back({{host, v.pid, cr3},
                                   (*wakes)[i].inj_ts,
@@ -263,11 +377,13 @@ void GraphModel::OnWakeup(const Ev& ev, Cpu& cpu, int64_t ctx_tid) {
     cpu.has_rx = false;
   }
   HostThread& t = Thread(host, wakee);
-  if (t.edges.empty() || t.edges.back().cause != Cause::kBlocked) return;
+  std::vector<HostEdge>& e = t.edges.vec();
+  if (e.empty() || e.back().cause != Cause::kBlocked) return;
   if (cpu.ctx == Ctx::kNone && ctx_tid > 0 && ctx_tid != wakee) {
-    g_.host_wakes.push_back({ev.ts, ctx_tid, wakee});
+    g_.host_wakes.vec().push_back({ev.ts, ctx_tid, wakee});
+    MaybeSpill(g_.host_wakes);
   }
-  t.edges.back().cause = WakeCause(cpu.ctx, cpu.block_done, cpu.softirq_vec);
+  e.back().cause = WakeCause(cpu.ctx, cpu.block_done, cpu.softirq_vec);
   Change(host, wakee, ev.ts, Cause::kPreempted);
 }
 
@@ -277,7 +393,9 @@ void GraphModel::OnKvmEntry(const Ev& ev, int64_t ctx_tid) {
   v.pid = Or(ev.ctx_pid, v.pid);
   v.injected = false;
   if (v.cr3_is_hyp) {
-    g_.guests[{ev.host, v.pid, v.cr3}].hyp_entries.push_back(ev.ts);
+    auto& h = g_.guests[{ev.host, v.pid, v.cr3}].hyp_entries;
+    h.vec().push_back(ev.ts);
+    MaybeSpill(h);
   }
 }
 
@@ -290,7 +408,9 @@ void GraphModel::OnKvmExit(const Ev& ev, int64_t ctx_tid) {
   v.injected = false;
   const int64_t reason = Or(ev.kvm_exit.exit_reason, -1);
   if (reason == 30 && v.has_cr3) {
-    g_.guests[{host, v.pid, v.cr3}].kicks.push_back(ev.ts);
+    auto& k = g_.guests[{host, v.pid, v.cr3}].kicks;
+    k.vec().push_back(ev.ts);
+    MaybeSpill(k);
   }
   if ((reason == 20 || reason == 21 || reason == 24) && v.has_cr3) {
     s_->hypervisors.insert({host, v.pid, v.cr3});
@@ -424,38 +544,55 @@ void GraphModel::OnStatedump(const Ev& ev) {
 
 void GraphModel::Finish(int64_t end_time) {
   (void)end_time;
+  // Packets into guests whose send was found, per guest in the order seen
+  // (each guest's wakes are then completed on their own, one guest in
+  // memory at a time when the graph was spilled).
+  std::map<GuestKey, std::vector<const WakePacket*>> packets;
+  for (const WakePacket& wp : s_->wake_packets) {
+    if (s_->sends.count(wp.key)) packets[wp.guest].push_back(&wp);
+  }
   for (auto& [k, w] : g_.guests) {
-    std::sort(w.wakes.begin(), w.wakes.end(),
+    Status st = Gather(w.wakes);
+    if (!st.ok()) break;  // spill_status() tells
+    std::vector<GuestWake>& wakes = w.wakes.vec();
+    std::sort(wakes.begin(), wakes.end(),
               [](const GuestWake& a, const GuestWake& b) {
                 return a.inj_ts < b.inj_ts;
               });
-    w.wakes.shrink_to_fit();
-    w.kicks.shrink_to_fit();
-    w.hyp_entries.shrink_to_fit();
-  }
-  // Packets into guests whose send was found: who sent them, when.
-  for (const WakePacket& wp : s_->wake_packets) {
-    auto send = s_->sends.find(wp.key);
-    if (send == s_->sends.end()) continue;
-    auto gw = g_.guests.find(wp.guest);
-    if (gw == g_.guests.end()) continue;
-    auto& wakes = gw->second.wakes;
-    auto it = std::lower_bound(
-        wakes.begin(), wakes.end(), wp.inj_ts,
-        [](const GuestWake& x, int64_t t) { return x.inj_ts < t; });
-    for (; it != wakes.end() && it->inj_ts == wp.inj_ts; ++it) {
-      if (it->device != Cause::kNetwork || it->net_host >= 0) continue;
-      it->net_host = static_cast<int32_t>(send->second.host);
-      it->net_pid = send->second.src.pid;
-      it->net_cr3 = send->second.src.cr3;
-      it->net_kick_ts = send->second.src.kick_ts;
-      break;
+    // Who sent the packets, when.
+    auto pk = packets.find(k);
+    for (const WakePacket* wp :
+         pk == packets.end() ? std::vector<const WakePacket*>() : pk->second) {
+      const auto& send = s_->sends.find(wp->key)->second;
+      auto it = std::lower_bound(
+          wakes.begin(), wakes.end(), wp->inj_ts,
+          [](const GuestWake& x, int64_t t) { return x.inj_ts < t; });
+      for (; it != wakes.end() && it->inj_ts == wp->inj_ts; ++it) {
+        if (it->device != Cause::kNetwork || it->net_host >= 0) continue;
+        it->net_host = static_cast<int32_t>(send.host);
+        it->net_pid = send.src.pid;
+        it->net_cr3 = send.src.cr3;
+        it->net_kick_ts = send.src.kick_ts;
+        break;
+      }
     }
+    uint64_t offset;
+    if (spill_ && !wakes.empty() &&
+        spill_->Append(wakes.data(), wakes.size() * sizeof(GuestWake),
+                       &offset)) {
+      // Back to the spill file, whole and sorted: SaveGraph copies it.
+      w.wakes.spilled = {{offset, wakes.size()}};
+      w.wakes.spilled_count = wakes.size();
+      std::vector<GuestWake>().swap(wakes);
+    }
+    wakes.shrink_to_fit();
+    w.kicks.vec().shrink_to_fit();
+    w.hyp_entries.vec().shrink_to_fit();
   }
   s_->wake_packets.clear();
   s_->sends.clear();
-  for (HostThread& t : g_.threads) t.edges.shrink_to_fit();
-  g_.host_wakes.shrink_to_fit();
+  for (HostThread& t : g_.threads) t.edges.vec().shrink_to_fit();
+  g_.host_wakes.vec().shrink_to_fit();
 }
 
 }  // namespace vmtrace::graph

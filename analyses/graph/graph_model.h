@@ -37,6 +37,7 @@
 #ifndef VMTRACE_ANALYSES_GRAPH_GRAPH_MODEL_H_
 #define VMTRACE_ANALYSES_GRAPH_GRAPH_MODEL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -50,6 +51,7 @@
 #include "analyses/events/typed_event.h"
 #include "analyses/sync/tcp_event.h"
 #include "analyses/vm/vm_model.h"
+#include "base/status.h"
 
 namespace vmtrace::graph {
 
@@ -76,6 +78,56 @@ const char* LayerName(Layer l);
 // "#339900" etc. (c.1 colours; HYPERVISOR gets its own).
 const char* CauseColor(Cause c);
 
+// An array of the graph. While the pass builds it, a vector (vec()) whose
+// older elements may have been spilled to the pass's spill file (`spilled`:
+// the runs written there, in order, before what vec() holds); once the
+// graph is saved, a view of the mapped graph file (graph_store.h), so the
+// graph is not on the heap. Readers use the const interface (contiguous,
+// in order); a graph kept in memory only (no directory) stays a vector.
+template <typename T>
+class Column {
+ public:
+  struct Run {
+    uint64_t offset;  // in the spill file
+    uint64_t count;
+  };
+
+  const T* begin() const { return view_ != nullptr ? view_ : v_.data(); }
+  const T* end() const { return begin() + size(); }
+  size_t size() const { return view_ != nullptr ? n_ : v_.size(); }
+  bool empty() const { return size() == 0; }
+  const T& operator[](size_t i) const { return begin()[i]; }
+  const T& front() const { return begin()[0]; }
+  const T& back() const { return end()[-1]; }
+  friend bool operator==(const Column& a, const Column& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+  // The pass's side.
+  std::vector<T>& vec() { return v_; }
+  std::vector<Run> spilled;
+  uint64_t spilled_count = 0;
+  // Elements in the spill file and in vec().
+  uint64_t total() const { return spilled_count + size(); }
+
+  // Makes this a view of `n` elements at `p` (memory owned elsewhere).
+  void View(const T* p, size_t n) {
+    std::vector<T>().swap(v_);
+    spilled.clear();
+    spilled_count = 0;
+    view_ = n > 0 ? p : nullptr;
+    n_ = n;
+  }
+  size_t heap_bytes() const {
+    return v_.capacity() * sizeof(T) + spilled.capacity() * sizeof(Run);
+  }
+
+ private:
+  std::vector<T> v_;
+  const T* view_ = nullptr;
+  size_t n_ = 0;
+};
+
 // A state change of a host thread: from `ts` on, the thread is in `cause`.
 struct HostEdge {
   int64_t ts;
@@ -85,7 +137,7 @@ struct HostEdge {
 struct HostThread {
   uint32_t host = 0;
   int64_t tid = 0;
-  std::vector<HostEdge> edges;
+  Column<HostEdge> edges;
 };
 
 // A vertical edge between host threads (waker at `ts` -> wakee at `ts`).
@@ -130,17 +182,17 @@ struct GuestKey {
 };
 
 struct GuestWorker {
-  std::vector<GuestWake> wakes;  // by inj_ts
-  std::vector<int64_t> kicks;    // exit 30 times while current
+  Column<GuestWake> wakes;  // by inj_ts
+  Column<int64_t> kicks;    // exit 30 times while current
   // L1 hypervisor CR3s only: its kvm_entry times (L1 working for L2).
-  std::vector<int64_t> hyp_entries;
+  Column<int64_t> hyp_entries;
 };
 
 // The graph as built by the pass. Read-only once Finish() ran.
 struct ExecGraph {
   std::vector<std::string> hosts;  // host index -> hostname
   std::vector<HostThread> threads;
-  std::vector<HostWake> host_wakes;                            // by ts
+  Column<HostWake> host_wakes;                                 // by ts
   std::map<std::pair<uint32_t, int64_t>, uint32_t> thread_of;  // (host,tid)
   std::map<GuestKey, GuestWorker> guests;
   uint64_t events = 0;            // events fed
@@ -150,8 +202,16 @@ struct ExecGraph {
   int HostIndex(const std::string& name) const;
   const HostThread* Thread(uint32_t host, int64_t tid) const;
   const GuestWorker* Guest(const GuestKey& k) const;
-  // Bytes held by the vectors and maps (approximate).
+  // Bytes held on the heap by the vectors and maps (approximate).
   size_t MemoryBytes() const;
+
+  // The mapped graph file the columns view (graph_store.h), if any.
+  std::shared_ptr<const void> mapping;
+  size_t mapped_bytes = 0;
+  // Gives back the mapped pages read so far (after a critical-path walk):
+  // they count in the server's resident set until then. Safe while others
+  // read: the file is read-only, a page read again is faulted in again.
+  void ReleasePages() const;
 };
 
 // Builds an ExecGraph from the events of `traces`, in timestamp order.
@@ -169,6 +229,18 @@ class GraphModel {
   // feed this model alone).
   void OnEvent(const ctf::Event& ev);
   void Finish(int64_t end_time);
+  // Keeps at most about `chunk` elements of each array of the graph in
+  // memory during the pass: older ones go to the file `path` (created;
+  // the caller removes it once the graph is saved, SaveGraph reads it).
+  // Call before the first event. IoError if the file cannot be created.
+  Status SpillTo(const std::string& path, size_t chunk);
+  int spill_fd() const;
+  // IoError if the spill file could not be written or read back (the graph
+  // is then incomplete).
+  Status spill_status() const;
+  // Reads every spilled run back into memory and stops spilling (when the
+  // graph could not be saved: it then stays whole on the heap).
+  Status Unspill();
   const ExecGraph& graph() const { return g_; }
   ExecGraph& mutable_graph() { return g_; }
 
@@ -193,6 +265,13 @@ class GraphModel {
   Vcpu* VcpuOf(uint32_t host, int64_t tid);
   HostThread& Thread(uint32_t host, int64_t tid);
   void Change(uint32_t host, int64_t tid, int64_t ts, Cause c);
+  // Writes all but the last element of c's vector to the spill file once it
+  // holds `chunk` (the pass may still change the last one).
+  template <typename T>
+  void MaybeSpill(Column<T>& c);
+  // Reads c's spilled runs back in front of its vector (Finish()).
+  template <typename T>
+  Status Gather(Column<T>& c);
   // Moves `wakes` (with their packets) to the guest worker `cr3` of v's VM.
   void Bind(uint32_t host, Vcpu& v, uint64_t cr3, std::vector<GuestWake>* wakes,
             std::vector<std::pair<bool, sync::TcpKey>>* packets, bool kept);
@@ -206,6 +285,8 @@ class GraphModel {
   std::vector<std::shared_ptr<const ctf::Trace>> traces_;
   std::unique_ptr<events::EventDecoder> own_decoder_;  // OnEvent(ctf::Event)
   std::unique_ptr<State> s_;
+  struct Spill;
+  std::unique_ptr<Spill> spill_;
 };
 
 }  // namespace vmtrace::graph

@@ -1,18 +1,29 @@
 #include "analyses/graph/graph_store.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace vmtrace::graph {
 namespace {
 
 constexpr char kMagic[] = "vmtrace-graph";
-constexpr int kFormat = 1;
+// 2: raw arrays (mapped, never decoded), an index at the end.
+constexpr int kFormat = 2;
+constexpr char kTrailer[8] = {'v', 'm', 't', 'g', 'i', 'd', 'x', '2'};
 
-// Streams to the file through a 1 MB buffer: the graph of a 10M-event
-// trace encodes to ~50 MB, which need not sit in memory beside it.
+// Streams to the file through a 1 MB buffer, counting the bytes written
+// (the index gives the arrays' offsets).
 class Writer {
  public:
   explicit Writer(std::ofstream* f) : f_(f) {}
@@ -26,6 +37,7 @@ class Writer {
   }
   void Flush() {
     f_->write(out.data(), std::streamsize(out.size()));
+    flushed_ += out.size();
     out.clear();
   }
   // Signed values and time deltas (which may be negative between vectors).
@@ -34,10 +46,19 @@ class Writer {
     U(s.size());
     out += s;
   }
+  void Raw(const void* p, size_t n) {
+    out.append(static_cast<const char*>(p), n);
+    if (out.size() >= (1u << 20)) Flush();
+  }
+  void Align8() {
+    while (pos() % 8 != 0) out.push_back(0);
+  }
+  uint64_t pos() const { return flushed_ + out.size(); }
   std::string out;
 
  private:
   std::ofstream* f_;
+  uint64_t flushed_ = 0;
 };
 
 class Reader {
@@ -78,10 +99,52 @@ class Reader {
   const char* e_;
 };
 
+// Copies column c (its runs in the spill file `spill_fd`, then what it
+// holds) as a raw array at an 8-aligned offset; returns {offset, count}.
+template <typename T>
+bool PutColumn(Writer* w, const Column<T>& c, int spill_fd,
+               std::pair<uint64_t, uint64_t>* at) {
+  static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= 8);
+  w->Align8();
+  at->first = w->pos();
+  at->second = c.total();
+  std::vector<char> buf;
+  for (const auto& run : c.spilled) {
+    uint64_t off = run.offset, left = run.count * sizeof(T);
+    while (left > 0) {
+      buf.resize(std::min<uint64_t>(left, 1 << 20));
+      ssize_t r = ::pread(spill_fd, buf.data(), buf.size(), off_t(off));
+      if (r <= 0) return false;
+      w->Raw(buf.data(), size_t(r));
+      off += uint64_t(r);
+      left -= uint64_t(r);
+    }
+  }
+  w->Raw(c.begin(), c.size() * sizeof(T));
+  return true;
+}
+
+void PutAt(Writer* w, const std::pair<uint64_t, uint64_t>& at) {
+  w->U(at.first);
+  w->U(at.second);
+}
+
+// Points column c at its array in the mapping [base, base + limit).
+template <typename T>
+bool ViewColumn(Reader* r, const char* base, uint64_t limit, Column<T>* c) {
+  uint64_t off, n;
+  if (!r->U(&off) || !r->U(&n) || off % alignof(T) != 0 || off > limit ||
+      n > (limit - off) / sizeof(T)) {
+    return false;
+  }
+  c->View(reinterpret_cast<const T*>(base + off), size_t(n));
+  return true;
+}
+
 }  // namespace
 
 Status SaveGraph(const ExecGraph& g, const std::string& path,
-                 const std::string& fingerprint) {
+                 const std::string& fingerprint, int spill_fd) {
   const std::string tmp = path + ".tmp";
   std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
   if (!f) return IoError("cannot create " + tmp);
@@ -90,6 +153,28 @@ Status SaveGraph(const ExecGraph& g, const std::string& path,
   w.U(kFormat);
   w.U(kGraphVersion);
   w.Str(fingerprint);
+  const Status spill_error = IoError("cannot read the graph's spill file");
+  using At = std::pair<uint64_t, uint64_t>;
+  std::vector<At> thread_at(g.threads.size());
+  for (size_t i = 0; i < g.threads.size(); ++i) {
+    if (!PutColumn(&w, g.threads[i].edges, spill_fd, &thread_at[i])) {
+      return spill_error;
+    }
+  }
+  At wakes_at;
+  if (!PutColumn(&w, g.host_wakes, spill_fd, &wakes_at)) return spill_error;
+  std::vector<std::array<At, 3>> guest_at;
+  for (const auto& [k, gw] : g.guests) {
+    std::array<At, 3> a;
+    if (!PutColumn(&w, gw.wakes, spill_fd, &a[0]) ||
+        !PutColumn(&w, gw.kicks, spill_fd, &a[1]) ||
+        !PutColumn(&w, gw.hyp_entries, spill_fd, &a[2])) {
+      return spill_error;
+    }
+    guest_at.push_back(a);
+  }
+  // The index, then its place.
+  const uint64_t index_at = w.pos();
   w.U(g.events);
   w.S(g.begin);
   w.S(g.end);
@@ -99,60 +184,25 @@ Status SaveGraph(const ExecGraph& g, const std::string& path,
     w.S(i < g.host_end.size() ? g.host_end[i] - g.begin : 0);
   }
   w.U(g.threads.size());
-  for (const auto& t : g.threads) {
-    w.U(t.host);
-    w.S(t.tid);
-    w.U(t.edges.size());
-    int64_t prev = g.begin;
-    for (const auto& e : t.edges) {
-      w.S(e.ts - prev);
-      prev = e.ts;
-      w.U(uint8_t(e.cause));
-    }
+  for (size_t i = 0; i < g.threads.size(); ++i) {
+    w.U(g.threads[i].host);
+    w.S(g.threads[i].tid);
+    PutAt(&w, thread_at[i]);
   }
-  w.U(g.host_wakes.size());
-  int64_t prev = g.begin;
-  for (const auto& hw : g.host_wakes) {
-    w.S(hw.ts - prev);
-    prev = hw.ts;
-    w.S(hw.waker);
-    w.S(hw.wakee);
-  }
+  PutAt(&w, wakes_at);
   w.U(g.guests.size());
+  size_t gi = 0;
   for (const auto& [k, gw] : g.guests) {
     w.U(k.host);
     w.S(k.pid);
     w.U(k.cr3);
-    w.U(gw.wakes.size());
-    for (const auto& x : gw.wakes) {
-      w.S(x.inj_ts - g.begin);
-      w.S(x.wake_ts - x.inj_ts);
-      w.S(x.vector);
-      w.S(x.source_tid);
-      w.U(x.waker_cr3);
-      w.U((x.ipi ? 1 : 0) | (x.kept ? 2 : 0));
-      w.U(uint8_t(x.device));
-      w.S(x.vcpu);
-      w.S(x.net_host);
-      if (x.net_host >= 0) {
-        w.S(x.accept_ts - x.inj_ts);
-        w.S(x.net_pid);
-        w.U(x.net_cr3);
-        w.S(x.net_kick_ts - x.inj_ts);
-      }
-    }
-    auto times = [&w, &g](const std::vector<int64_t>& v) {
-      w.U(v.size());
-      int64_t p = g.begin;
-      for (int64_t t : v) {
-        w.S(t - p);
-        p = t;
-      }
-    };
-    times(gw.kicks);
-    times(gw.hyp_entries);
+    for (const At& a : guest_at[gi]) PutAt(&w, a);
+    ++gi;
   }
-
+  const uint64_t index_bytes = w.pos() - index_at;
+  w.Raw(&index_at, 8);
+  w.Raw(&index_bytes, 8);
+  w.Raw(kTrailer, 8);
   w.Flush();
   f.flush();
   if (!f) return IoError("cannot write " + tmp);
@@ -165,12 +215,22 @@ Status SaveGraph(const ExecGraph& g, const std::string& path,
 
 Status LoadGraph(const std::string& path, const std::string& fingerprint,
                  ExecGraph* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return NotFound("no graph at " + path);
-  std::string data((std::istreambuf_iterator<char>(f)),
-                   std::istreambuf_iterator<char>());
-  Reader r(data.data(), data.data() + data.size());
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NotFound("no graph at " + path);
+  struct stat st;
   const Status bad = DataLoss("graph file " + path + " is stale or damaged");
+  if (::fstat(fd, &st) != 0 || st.st_size < 24) {
+    ::close(fd);
+    return bad;
+  }
+  const uint64_t size = uint64_t(st.st_size);
+  void* m = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (m == MAP_FAILED) return IoError("cannot map " + path);
+  std::shared_ptr<const void> mapping(
+      m, [size](const void* p) { ::munmap(const_cast<void*>(p), size); });
+  const char* base = static_cast<const char*>(m);
+  Reader r(base, base + size);
   std::string magic, fp;
   uint64_t format, version, n;
   if (!r.Str(&magic) || magic != kMagic || !r.U(&format) || format != kFormat ||
@@ -178,96 +238,55 @@ Status LoadGraph(const std::string& path, const std::string& fingerprint,
       fp != fingerprint) {
     return bad;
   }
+  uint64_t index_at, index_bytes;
+  std::memcpy(&index_at, base + size - 24, 8);
+  std::memcpy(&index_bytes, base + size - 16, 8);
+  if (std::memcmp(base + size - 8, kTrailer, 8) != 0 || index_at > size - 24 ||
+      index_bytes != size - 24 - index_at) {
+    return bad;
+  }
+  Reader x(base + index_at, base + size - 24);
   ExecGraph g;
-  if (!r.U(&g.events) || !r.S(&g.begin) || !r.S(&g.end) || !r.Count(&n)) {
+  if (!x.U(&g.events) || !x.S(&g.begin) || !x.S(&g.end) || !x.Count(&n)) {
     return bad;
   }
   g.hosts.resize(n);
   g.host_end.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
     int64_t e;
-    if (!r.Str(&g.hosts[i]) || !r.S(&e)) return bad;
+    if (!x.Str(&g.hosts[i]) || !x.S(&e)) return bad;
     g.host_end[i] = g.begin + e;
   }
-  if (!r.Count(&n)) return bad;
+  if (!x.Count(&n)) return bad;
   g.threads.resize(n);
   for (uint32_t i = 0; i < g.threads.size(); ++i) {
     HostThread& t = g.threads[i];
-    uint64_t host, edges;
-    if (!r.U(&host) || !r.S(&t.tid) || !r.Count(&edges)) return bad;
-    t.host = uint32_t(host);
-    t.edges.resize(edges);
-    int64_t prev = g.begin;
-    for (auto& e : t.edges) {
-      int64_t d;
-      uint64_t c;
-      if (!r.S(&d) || !r.U(&c)) return bad;
-      e.ts = prev + d;
-      prev = e.ts;
-      e.cause = Cause(c);
-    }
-    g.thread_of[{t.host, t.tid}] = i;
-  }
-  if (!r.Count(&n)) return bad;
-  g.host_wakes.resize(n);
-  int64_t prev = g.begin;
-  for (auto& hw : g.host_wakes) {
-    int64_t d;
-    if (!r.S(&d) || !r.S(&hw.waker) || !r.S(&hw.wakee)) return bad;
-    hw.ts = prev + d;
-    prev = hw.ts;
-  }
-  if (!r.Count(&n)) return bad;
-  for (uint64_t i = 0; i < n; ++i) {
-    GuestKey k{};
-    uint64_t host, m;
-    if (!r.U(&host) || !r.S(&k.pid) || !r.U(&k.cr3) || !r.Count(&m)) {
+    uint64_t host;
+    if (!x.U(&host) || !x.S(&t.tid) ||
+        !ViewColumn(&x, base, index_at, &t.edges)) {
       return bad;
     }
+    t.host = uint32_t(host);
+    g.thread_of[{t.host, t.tid}] = i;
+  }
+  if (!ViewColumn(&x, base, index_at, &g.host_wakes) || !x.Count(&n)) {
+    return bad;
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    GuestKey k{};
+    uint64_t host;
+    if (!x.U(&host) || !x.S(&k.pid) || !x.U(&k.cr3)) return bad;
     k.host = uint32_t(host);
     GuestWorker& gw = g.guests[k];
-    gw.wakes.resize(m);
-    for (auto& x : gw.wakes) {
-      int64_t inj, wake, vcpu;
-      uint64_t ipi, dev;
-      if (!r.S(&inj) || !r.S(&wake) || !r.S(&x.vector) || !r.S(&x.source_tid) ||
-          !r.U(&x.waker_cr3) || !r.U(&ipi) || !r.U(&dev) || !r.S(&vcpu)) {
-        return bad;
-      }
-      x.inj_ts = g.begin + inj;
-      x.wake_ts = x.inj_ts + wake;
-      x.ipi = (ipi & 1) != 0;
-      x.kept = (ipi & 2) != 0;
-      x.device = Cause(dev);
-      x.vcpu = int32_t(vcpu);
-      int64_t net_host, accept, kick;
-      if (!r.S(&net_host)) return bad;
-      x.net_host = int32_t(net_host);
-      if (net_host >= 0) {
-        if (!r.S(&accept) || !r.S(&x.net_pid) || !r.U(&x.net_cr3) ||
-            !r.S(&kick)) {
-          return bad;
-        }
-        x.accept_ts = x.inj_ts + accept;
-        x.net_kick_ts = x.inj_ts + kick;
-      }
+    if (!ViewColumn(&x, base, index_at, &gw.wakes) ||
+        !ViewColumn(&x, base, index_at, &gw.kicks) ||
+        !ViewColumn(&x, base, index_at, &gw.hyp_entries)) {
+      return bad;
     }
-    auto times = [&r, &g](std::vector<int64_t>* v) {
-      uint64_t c;
-      if (!r.Count(&c)) return false;
-      v->resize(c);
-      int64_t p = g.begin;
-      for (auto& t : *v) {
-        int64_t d;
-        if (!r.S(&d)) return false;
-        t = p + d;
-        p = t;
-      }
-      return true;
-    };
-    if (!times(&gw.kicks) || !times(&gw.hyp_entries)) return bad;
   }
-  if (!r.done()) return bad;
+  if (!x.done()) return bad;
+  g.mapping = std::move(mapping);
+  g.mapped_bytes = size;
   *out = std::move(g);
   return Status::Ok();
 }

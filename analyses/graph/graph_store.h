@@ -4,9 +4,16 @@
 // One file, <dir>/graph.bin, written once at the end of the pass to a
 // temporary name and renamed (a crash leaves no half-written file that
 // could be trusted). Header: magic, format version, the graph model's
-// version and the trace fingerprint; Load() refuses a file whose header
-// differs, and a file that does not decode to its end. Body: the ExecGraph
-// vectors, varint-encoded (times as deltas).
+// version and the trace fingerprint; then every array of the ExecGraph
+// (each thread's edges, the host wakes, each guest's wakes, kicks and
+// hypervisor entries) raw, 8-aligned, one after the other; then an index
+// (varint: hosts, threads, guests and where their arrays are) and a
+// trailer (the index's offset and size, a magic). Load() maps the file and
+// points the graph's columns at it (graph_model.h Column): nothing of the
+// arrays is on the heap, and a critical-path walk reads only the pages of
+// what it visits (ExecGraph::ReleasePages gives them back). Load() refuses
+// a file whose header differs and one whose index or trailer is damaged
+// or does not fit the file.
 #ifndef VMTRACE_ANALYSES_GRAPH_GRAPH_STORE_H_
 #define VMTRACE_ANALYSES_GRAPH_GRAPH_STORE_H_
 
@@ -18,13 +25,18 @@
 namespace vmtrace::graph {
 
 // Bumped when what GraphModel records changes (the file is then rebuilt).
-inline constexpr int kGraphVersion = 4;  // 2 network, 3 kept, 4 no resumes
+// 2 network, 3 kept, 4 no resumes, 5 mapped arrays.
+inline constexpr int kGraphVersion = 5;
 
-// Writes `g` to `path` atomically. IoError on failure.
+// Writes `g` to `path` atomically. `spill_fd`: the pass's spill file
+// holding the columns' spilled runs (GraphModel::SpillTo), -1 if none.
+// IoError on failure.
 Status SaveGraph(const ExecGraph& g, const std::string& path,
-                 const std::string& fingerprint);
+                 const std::string& fingerprint, int spill_fd = -1);
 // NotFound if there is no file; DataLoss if it is not a complete graph of
-// this version and fingerprint (then the caller rebuilds it).
+// this version and fingerprint (then the caller rebuilds it). On success
+// `g`'s columns view the mapped file (g->mapping keeps it mapped); the file
+// must not be truncated while `g` lives (SaveGraph replaces, never edits).
 Status LoadGraph(const std::string& path, const std::string& fingerprint,
                  ExecGraph* g);
 

@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 API = "/tsp/api"
@@ -65,6 +66,37 @@ def vm_hwm_mb(pid):
     return 0.0
 
 
+def mem_mb(pid):
+    """VmHWM, VmRSS, RssAnon, RssFile of `pid` in MB (0 if gone)."""
+    out = {"VmHWM": 0.0, "VmRSS": 0.0, "RssAnon": 0.0, "RssFile": 0.0}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k = line.split(":")[0]
+                if k in out:
+                    out[k] = int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return out
+
+
+class PeakSampler(threading.Thread):
+    """Samples the server's RssAnon / RssFile every 50 ms: VmHWM alone does
+    not say whether the peak was heap or mapped files."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.stop, self.peak = pid, threading.Event(), {}
+        self.mark = "pass"
+
+    def run(self):
+        while not self.stop.wait(0.05):
+            m = mem_mb(self.pid)
+            p = self.peak.setdefault(self.mark, {})
+            for k in ("RssAnon", "RssFile", "VmRSS"):
+                p[k] = max(p.get(k, 0.0), m[k])
+
+
 def du(path):
     total = 0
     for root, _, files in os.walk(path):
@@ -75,11 +107,15 @@ def du(path):
     return total
 
 
-def wait_completed(client, proc):
+def wait_completed(client, proc, uuid=None):
     while True:
         if proc.poll() is not None:
             sys.exit("server exited during the pass")
         st, doc, _, _ = client.call("GET", "/experiments")
+        if st == 200 and doc:
+            doc = [e for e in doc if e.get("UUID") == uuid or (
+                uuid is None and
+                not e.get("name", "").startswith("scale-extra-"))]
         if st == 200 and doc:
             s = doc[0].get("indexingStatus")
             if s == "COMPLETED":
@@ -169,6 +205,46 @@ def fmt_s(s):
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
 
 
+def wait_paths(c, uuid):
+    """Critical paths are walked in the background after the pass: waits
+    until every derived path answers; returns the seconds waited."""
+    t_cp = time.perf_counter()
+    for _ in range(6000):
+        st, doc, _, _ = c.call(
+            "POST", f"/experiments/{uuid}/outputs/timeGraph/"
+            "vmtrace.critical-path/tree", {"parameters": {}})
+        running = not isinstance(doc, dict) or doc.get("status") == "RUNNING"
+        if st != 200:
+            return None
+        if not running:
+            _, outs, _, _ = c.call("GET", f"/experiments/{uuid}/outputs")
+            paths = [o for o in outs or []
+                     if o.get("parentId") == "vmtrace.critical-path"]
+            if all(c.call("POST", f"/experiments/{uuid}/outputs/timeGraph/"
+                          f"{o['id']}/tree", {"parameters": {}})[1]
+                   .get("status") != "RUNNING" for o in paths):
+                return time.perf_counter() - t_cp
+        time.sleep(0.1)
+    return None
+
+
+def open_more(c, proc, exp, n):
+    """Opens `n` more experiments of the same traces (other names, so other
+    stores and passes, one after the other); returns their UUIDs."""
+    st, traces, _, _ = c.call("GET", "/traces")
+    ids = [t["UUID"] for t in traces or []]
+    uuids = []
+    for i in range(n):
+        st, doc, _, _ = c.call("POST", "/experiments", {
+            "parameters": {"name": f"scale-extra-{i + 2}", "traces": ids}})
+        if st != 200 or not isinstance(doc, dict):
+            sys.exit(f"cannot open experiment {i + 2}: HTTP {st}")
+        wait_completed(c, proc, doc["UUID"])
+        wait_paths(c, doc["UUID"])
+        uuids.append(doc["UUID"])
+    return uuids
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trace", required=True)
@@ -182,6 +258,11 @@ def main():
     ap.add_argument("--data-dir", help="reuse (and keep) this data dir: the "
                     "pass is then skipped if its stores are complete")
     ap.add_argument("--only", help="regex on output names to measure")
+    ap.add_argument("--experiments", type=int, default=1,
+                    help="experiments open: the others are the same traces "
+                    "under other names (own stores and passes, run after "
+                    "the first); each gets every output once over the "
+                    "whole range before the measured sweep")
     args = ap.parse_args()
 
     trace_bytes = du(args.trace)
@@ -198,11 +279,14 @@ def main():
         [args.server, "--port", str(args.port), "--data-dir", data,
          "--log-level", "off", "--open", args.trace],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sampler = PeakSampler(proc.pid)
+    sampler.start()
     try:
         c = Client(args.port)
         exp = wait_completed(c, proc)
         pass_s = time.perf_counter() - t0
         pass_hwm = vm_hwm_mb(proc.pid)
+        sampler.mark = "walks"
         uuid, start, end = exp["UUID"], exp["start"], exp["end"]
         nb_events = exp.get("nbEvents", 0)
         mid = (start + end) // 2
@@ -210,27 +294,17 @@ def main():
         ranges = {"whole": (start, end), "1%": (mid - half, mid + half)}
 
         st, outs, _, list_s = c.call("GET", f"/experiments/{uuid}/outputs")
-        # Critical paths are walked in the background after the pass: wait
-        # until every derived path answers, then list again.
-        t_cp = time.perf_counter()
-        cp_ready = None
-        for _ in range(6000):
-            st, doc, _, _ = c.call(
-                "POST", f"/experiments/{uuid}/outputs/timeGraph/"
-                "vmtrace.critical-path/tree", {"parameters": {}})
-            running = not isinstance(doc, dict) or doc.get("status") == "RUNNING"
-            if st != 200:
-                break
-            if not running:
-                _, outs, _, _ = c.call("GET", f"/experiments/{uuid}/outputs")
-                paths = [o for o in outs or []
-                         if o.get("parentId") == "vmtrace.critical-path"]
-                if all(c.call("POST", f"/experiments/{uuid}/outputs/timeGraph/"
-                              f"{o['id']}/tree", {"parameters": {}})[1]
-                       .get("status") != "RUNNING" for o in paths):
-                    cp_ready = time.perf_counter() - t_cp
-                    break
-            time.sleep(0.1)
+        cp_ready = wait_paths(c, uuid)
+        walks_hwm = vm_hwm_mb(proc.pid)
+        extra_hwm = None
+        if args.experiments > 1:
+            sampler.mark = "extra experiments"
+            for x in open_more(c, proc, exp, args.experiments - 1):
+                _, xo, _, _ = c.call("GET", f"/experiments/{x}/outputs")
+                for o in xo or []:
+                    OutputBench(c, x, o, args).once((start, end))
+            extra_hwm = vm_hwm_mb(proc.pid)
+        sampler.mark = "queries"
         _, outs, _, _ = c.call("GET", f"/experiments/{uuid}/outputs")
         outs = sorted(outs or [], key=lambda o: (o["type"], o["id"]))
         results = []
@@ -246,6 +320,7 @@ def main():
         end_hwm = vm_hwm_mb(proc.pid)
         store = du(data)
     finally:
+        sampler.stop.set()
         proc.terminate()
         proc.wait()
         if not args.data_dir:
@@ -258,9 +333,17 @@ def main():
           + (f"; babeltrace2 dummy decode, same run: {bt:.2f} s "
              f"(pass = {bt / pass_s:.2f}x babeltrace2's rate)" if bt else ""))
     print(f"- Peak RSS (VmHWM): {pass_hwm:.0f} MB after the pass, "
-          f"{end_hwm:.0f} MB after every query below")
-    print(f"- Store: {store / 1e6:.0f} MB = {store / trace_bytes:.3f} x "
-          f"the trace; listing the outputs: {fmt_s(list_s)}")
+          f"{walks_hwm:.0f} MB after the critical-path walks, "
+          + (f"{extra_hwm:.0f} MB with {args.experiments} experiments open "
+             f"and queried, " if extra_hwm else "")
+          + f"{end_hwm:.0f} MB after every query below")
+    print("- Peak RssAnon / RssFile (sampled every 50 ms): " + "; ".join(
+        f"{k} {v.get('RssAnon', 0):.0f} / {v.get('RssFile', 0):.0f} MB"
+        for k, v in sampler.peak.items()))
+    store /= args.experiments
+    print(f"- Store (per experiment): {store / 1e6:.0f} MB = "
+          f"{store / trace_bytes:.3f} x the trace; listing the outputs: "
+          f"{fmt_s(list_s)}")
     if cp_ready is not None:
         print(f"- Critical paths walked and stored in the background: ready "
               f"{fmt_s(cp_ready)} after COMPLETED")

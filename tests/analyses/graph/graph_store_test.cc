@@ -93,8 +93,11 @@ TEST_P(GraphStoreTest,
   ASSERT_FALSE(traces.empty());
 
   // A module with nothing saved needs the pass, and saves at Finish().
+  // Spilled in runs of 3 elements during the pass (graph_module.h): the
+  // saved graph must equal the one built in memory only.
   const std::string dir = (tmp / "graph").string();
-  auto built = GraphModule::Open(traces, dir, "fp-1");
+  auto built = GraphModule::Open(traces, dir, "fp-1", {}, /*spill_chunk=*/3);
+  auto memory = GraphModule::Open(traces, "", "fp-1");
   ASSERT_TRUE(built->needs_pass());
   auto reader = ctf::EventReader::Open(traces).value();
   ctf::Event ev;
@@ -104,10 +107,18 @@ TEST_P(GraphStoreTest,
   while (reader->Next(&ev)) {
     decoder.Decode(ev, &rec);
     built->OnEvent(rec);
+    memory->OnEvent(rec);
     last = ev.timestamp;
   }
+  EXPECT_TRUE(fs::exists(dir + "/graph.spill"));
   ASSERT_TRUE(built->Finish(last).ok());
+  ASSERT_TRUE(memory->Finish(last).ok());
   ASSERT_GT(built->graph().guests.size(), 0u);
+  ExpectSameGraph(memory->graph(), built->graph());
+  EXPECT_FALSE(fs::exists(dir + "/graph.spill"));
+  // Off the heap: the arrays are views of the mapped file.
+  EXPECT_NE(built->graph().mapping, nullptr);
+  EXPECT_LT(built->graph().MemoryBytes(), memory->graph().MemoryBytes());
 
   // Reopened for the same traces: loaded, no pass, the same graph.
   auto loaded = GraphModule::Open(traces, dir, "fp-1");

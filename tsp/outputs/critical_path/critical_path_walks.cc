@@ -2,6 +2,8 @@
 // (critical_path_outputs.h): the walker thread that makes the automatic
 // paths and walks every path once into its store (path_store.h), and the
 // derived outputs' configurations kept across restarts.
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -76,7 +78,13 @@ void CriticalPathOutputs::Path::Walk() {
         r->status = stored.status();
       }
     }
+    // The walk read the mapped graph where it went: give those pages back
+    // (peak RSS must not grow with the trace, graph_store.h).
+    g.ReleasePages();
   }
+  // The walked path (and the scratch of its store's writer) were freed:
+  // hand the pages back now rather than at the next heavy request.
+  malloc_trim(0);
   std::lock_guard<std::mutex> lock(mu);
   result = std::move(r);
 }
