@@ -129,9 +129,13 @@ class Column {
 };
 
 // A state change of a host thread: from `ts` on, the thread is in `cause`.
+// The arrays of the graph are saved as raw bytes (graph_store.cc), so their
+// structs spell out their padding, always zero: the graph file is then the
+// same bytes for the same trace.
 struct HostEdge {
   int64_t ts;
   Cause cause;
+  uint8_t padding[7] = {};
 };
 
 struct HostThread {
@@ -160,6 +164,7 @@ struct GuestWake {
   // Device completion accepted by a QEMU thread for this vector: kTimer
   // (none), kBlockDevice (QEMU main or "IO *" thread) or kNetwork ("vhost-*").
   Cause device = Cause::kUnknown;
+  uint8_t padding1 = 0;
   int32_t vcpu = -1;  // vcpu id of the wakee
   // kNetwork with a matched packet (vm-analyses.md c.5): the vhost thread
   // accepted the IRQ for a packet whose send was found (on any host of the
@@ -167,6 +172,7 @@ struct GuestWake {
   // Times are in the clock of their own host.
   int64_t accept_ts = 0;    // the receiving vhost's kvm_apic_accept_irq
   int32_t net_host = -1;    // the sender's host, -1 if not matched
+  int32_t padding2 = 0;
   int64_t net_pid = -1;     // the sender's VM (QEMU pid)
   uint64_t net_cr3 = 0;     // the sending guest process
   int64_t net_kick_ts = 0;  // its I/O kick (the exit before the vhost wake)

@@ -105,6 +105,8 @@ template <typename T>
 bool PutColumn(Writer* w, const Column<T>& c, int spill_fd,
                std::pair<uint64_t, uint64_t>* at) {
   static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= 8);
+  // No padding bytes, whose values are unspecified: same graph, same file.
+  static_assert(std::has_unique_object_representations_v<T>);
   w->Align8();
   at->first = w->pos();
   at->second = c.total();

@@ -41,9 +41,14 @@ double OpenOnce(const std::string& work, const std::vector<std::string>& dirs,
   }
   const auto t0 = std::chrono::steady_clock::now();
   vmtrace::tsp::ExperimentView existing;
-  auto v = (*service)->AddExperiment("bench", uuids, &existing);
-  if (!v.ok() || !v->open) return -1;
-  auto exp = v->open;
+  // The view is dropped at once so that only `exp` holds the experiment
+  // and resetting it below closes it.
+  auto exp = [&]() -> decltype(vmtrace::tsp::ExperimentView::open) {
+    auto v = (*service)->AddExperiment("bench", uuids, &existing);
+    if (!v.ok()) return nullptr;
+    return v->open;
+  }();
+  if (!exp) return -1;
   for (;;) {
     const auto s = exp->index->Snapshot();
     if (s.state != vmtrace::index::IndexState::kRunning &&
@@ -61,7 +66,7 @@ double OpenOnce(const std::string& work, const std::vector<std::string>& dirs,
   }
   *summary += "  events: " + std::to_string(exp->index->Snapshot().nb_events);
   exp.reset();
-  v = {};
+  existing = {};
   service->reset();
   std::filesystem::remove_all(work);
   return sec;

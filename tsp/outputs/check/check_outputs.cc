@@ -13,8 +13,20 @@ namespace {
 // (cheaply: no I/O) until it is final, then kept.
 class CheckSource {
  public:
+  // The traces the analyses are fed: a guest trace beside its host is not
+  // a host whose recording lacks the KVM events (its own report is the
+  // experiment's 'guest trace <name>' property).
+  static std::vector<std::shared_ptr<const ctf::Trace>> HostTraces(
+      const index::ExperimentIndex& index) {
+    std::vector<std::shared_ptr<const ctf::Trace>> out;
+    for (size_t i = 0; i < index.ctf_traces().size(); ++i) {
+      if (index.fed_to_modules(i)) out.push_back(index.ctf_traces()[i]);
+    }
+    return out;
+  }
+
   explicit CheckSource(const index::ExperimentIndex* index)
-      : index_(index), hosts_(check::HostFactsOf(index->ctf_traces())) {}
+      : index_(index), hosts_(check::HostFactsOf(HostTraces(*index))) {}
 
   check::CheckReport Report() const {
     {
