@@ -64,6 +64,42 @@ constexpr char kAlignFix[] =
     "record the hosts at the same time while they exchange TCP traffic "
     "(scripts/record.sh lttng on each, with the network events)";
 
+constexpr char kGuestTrace[] = "Guest trace";
+constexpr char kGuestFix[] =
+    "add the guest trace to an experiment with the host trace recorded at "
+    "the same time (scripts/record.sh lttng, with addons_vcpu_enter_guest "
+    "and kvm_write_tsc_offset); in the guest: lttng enable-event -k "
+    "sched_switch,sched_process_fork,sched_process_exec,'lttng_statedump_*'";
+
+// A guest trace is never analysed as a host: its line says whether it named
+// a VM's processes, and if not, why (the host views are the same either way).
+void AddGuestTraceLines(const CheckInput& in, CheckReport* rep) {
+  rep->guest_traces = in.guest_traces.size();
+  if (!in.guest_reports) {
+    for (const std::string& name : in.guest_traces) {
+      rep->lines.push_back({kGuestTrace, name, "pending",
+                            "mapped onto the VMs' CR3s after the pass", ""});
+    }
+    return;
+  }
+  for (const vm::GuestTraceReport& r : *in.guest_reports) {
+    // Summary() starts with the trace's name, which is the line's host.
+    std::string summary = r.Summary();
+    if (summary.rfind(r.trace + ": ", 0) == 0) {
+      summary.erase(0, r.trace.size() + 2);
+    }
+    if (!r.used) {
+      rep->lines.push_back(
+          {kGuestTrace, r.trace, "unavailable", summary, kGuestFix});
+      continue;
+    }
+    ++rep->guest_traces_used;
+    const bool doubtful = r.conflicts > 0 || !r.problems.empty();
+    rep->lines.push_back(
+        {kGuestTrace, r.trace, doubtful ? "warning" : "ok", summary, ""});
+  }
+}
+
 }  // namespace
 
 const char* AvailabilityName(Availability a) {
@@ -172,6 +208,10 @@ std::string CheckReport::Summary() const {
   if (partial) s += " (" + std::to_string(partial) + " partial)";
   s += "; " + std::to_string(gaps) + (gaps == 1 ? " gap" : " gaps");
   if (lost_events) s += "; " + std::to_string(lost_events) + " events lost";
+  if (guest_traces) {
+    s += "; " + std::to_string(guest_traces_used) + " of " +
+         std::to_string(guest_traces) + " guest traces used";
+  }
   return s;
 }
 
@@ -196,13 +236,20 @@ std::map<std::string, std::string> CheckReport::Properties() const {
     }
   }
   p["check.lost_events"] = lost_summary;
+  for (const CheckLine& l : lines) {
+    if (l.analysis != kGuestTrace) continue;
+    std::string v = l.status + ": " + l.reason;
+    if (!l.fix.empty()) v += ". Fix: " + l.fix;
+    p["check.guest_trace." + l.host] = v;
+  }
   return p;
 }
 
 CheckReport RunCheck(const CheckInput& in) {
   CheckReport rep;
   const bool multi = in.hosts.size() >= 2;
-  rep.final = in.pass_done && (!multi || in.clocks != nullptr);
+  rep.final = in.pass_done && (!multi || in.clocks != nullptr) &&
+              (in.guest_traces.empty() || in.guest_reports != nullptr);
   for (const AnalysisSpec& spec : Analyses()) {
     AnalysisResult r;
     r.spec = &spec;
@@ -361,6 +408,7 @@ CheckReport RunCheck(const CheckInput& in) {
       }
     }
   }
+  AddGuestTraceLines(in, &rep);
   return rep;
 }
 

@@ -26,6 +26,7 @@
 #include "analyses/check/requirements.h"
 #include "analyses/ctf/reader.h"
 #include "analyses/events/typed_event.h"
+#include "analyses/guest/guest_report.h"
 #include "analyses/sync/clock_sync.h"
 
 namespace vmtrace::check {
@@ -82,6 +83,11 @@ struct CheckInput {
   // The experiment's clock sync once computed (several hosts); null before
   // or without one.
   const sync::ClockSync* clocks = nullptr;
+  // The guest traces of the experiment (traces recorded inside a VM, never
+  // fed to the analyses), by name, and what became of them once they are
+  // mapped onto the VMs (null before: they are "pending").
+  std::vector<std::string> guest_traces;
+  const std::vector<vm::GuestTraceReport>* guest_reports = nullptr;
 };
 
 // One line of the "Trace check" table.
@@ -108,15 +114,20 @@ struct CheckReport {
   size_t partial = 0;
   size_t gaps = 0;  // missing groups, over hosts
   uint64_t lost_events = 0;
+  size_t guest_traces = 0;
+  size_t guest_traces_used = 0;
   // "none reported by the packet headers", "pending: ...", or "<n> events
   // lost: <host> CPU <c>: <n>, ...".
   std::string lost_summary;
   bool final = false;  // nothing left to learn from the pass
-  // "3 of 4 analyses available (1 partial); 2 gaps[; 1200 events lost]".
+  // "3 of 4 analyses available (1 partial); 2 gaps[; 1200 events lost]
+  // [; 1 of 2 guest traces used]".
   std::string Summary() const;
   // The experiment's `properties` keys: "check.summary",
   // "check.<analysis id>" ("available", "partial: ...", "unavailable: ...
-  // Fix: ..."), "check.lost_events", "check.clock.<host>".
+  // Fix: ..."), "check.lost_events", "check.clock.<host>",
+  // "check.guest_trace.<name>" ("pending", "ok: <summary>", "warning:
+  // <summary>; <problems>", "unavailable: <why>. Fix: ...").
   std::map<std::string, std::string> Properties() const;
 };
 

@@ -6,6 +6,7 @@
 #define VMTRACE_ANALYSES_GUEST_GUEST_REPORT_H_
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,23 @@ struct GuestTraceReport {
   // -310000 ns, 812/812 switches matched, 7 processes, 2 containers" or
   // "web-vm: not used: <reason>".
   std::string Summary() const;
+};
+
+// The reports of an experiment's guest traces, shared by the job that maps
+// them (tsp/service/guest_traces.h) and their readers (the trace check).
+// Thread-safe: written once by the background job.
+class GuestTraceReports {
+ public:
+  void Set(std::vector<GuestTraceReport> reports);
+  // True once the guest traces are mapped (or found unusable); always true
+  // for an experiment without guest traces.
+  bool done() const;
+  std::vector<GuestTraceReport> reports() const;
+
+ private:
+  mutable std::mutex mu_;
+  bool done_ = false;
+  std::vector<GuestTraceReport> reports_;
 };
 
 }  // namespace vmtrace::vm

@@ -95,11 +95,24 @@ TEST_F(HttpGuestTracesTest, HostViewsUnchangedAndGuestTracesReported) {
             std::string::npos)
       << ir;
   EXPECT_EQ(wr.find("conflict"), std::string::npos) << wr;
+  // The trace check says the same, per guest trace, and counts them.
+  const std::string cw = pb["check.guest_trace.web-vm"];
+  EXPECT_EQ(cw.rfind("ok: VM 6000 on host-g (L1)", 0), 0u) << cw;
+  const std::string ci = pb["check.guest_trace.inner-vm"];
+  EXPECT_EQ(ci.rfind("ok: VM 6000 on host-g (nested", 0), 0u) << ci;
+  const std::string summary = pb["check.summary"];
+  const std::string used = "; 2 of 2 guest traces used";
+  ASSERT_GE(summary.size(), used.size());
+  EXPECT_EQ(summary.substr(summary.size() - used.size()), used) << summary;
+  pb["check.summary"] = summary.substr(0, summary.size() - used.size());
 
   // Everything else the experiments say is the same.
   Json pa = Body(Get("/experiments/" + a))["properties"];
   for (auto it = pb.begin(); it != pb.end();) {
-    it = it.key().rfind("guest trace ", 0) == 0 ? pb.erase(it) : std::next(it);
+    it = it.key().rfind("guest trace ", 0) == 0 ||
+                 it.key().rfind("check.guest_trace.", 0) == 0
+             ? pb.erase(it)
+             : std::next(it);
   }
   EXPECT_EQ(pa, pb);
 
@@ -135,6 +148,17 @@ TEST_F(HttpGuestTracesTest, AGuestTraceOfNoVmIsReported) {
   EXPECT_NE(r.find("web-vm: not used: its switches match no VM"),
             std::string::npos)
       << r;
+  // In the trace check: unavailable, why, and how to record one that fits.
+  const std::string c = p["check.guest_trace.web-vm"];
+  EXPECT_EQ(c.rfind("unavailable: not used: its switches match no VM", 0), 0u)
+      << c;
+  EXPECT_NE(c.find("Fix: add the guest trace to an experiment"),
+            std::string::npos)
+      << c;
+  EXPECT_NE(p["check.summary"].get<std::string>().find(
+                "; 0 of 1 guest traces used"),
+            std::string::npos)
+      << p.dump();
   EXPECT_TRUE(
       service()->OpenExperiment(e).value()->names->Current()->vms.empty());
   fs::remove_all(other);

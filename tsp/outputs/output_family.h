@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "analyses/guest/guest_report.h"
 #include "analyses/index/experiment_index.h"
 #include "analyses/vm/guest_names.h"
 #include "base/status.h"
@@ -36,6 +37,9 @@ struct OutputContext {
   // never null. Read when drawing, never when building a store.
   std::shared_ptr<vm::GuestNamesSource> names =
       std::make_shared<vm::GuestNamesSource>();
+  // What became of its guest traces (done at once when it has none); null
+  // when the caller maps no guest traces.
+  std::shared_ptr<const vm::GuestTraceReports> guest_reports;
 };
 
 // The module of type T (T::kId) among the index's modules; null if it was

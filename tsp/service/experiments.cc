@@ -134,7 +134,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::Build(
                     registry_.get(),
                     options_.data_dir + "/experiments/" + rec.uuid,
                     index::FingerprintTraces(all_dirs),
-                    exp->names};
+                    exp->names,
+                    exp->guest_reports};
   VMTRACE_RETURN_IF_ERROR(MakeOutputs(ctx, &exp->outputs));
   exp->guest_job =
       StartGuestTraces(exp->index.get(), exp->names, exp->guest_reports);

@@ -9,28 +9,12 @@
 
 namespace vmtrace::tsp {
 
-void GuestTraceReports::Set(std::vector<vm::GuestTraceReport> reports) {
-  std::lock_guard<std::mutex> lock(mu_);
-  reports_ = std::move(reports);
-  done_ = true;
-}
-
-bool GuestTraceReports::done() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return done_;
-}
-
-std::vector<vm::GuestTraceReport> GuestTraceReports::reports() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return reports_;
-}
-
 namespace {
 
 void Run(std::stop_token stop, index::ExperimentIndex* index,
          const std::vector<std::string>& dirs,
          const std::shared_ptr<vm::GuestNamesSource>& names,
-         const std::shared_ptr<GuestTraceReports>& out) {
+         const std::shared_ptr<vm::GuestTraceReports>& out) {
   // The mapping reads the complete VM store: wait for the pass (polling,
   // so that closing the experiment stops the wait).
   for (;;) {
@@ -38,6 +22,16 @@ void Run(std::stop_token stop, index::ExperimentIndex* index,
     const index::IndexSnapshot s = index->Snapshot();
     if (s.state == index::IndexState::kFailed ||
         s.state == index::IndexState::kCancelled) {
+      // Said, so that the trace check does not wait for them forever.
+      std::vector<vm::GuestTraceReport> reports;
+      for (const std::string& d : dirs) {
+        vm::GuestTraceReport r;
+        r.trace = d;
+        r.path = d;
+        r.reason = "not mapped: the pass did not complete";
+        reports.push_back(std::move(r));
+      }
+      out->Set(std::move(reports));
       return;
     }
     if (s.state == index::IndexState::kCompleted && !s.analyses_running) break;
@@ -68,18 +62,20 @@ void Run(std::stop_token stop, index::ExperimentIndex* index,
   guest::GuestMapping m = guest::MapGuestTraces(host, guests);
   names->SetTraced(std::move(m.names));
   for (auto& r : m.reports) reports.push_back(std::move(r));
+  // The reports first: whoever sees the properties sees the trace check's
+  // lines about them too.
+  out->Set(reports);
   for (const auto& r : reports) {
     index->SetProperty("guest trace " + r.trace, r.Summary());
   }
   VMTRACE_LOG(kInfo, "%zu guest trace(s) mapped", reports.size());
-  out->Set(std::move(reports));
 }
 
 }  // namespace
 
 std::jthread StartGuestTraces(index::ExperimentIndex* index,
                               std::shared_ptr<vm::GuestNamesSource> names,
-                              std::shared_ptr<GuestTraceReports> reports) {
+                              std::shared_ptr<vm::GuestTraceReports> reports) {
   std::vector<std::string> dirs;
   const auto& traces = index->ctf_traces();
   for (size_t i = 0; i < traces.size(); ++i) {

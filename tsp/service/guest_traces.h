@@ -18,27 +18,12 @@
 
 namespace vmtrace::tsp {
 
-// Thread-safe: written once by the background job.
-class GuestTraceReports {
- public:
-  void Set(std::vector<vm::GuestTraceReport> reports);
-  // True once the guest traces are mapped (or found unusable); always true
-  // for an experiment without guest traces.
-  bool done() const;
-  std::vector<vm::GuestTraceReport> reports() const;
-
- private:
-  mutable std::mutex mu_;
-  bool done_ = false;
-  std::vector<vm::GuestTraceReport> reports_;
-};
-
 // Starts the background job (no thread when the experiment has no guest
 // trace: `reports` is then done at once). The returned thread stops early
 // when asked (the experiment closes); join it before `index` goes.
 std::jthread StartGuestTraces(index::ExperimentIndex* index,
                               std::shared_ptr<vm::GuestNamesSource> names,
-                              std::shared_ptr<GuestTraceReports> reports);
+                              std::shared_ptr<vm::GuestTraceReports> reports);
 
 }  // namespace vmtrace::tsp
 

@@ -75,8 +75,8 @@ class Experiment {
   const std::vector<std::unique_ptr<TableProvider>>& tables = outputs.tables();
   // Its guest traces' reports (guest_traces.h), and the job that maps them
   // once the pass is over; declared last so the job stops first.
-  std::shared_ptr<GuestTraceReports> guest_reports =
-      std::make_shared<GuestTraceReports>();
+  std::shared_ptr<vm::GuestTraceReports> guest_reports =
+      std::make_shared<vm::GuestTraceReports>();
   std::jthread guest_job;
 };
 

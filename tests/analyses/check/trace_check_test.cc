@@ -338,5 +338,52 @@ TEST_F(TraceCheckTest, TwoRealHostsGetTheirClocks) {
   EXPECT_EQ(clocks, 2u);
 }
 
+// Guest traces: pending until mapped (the report is not final), then one
+// line each: ok, warning (CR3 claimed twice) or unavailable with the fix.
+TEST_F(TraceCheckTest, GuestTracesArePendingThenReportedEach) {
+  CheckInput in;
+  in.pass_done = true;
+  in.guest_traces = {"web-vm", "db-vm", "laptop"};
+  CheckReport pending = RunCheck(in);
+  EXPECT_FALSE(pending.final);
+  EXPECT_EQ(pending.Properties()["check.guest_trace.db-vm"],
+            "pending: mapped onto the VMs' CR3s after the pass");
+
+  std::vector<vm::GuestTraceReport> reports(3);
+  reports[0].trace = "web-vm";
+  reports[0].used = true;
+  reports[0].host = "host-g";
+  reports[0].vm_pid = 6000;
+  reports[0].clock = "fitted";
+  reports[1] = reports[0];
+  reports[1].trace = "db-vm";
+  reports[1].conflicts = 1;
+  reports[1].problems = {"CR3 0x5e0000 claimed by pid 12 and pid 40"};
+  reports[2].trace = "laptop";
+  reports[2].reason = "its switches match no VM";
+  in.guest_reports = &reports;
+  CheckReport done = RunCheck(in);
+  EXPECT_TRUE(done.final);
+  const auto p = done.Properties();
+  EXPECT_EQ(p.at("check.guest_trace.web-vm").rfind("ok: VM 6000 on host-g", 0),
+            0u)
+      << p.at("check.guest_trace.web-vm");
+  EXPECT_EQ(p.at("check.guest_trace.db-vm").rfind("warning: VM 6000", 0), 0u);
+  EXPECT_NE(p.at("check.guest_trace.db-vm").find("claimed by pid 12"),
+            std::string::npos);
+  EXPECT_EQ(p.at("check.guest_trace.laptop")
+                .rfind("unavailable: not used: its switches match no VM. "
+                       "Fix: add the guest trace",
+                       0),
+            0u)
+      << p.at("check.guest_trace.laptop");
+  EXPECT_NE(done.Summary().find("; 2 of 3 guest traces used"),
+            std::string::npos)
+      << done.Summary();
+  size_t lines = 0;
+  for (const CheckLine& l : done.lines) lines += l.analysis == "Guest trace";
+  EXPECT_EQ(lines, 3u);
+}
+
 }  // namespace
 }  // namespace vmtrace::check

@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include "analyses/events/event_decoder.h"
 #include "analyses/sync/sync_module.h"
@@ -25,8 +26,17 @@ class CheckSource {
     return out;
   }
 
-  explicit CheckSource(const index::ExperimentIndex* index)
-      : index_(index), hosts_(check::HostFactsOf(HostTraces(*index))) {}
+  CheckSource(const index::ExperimentIndex* index,
+              std::shared_ptr<const vm::GuestTraceReports> guests)
+      : index_(index),
+        hosts_(check::HostFactsOf(HostTraces(*index))),
+        guests_(std::move(guests)) {
+    for (size_t i = 0; i < index->ctf_traces().size(); ++i) {
+      if (!index->fed_to_modules(i)) {
+        guest_names_.push_back(events::HostName(*index->ctf_traces()[i]));
+      }
+    }
+  }
 
   check::CheckReport Report() const {
     {
@@ -47,9 +57,18 @@ class CheckSource {
     }
     const auto* sync = FindModule<sync::SyncModule>(*index_);
     if (sync) in.clocks = sync->clock_sync();  // null until complete
+    std::vector<vm::GuestTraceReport> guest_reports;
+    if (guests_) in.guest_traces = guest_names_;
+    if (!in.guest_traces.empty() && guests_->done()) {
+      guest_reports = guests_->reports();
+      in.guest_reports = &guest_reports;
+    }
     check::CheckReport r = check::RunCheck(in);
     // A failed or cancelled pass is as final as it gets.
-    if (r.final || (in.pass_done && !s.analyses_running)) {
+    // The guest traces' job always ends with their reports (guest_traces.h).
+    const bool guests_pending =
+        !in.guest_traces.empty() && in.guest_reports == nullptr;
+    if (!guests_pending && (r.final || (in.pass_done && !s.analyses_running))) {
       std::lock_guard<std::mutex> lock(mu_);
       final_ = r;
     }
@@ -59,6 +78,8 @@ class CheckSource {
  private:
   const index::ExperimentIndex* index_;
   const std::vector<check::HostFacts> hosts_;
+  const std::shared_ptr<const vm::GuestTraceReports> guests_;  // may be null
+  std::vector<std::string> guest_names_;  // traces not fed to the analyses
   mutable std::mutex mu_;
   mutable std::optional<check::CheckReport> final_;  // guarded by mu_
 };
@@ -106,7 +127,8 @@ class CheckFamily : public OutputFamily {
  public:
   std::vector<std::string> modules() const override { return {}; }
   Status Make(const OutputContext& ctx, OutputSet* out) const override {
-    auto source = std::make_shared<const CheckSource>(ctx.index);
+    auto source = std::make_shared<const CheckSource>(ctx.index,
+                                                      ctx.guest_reports);
     out->Add(std::make_unique<TraceCheckTable>(source));
     out->AddProperties([source] { return source->Report().Properties(); });
     return Status::Ok();
