@@ -86,9 +86,11 @@ std::string EventsTable::Cell(int64_t column, uint64_t rank,
   };
   switch (column) {
     case kTimestamp:
-      return FormatTimestamp(ev.timestamp);
+      return FormatTimestamp(to_view_ ? to_view_(ev.trace_index, ev.timestamp)
+                                      : ev.timestamp);
     case kTimestampNs:
-      return std::to_string(ev.timestamp);
+      return std::to_string(
+          to_view_ ? to_view_(ev.trace_index, ev.timestamp) : ev.timestamp);
     case kEventType:
       return ev.cls ? ev.cls->name() : std::string();
     case kCpu:

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -73,6 +74,15 @@ class EventsTable {
 
   const std::vector<TableColumn>& columns() const { return columns_; }
 
+  // How an event's time is shown: `to_view(ctf_trace_index, ts)` (e.g. in
+  // the reference host's clock of a multi-host experiment). Default: as
+  // recorded. Rows stay in the order of the pass (each host's own clock);
+  // a time search (TableQuery::time) compares recorded times. Call before
+  // the table is shared.
+  void SetViewTime(std::function<int64_t(uint32_t, int64_t)> to_view) {
+    to_view_ = std::move(to_view);
+  }
+
   // InvalidArgument for an unknown search column. Unknown requested column
   // ids are dropped (none left: no lines).
   StatusOr<TablePage> Fetch(const TableQuery& query) const;
@@ -96,6 +106,7 @@ class EventsTable {
 
   const ExperimentIndex* index_;
   std::vector<std::string> trace_names_;
+  std::function<int64_t(uint32_t, int64_t)> to_view_;  // may be empty
   std::vector<TableColumn> columns_;
   std::unordered_map<const ctf::EventClass*, ClassFields> class_fields_;
 };

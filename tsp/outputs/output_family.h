@@ -40,6 +40,10 @@ struct OutputContext {
   // What became of its guest traces (done at once when it has none); null
   // when the caller maps no guest traces.
   std::shared_ptr<const vm::GuestTraceReports> guest_reports;
+  // The experiment's view clock (view_clock.h); the OutputSet already
+  // wraps time graphs, XY and data trees in it: outputs whose lines carry
+  // times of their own (the events table) use it directly. Never null.
+  std::shared_ptr<const ViewClock> clock = std::make_shared<ViewClock>();
 };
 
 // The module of type T (T::kId) among the index's modules; null if it was

@@ -4,17 +4,35 @@
 
 namespace vmtrace::tsp {
 
+void OutputSet::SetClock(std::shared_ptr<const ViewClock> clock) {
+  clock_ = std::move(clock);
+}
+
 void OutputSet::Add(std::unique_ptr<TimeGraphProvider> p) {
+  if (clock_) p = WithViewClock(std::move(p), clock_);
   time_graphs_.push_back(std::move(p));
 }
 void OutputSet::Add(std::unique_ptr<XyProvider> p) {
+  if (clock_) p = WithViewClock(std::move(p), clock_);
   xys_.push_back(std::move(p));
 }
+// Tables are not wrapped: their lines name no host's times, except the
+// events table's, which converts its own (EventsTable::SetViewTime).
 void OutputSet::Add(std::unique_ptr<TableProvider> p) {
   tables_.push_back(std::move(p));
 }
 void OutputSet::Add(std::unique_ptr<DataTreeProvider> p) {
+  if (clock_) p = WithViewClock(std::move(p), clock_);
   data_trees_.push_back(std::move(p));
+}
+
+template <typename P>
+const P* OutputSet::InClock(const P* p) const {
+  if (p == nullptr || !clock_) return p;
+  std::lock_guard<std::mutex> lock(derived_mu_);
+  std::shared_ptr<const void>& w = derived_[p];
+  if (!w) w = std::shared_ptr<const P>(WithViewClock(p, clock_));
+  return static_cast<const P*>(w.get());
 }
 void OutputSet::Add(std::shared_ptr<ConfigurableOutputs> c) {
   configurables_.push_back(std::move(c));
@@ -51,10 +69,10 @@ std::optional<OutputSet::Found> OutputSet::Find(const std::string& id) const {
     if (p->descriptor().id == id) f.data_tree = p.get();
   }
   for (const auto& c : configurables_) {  // derived outputs
-    if (!f.time_graph) f.time_graph = c->TimeGraph(id);
-    if (!f.xy) f.xy = c->Xy(id);
+    if (!f.time_graph) f.time_graph = InClock(c->TimeGraph(id));
+    if (!f.xy) f.xy = InClock(c->Xy(id));
     if (!f.table) f.table = c->Table(id);
-    if (!f.data_tree) f.data_tree = c->DataTree(id);
+    if (!f.data_tree) f.data_tree = InClock(c->DataTree(id));
   }
   // The descriptor as listed (a derived output's is its configurable's).
   bool found = false;

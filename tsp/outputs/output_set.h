@@ -7,17 +7,23 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tsp/outputs/configurable_outputs.h"
 #include "tsp/outputs/providers.h"
+#include "tsp/outputs/view_clock.h"
 
 namespace vmtrace::tsp {
 
 class OutputSet {
  public:
+  // Every provider added after this call, derived ones included, answers
+  // in `clock`'s view clock (view_clock.h). Call before the first Add.
+  void SetClock(std::shared_ptr<const ViewClock> clock);
+
   // Filled while the experiment opens, read-only afterwards (configurable
   // outputs change their derived outputs behind their own lock).
   void Add(std::unique_ptr<TimeGraphProvider> p);
@@ -59,12 +65,20 @@ class OutputSet {
   }
 
  private:
+  template <typename P>
+  const P* InClock(const P* p) const;
+
   std::vector<std::unique_ptr<TimeGraphProvider>> time_graphs_;
   std::vector<std::unique_ptr<XyProvider>> xys_;
   std::vector<std::unique_ptr<TableProvider>> tables_;
   std::vector<std::unique_ptr<DataTreeProvider>> data_trees_;
   std::vector<std::shared_ptr<ConfigurableOutputs>> configurables_;
   std::vector<PropertySource> property_sources_;
+  std::shared_ptr<const ViewClock> clock_;  // null: as the providers answer
+  // Derived providers in the view clock, by the configurable's pointer
+  // (valid until the experiment closes), made on first use.
+  mutable std::mutex derived_mu_;
+  mutable std::map<const void*, std::shared_ptr<const void>> derived_;
 };
 
 }  // namespace vmtrace::tsp

@@ -39,6 +39,11 @@ struct TreeEntry {
   // [start, end] is the requested range, whatever it is (TreeCache sets it
   // on every request); not sent.
   bool spans_request = false;
+  // The host whose clock this entry's data are in (its trace's hostname);
+  // empty: its parent's, and for a root the experiment's. Set on the
+  // host-level entries so that replies can be drawn in one clock
+  // (view_clock.h); not sent.
+  std::string host = {};
 };
 
 struct TreeModel {

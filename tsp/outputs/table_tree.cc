@@ -11,8 +11,12 @@ namespace {
 
 class TableTree : public DataTreeProvider {
  public:
-  TableTree(OutputDescriptor d, RangeTable table, int group_columns)
-      : d_(std::move(d)), table_(std::move(table)), groups_(group_columns) {}
+  TableTree(OutputDescriptor d, RangeTable table, int group_columns,
+            int host_column)
+      : d_(std::move(d)),
+        table_(std::move(table)),
+        groups_(group_columns),
+        host_column_(host_column) {}
 
   OutputDescriptor descriptor() const override { return d_; }
 
@@ -37,6 +41,7 @@ class TableTree : public DataTreeProvider {
           labels[g] = row[g];
           const int64_t id = int64_t(m.entries.size());
           m.entries.push_back({id, parent, std::move(labels)});
+          if (g == host_column_) m.entries.back().host = row[g];
           it = group_ids.emplace(key, id).first;
         }
         parent = it->second;
@@ -51,15 +56,17 @@ class TableTree : public DataTreeProvider {
   OutputDescriptor d_;
   RangeTable table_;
   int groups_;
+  int host_column_;
 };
 
 }  // namespace
 
 std::unique_ptr<DataTreeProvider> MakeTableTree(OutputDescriptor descriptor,
                                                 RangeTable table,
-                                                int group_columns) {
+                                                int group_columns,
+                                                int host_column) {
   return std::make_unique<TableTree>(std::move(descriptor), std::move(table),
-                                     group_columns);
+                                     group_columns, host_column);
 }
 
 }  // namespace vmtrace::tsp

@@ -25,9 +25,12 @@ using RangeTable =
 // cells, grouped under one parent entry per distinct value of the first
 // `group_columns` cells (the host and VM of a row, say), so the viewer can
 // fold them. The selection [start, end] is inclusive, as the protocol's.
+// `host_column` (one of the grouped ones, or -1) names the host whose clock
+// the rows are in (TreeEntry::host, for the view clock).
 std::unique_ptr<DataTreeProvider> MakeTableTree(OutputDescriptor descriptor,
                                                 RangeTable table,
-                                                int group_columns = 0);
+                                                int group_columns = 0,
+                                                int host_column = -1);
 
 }  // namespace vmtrace::tsp
 

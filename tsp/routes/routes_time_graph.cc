@@ -18,7 +18,7 @@ ApiResponse TimeGraphTree(TraceService* svc, const ApiRequest& r) {
   ApiResponse err;
   auto res = Resolve(svc, r, "TIME_GRAPH", &err);
   if (!res) return err;
-  const auto snap = res->exp->index->Snapshot();
+  const auto snap = res->exp->Snapshot();
   int64_t start = *range ? (*range)->start : snap.start;
   int64_t end = *range ? (*range)->end : snap.end;
   auto tree = res->time_graph->Tree(start, end);
@@ -195,7 +195,7 @@ ApiResponse DataTree(TraceService* svc, const ApiRequest& r) {
   ApiResponse err;
   auto res = Resolve(svc, r, "DATA_TREE", &err);
   if (!res) return err;
-  const auto snap = res->exp->index->Snapshot();
+  const auto snap = res->exp->Snapshot();
   const int64_t start = *range ? (*range)->start : snap.start;
   const int64_t end = *range ? (*range)->end : snap.end;
   auto tree = res->data_tree->Tree(start, end);

@@ -51,7 +51,7 @@ Json ExperimentJson(const ExperimentView& v) {
               {"properties", Json::object()}});
     return j;
   }
-  index::IndexSnapshot s = v.open->index->Snapshot();
+  index::IndexSnapshot s = v.open->Snapshot();
   const char* state = StateName(s.state);
   for (size_t i = 0; i < v.traces.size(); ++i) {
     Json t = TraceJson(v.traces[i]);

@@ -36,7 +36,7 @@ ApiResponse XyTree(TraceService* svc, const ApiRequest& r) {
   ApiResponse err;
   auto res = Resolve(svc, r, "TREE_TIME_XY", &err);
   if (!res) return err;
-  const auto snap = res->exp->index->Snapshot();
+  const auto snap = res->exp->Snapshot();
   int64_t start = *range ? (*range)->start : snap.start;
   int64_t end = *range ? (*range)->end : snap.end;
   auto tree = res->xy->Tree(start, end);

@@ -128,6 +128,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::Build(
   std::vector<std::string> all_dirs;
   for (const auto& d : dirs)
     all_dirs.insert(all_dirs.end(), d.begin(), d.end());
+  exp->clock = ViewClock::Of(*exp->index);
+  if (exp->clock->multi_host()) exp->outputs.SetClock(exp->clock);
   OutputContext ctx{exp->index.get(),
                     rec.name,
                     names,
@@ -135,7 +137,8 @@ StatusOr<std::shared_ptr<Experiment>> TraceService::Build(
                     options_.data_dir + "/experiments/" + rec.uuid,
                     index::FingerprintTraces(all_dirs),
                     exp->names,
-                    exp->guest_reports};
+                    exp->guest_reports,
+                    exp->clock};
   VMTRACE_RETURN_IF_ERROR(MakeOutputs(ctx, &exp->outputs));
   exp->guest_job =
       StartGuestTraces(exp->index.get(), exp->names, exp->guest_reports);

@@ -60,6 +60,13 @@ class Experiment {
   storage::ExperimentRecord record;
   std::vector<TraceInfo> traces;
   std::unique_ptr<index::ExperimentIndex> index;
+  // The clock its replies are in (view_clock.h): with several hosts, the
+  // reference host's once the clock sync is known.
+  std::shared_ptr<const ViewClock> clock = std::make_shared<ViewClock>();
+  // The index's snapshot with its times in that clock: what routes show.
+  index::IndexSnapshot Snapshot() const {
+    return clock->InView(index->Snapshot());
+  }
   // Names of its VMs, guest processes and containers (shared with its
   // outputs through OutputContext::names).
   std::shared_ptr<vm::GuestNamesSource> names =

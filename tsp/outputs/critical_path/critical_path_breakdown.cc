@@ -85,6 +85,7 @@ class BreakdownTreeProvider : public DataTreeProvider {
     VMTRACE_ASSIGN_OR_RETURN(auto rows,
                              StoredBreakdown(*r->stored, start, end));
     rows = NamedBreakdown(*p_, std::move(rows), *p_->names->Current());
+    const std::string owner = p_->OwnerHost();  // the path's clock
     std::map<std::string, int64_t> group_id;
     for (auto& row : rows) {
       auto g = group_id.find(row.category);
@@ -92,6 +93,7 @@ class BreakdownTreeProvider : public DataTreeProvider {
         const int64_t id = int64_t(m.entries.size());
         g = group_id.emplace(row.category, id).first;
         m.entries.push_back({id, -1, {row.category, "", "", ""}});
+        m.entries.back().host = owner;
       }
       m.entries.push_back(
           {int64_t(m.entries.size()),

@@ -89,6 +89,12 @@ struct CriticalPathOutputs::Path {
   std::string id() const {
     return std::string(kCriticalPathId) + "$" + std::to_string(n);
   }
+  // The host whose clock the path's times are in (its worker's); set as the
+  // host of the roots of its trees (view_clock.h). Needs the complete graph.
+  std::string OwnerHost() const {
+    const auto& hosts = graph->graph().hosts;
+    return worker.host < hosts.size() ? hosts[worker.host] : std::string();
+  }
   std::string table_id() const {
     return std::string(kCriticalPathBreakdownId) + "$" + std::to_string(n);
   }

@@ -55,7 +55,12 @@ class PathProvider : public TimeGraphProvider {
     }
     if (!r->status.ok()) return r->status;
     // Named when drawn: the stored tree has the raw labels.
-    return NamedPathTree(*r->stored, *p_->names->Current());
+    TreeModel m = NamedPathTree(*r->stored, *p_->names->Current());
+    const std::string owner = p_->OwnerHost();
+    for (TreeEntry& e : m.entries) {
+      if (e.parent_id < 0) e.host = owner;
+    }
+    return m;
   }
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
                              const std::vector<int64_t>& items) const override {

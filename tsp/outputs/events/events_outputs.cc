@@ -15,8 +15,15 @@ bool Running(const index::ExperimentIndex& index) {
 class EventsTableProvider : public TableProvider {
  public:
   EventsTableProvider(const index::ExperimentIndex* index,
-                      std::vector<std::string> trace_names)
-      : table_(index, std::move(trace_names)) {}
+                      std::vector<std::string> trace_names,
+                      std::shared_ptr<const ViewClock> clock)
+      : table_(index, std::move(trace_names)) {
+    if (clock->multi_host()) {
+      table_.SetViewTime([clock](uint32_t trace, int64_t ts) {
+        return clock->ToView(clock->HostOfCtfTrace(trace), ts);
+      });
+    }
+  }
 
   OutputDescriptor descriptor() const override {
     return {kEventsTableId, "Events Table",
@@ -45,9 +52,12 @@ class EventsTableProvider : public TableProvider {
 class HistogramProvider : public XyProvider {
  public:
   HistogramProvider(const index::ExperimentIndex* index, std::string name,
-                    std::vector<std::string> trace_names)
+                    std::vector<std::string> trace_names,
+                    std::shared_ptr<const ViewClock> clock)
       : index_(index),
-        histogram_(index, std::move(name), std::move(trace_names)) {}
+        trace_count_(trace_names.size()),
+        histogram_(index, std::move(name), std::move(trace_names)),
+        clock_(std::move(clock)) {}
 
   OutputDescriptor descriptor() const override {
     return {kHistogramId, "Histogram", "Number of events over time, per trace",
@@ -59,6 +69,11 @@ class HistogramProvider : public XyProvider {
     for (const auto& e : histogram_.Entries()) {
       m.entries.push_back(
           {e.id, e.parent_id, {e.name}, e.has_data, e.is_default, start, end});
+      // A trace's series is in its host's clock (view_clock.h).
+      if (e.id >= index::Histogram::kFirstTraceId) {
+        m.entries.back().host =
+            clock_->HostOfTrace(size_t(e.id - index::Histogram::kFirstTraceId));
+      }
     }
     m.running = Running(*index_);
     return m;
@@ -66,6 +81,15 @@ class HistogramProvider : public XyProvider {
   StatusOr<XyModel> Fetch(const std::vector<int64_t>& times,
                           const std::vector<int64_t>& items) const override {
     VMTRACE_ASSIGN_OR_RETURN(auto series, histogram_.Fetch(times, items));
+    if (clock_->Active() != nullptr) {
+      // `times` are the view's here (the total has no host): the total is
+      // the sum of the traces' counts, each at those instants of its clock.
+      for (auto& s : series) {
+        if (s.id == index::Histogram::kTotalId) {
+          VMTRACE_ASSIGN_OR_RETURN(s.y, TotalInView(times));
+        }
+      }
+    }
     XyModel m;
     m.title = "Histogram";
     m.y_label = "Events";
@@ -76,17 +100,40 @@ class HistogramProvider : public XyProvider {
   }
 
  private:
+  StatusOr<std::vector<double>> TotalInView(
+      const std::vector<int64_t>& times) const {
+    std::vector<double> y(times.size(), 0.0);
+    for (size_t t = 0; t < trace_count_; ++t) {
+      const std::string host = clock_->HostOfTrace(t);
+      std::vector<int64_t> own;
+      own.reserve(times.size());
+      for (int64_t x : times) own.push_back(clock_->FromView(host, x));
+      VMTRACE_ASSIGN_OR_RETURN(
+          auto s, histogram_.Fetch(
+                      own, {index::Histogram::kFirstTraceId + int64_t(t)}));
+      for (const auto& one : s) {
+        for (size_t i = 0; i < y.size() && i < one.y.size(); ++i) {
+          y[i] += one.y[i];
+        }
+      }
+    }
+    return y;
+  }
+
   const index::ExperimentIndex* index_;
+  size_t trace_count_;
   index::Histogram histogram_;
+  std::shared_ptr<const ViewClock> clock_;
 };
 
 class EventsFamily : public OutputFamily {
  public:
   std::vector<std::string> modules() const override { return {}; }
   Status Make(const OutputContext& ctx, OutputSet* out) const override {
-    out->Add(std::make_unique<EventsTableProvider>(ctx.index, ctx.trace_names));
-    out->Add(std::make_unique<HistogramProvider>(ctx.index, ctx.experiment_name,
-                                                 ctx.trace_names));
+    out->Add(std::make_unique<EventsTableProvider>(ctx.index, ctx.trace_names,
+                                                   ctx.clock));
+    out->Add(std::make_unique<HistogramProvider>(
+        ctx.index, ctx.experiment_name, ctx.trace_names, ctx.clock));
     return Status::Ok();
   }
 };

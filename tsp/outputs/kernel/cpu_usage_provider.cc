@@ -43,6 +43,7 @@ class CpuUsageProvider : public XyProvider {
                            false,
                            start,
                            end});
+      m.entries.back().host = h.Name(host);
       auto cpus = h.Child(host, "CPUs");
       auto threads = h.Child(host, "Threads");
       if (!cpus || !threads) continue;

@@ -50,6 +50,7 @@ class ResourcesProvider : public TimeGraphProvider {
     for (Quark host : h.Children(storage::kRootQuark)) {
       m.entries.push_back(
           {int64_t(host), -1, {h.Name(host)}, false, false, start, end});
+      m.entries.back().host = h.Name(host);
       auto cpus = h.Child(host, "CPUs");
       if (!cpus) continue;
       auto sorted = [&h](std::vector<Quark> v) {

@@ -106,6 +106,7 @@ class ThreadStatusProvider : public TimeGraphProvider {
       const size_t host_entry = m.entries.size();
       m.entries.push_back(
           {int64_t(host), -1, {h.Name(host), "", ""}, false, false, 0, 0});
+      m.entries.back().host = h.Name(host);
       int64_t host_start = INT64_MAX, host_end = INT64_MIN;
       auto threads = h.Child(host, "Threads");
       if (!threads) {

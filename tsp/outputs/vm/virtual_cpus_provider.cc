@@ -73,6 +73,7 @@ class VirtualCpusProvider : public TimeGraphProvider {
       auto vms = h.Child(host, "VMs");
       if (!vms) continue;
       m.entries.push_back({int64_t(host), -1, {h.Name(host), ""}});
+      m.entries.back().host = h.Name(host);
       for (Quark vmq : SortedByNumber(h, h.Children(*vms))) {
         const vm::VmNaming* naming = names.Vm(h.Name(host), Num(h.Name(vmq)));
         std::string label = "VM " + h.Name(vmq);

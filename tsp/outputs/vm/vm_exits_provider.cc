@@ -85,6 +85,7 @@ class VmExitRateProvider : public XyProvider {
       if (int64_t(vm.host) != last_host) {
         last_host = vm.host;
         m.entries.push_back({NodeId(vm.host), -1, {vm.host_name}});
+        m.entries.back().host = vm.host_name;
       }
       m.entries.push_back({NodeId(vm.q),
                            NodeId(vm.host),

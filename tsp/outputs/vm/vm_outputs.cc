@@ -41,14 +41,14 @@ class VmFamily : public OutputFamily {
           t.running = !h->complete();
           return t;
         },
-        2));
+        2, 0));
     out->Add(MakeTableTree(
         {kVmExitsSelectionId, "VM Exits (selection)",
          "Exits starting in the selected time range, by reason", "DATA_TREE"},
         [events](int64_t a, int64_t b) {
           return VmExitsTable(*events, a, b - 1);
         },
-        2));
+        2, 0));
     out->Add(MakeTableTree(
         {kPreemptionsSelectionId, "Preemptions (selection)",
          "Preemptions happening in the selected time range, by kind",
@@ -56,7 +56,7 @@ class VmFamily : public OutputFamily {
         [events](int64_t a, int64_t b) {
           return PreemptionsTable(*events, a, b - 1);
         },
-        2));
+        2, 0));
     return Status::Ok();
   }
 };
