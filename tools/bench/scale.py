@@ -80,21 +80,50 @@ def mem_mb(pid):
     return out
 
 
+def smaps_mb(pid):
+    """Rss of `pid` per mapping kind in MB: files by name with runs of
+    digits folded (LevelDB's 000123.ldb -> #.ldb), anonymous as [anon]."""
+    out, name = {}, None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                if re.match(r"[0-9a-f]+-[0-9a-f]+ ", line):
+                    parts = line.split(None, 5)
+                    name = parts[5].strip() if len(parts) > 5 else "[anon]"
+                    name = re.sub(r"[0-9]+", "#", os.path.basename(name)) \
+                        if name.startswith("/") else name
+                elif line.startswith("Rss:") and name is not None:
+                    kb = int(line.split()[1])
+                    if kb:
+                        out[name] = out.get(name, 0.0) + kb / 1024.0
+    except OSError:
+        pass
+    return out
+
+
 class PeakSampler(threading.Thread):
     """Samples the server's RssAnon / RssFile every 50 ms: VmHWM alone does
-    not say whether the peak was heap or mapped files."""
+    not say whether the peak was heap or mapped files. With `smaps`, also
+    keeps /proc/PID/smaps's Rss per mapping at each phase's highest VmRSS
+    (read at most once a second)."""
 
-    def __init__(self, pid):
+    def __init__(self, pid, smaps=False):
         super().__init__(daemon=True)
         self.pid, self.stop, self.peak = pid, threading.Event(), {}
-        self.mark = "pass"
+        self.mark, self.smaps, self.at_peak = "pass", smaps, {}
+        self.last_smaps = 0.0
 
     def run(self):
         while not self.stop.wait(0.05):
             m = mem_mb(self.pid)
             p = self.peak.setdefault(self.mark, {})
+            high = m["VmRSS"] > p.get("VmRSS", 0.0)
             for k in ("RssAnon", "RssFile", "VmRSS"):
                 p[k] = max(p.get(k, 0.0), m[k])
+            now = time.monotonic()
+            if self.smaps and high and now - self.last_smaps >= 1.0:
+                self.last_smaps = now
+                self.at_peak[self.mark] = (m["VmRSS"], smaps_mb(self.pid))
 
 
 def du(path):
@@ -258,6 +287,9 @@ def main():
     ap.add_argument("--data-dir", help="reuse (and keep) this data dir: the "
                     "pass is then skipped if its stores are complete")
     ap.add_argument("--only", help="regex on output names to measure")
+    ap.add_argument("--smaps", action="store_true",
+                    help="print the largest mappings (smaps Rss) at each "
+                    "phase's highest sampled RSS")
     ap.add_argument("--experiments", type=int, default=1,
                     help="experiments open: the others are the same traces "
                     "under other names (own stores and passes, run after "
@@ -279,7 +311,7 @@ def main():
         [args.server, "--port", str(args.port), "--data-dir", data,
          "--log-level", "off", "--open", args.trace],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sampler = PeakSampler(proc.pid)
+    sampler = PeakSampler(proc.pid, args.smaps)
     sampler.start()
     try:
         c = Client(args.port)
@@ -340,6 +372,11 @@ def main():
     print("- Peak RssAnon / RssFile (sampled every 50 ms): " + "; ".join(
         f"{k} {v.get('RssAnon', 0):.0f} / {v.get('RssFile', 0):.0f} MB"
         for k, v in sampler.peak.items()))
+    for k, (rss, maps) in sampler.at_peak.items():
+        top = sorted(maps.items(), key=lambda kv: -kv[1])[:8]
+        print(f"- Largest mappings at the {k} phase's highest sample "
+              f"(VmRSS {rss:.0f} MB): " + ", ".join(
+                  f"{n} {mb:.0f} MB" for n, mb in top))
     store /= args.experiments
     print(f"- Store (per experiment): {store / 1e6:.0f} MB = "
           f"{store / trace_bytes:.3f} x the trace; listing the outputs: "
