@@ -3,6 +3,7 @@
 
     tools/bench/scale.py --trace DIR [--server build/tsp/vmtrace-server]
                          [--reps 5] [--samples 2000] [--rows 200]
+                         [--experiments N] [--smaps]
 
 Starts vmtrace-server on a fresh data dir with `--open DIR`, times the pass
 (server start -> COMPLETED), runs `babeltrace2 --output-format=dummy` on the
@@ -12,8 +13,10 @@ then the states / XY / first table page -- over the whole range and over a 1%
 window in the middle, once cold ("first") and `reps` more times
 ("repeated", median). It checks the time-graph bound (states <= rows x
 samples + 2 per row) and prints Markdown: pass vs babeltrace2, the server's
-peak RSS (VmHWM, from /proc), the store's size against the trace's, and one
-line per output and range. Loopback; client and server share the cores.
+peak RSS (VmHWM, from /proc; per phase, the sampled VmRSS / RssAnon /
+RssFile peaks and with --smaps the largest mappings), the store's size
+against the trace's, and one line per output and range. Loopback; client and
+server share the cores.
 """
 import argparse
 import http.client
@@ -369,9 +372,10 @@ def main():
           + (f"{extra_hwm:.0f} MB with {args.experiments} experiments open "
              f"and queried, " if extra_hwm else "")
           + f"{end_hwm:.0f} MB after every query below")
-    print("- Peak RssAnon / RssFile (sampled every 50 ms): " + "; ".join(
-        f"{k} {v.get('RssAnon', 0):.0f} / {v.get('RssFile', 0):.0f} MB"
-        for k, v in sampler.peak.items()))
+    print("- Peak VmRSS / RssAnon / RssFile (sampled every 50 ms): " +
+          "; ".join(f"{k} {v.get('VmRSS', 0):.0f} / "
+                    f"{v.get('RssAnon', 0):.0f} / {v.get('RssFile', 0):.0f} MB"
+                    for k, v in sampler.peak.items()))
     for k, (rss, maps) in sampler.at_peak.items():
         top = sorted(maps.items(), key=lambda kv: -kv[1])[:8]
         print(f"- Largest mappings at the {k} phase's highest sample "
