@@ -3,6 +3,7 @@
 
     tools/bench/scale.py --trace DIR [--server build/tsp/vmtrace-server]
                          [--reps 5] [--samples 2000] [--rows 200]
+                         [--experiments N] [--smaps]
 
 Starts vmtrace-server on a fresh data dir with `--open DIR`, times the pass
 (server start -> COMPLETED), runs `babeltrace2 --output-format=dummy` on the
@@ -12,8 +13,10 @@ then the states / XY / first table page -- over the whole range and over a 1%
 window in the middle, once cold ("first") and `reps` more times
 ("repeated", median). It checks the time-graph bound (states <= rows x
 samples + 2 per row) and prints Markdown: pass vs babeltrace2, the server's
-peak RSS (VmHWM, from /proc), the store's size against the trace's, and one
-line per output and range. Loopback; client and server share the cores.
+peak RSS (VmHWM, from /proc; per phase, the sampled VmRSS / RssAnon /
+RssFile peaks and with --smaps the largest mappings), the store's size
+against the trace's, and one line per output and range. Loopback; client and
+server share the cores.
 """
 import argparse
 import http.client
@@ -80,21 +83,50 @@ def mem_mb(pid):
     return out
 
 
+def smaps_mb(pid):
+    """Rss of `pid` per mapping kind in MB: files by name with runs of
+    digits folded (LevelDB's 000123.ldb -> #.ldb), anonymous as [anon]."""
+    out, name = {}, None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                if re.match(r"[0-9a-f]+-[0-9a-f]+ ", line):
+                    parts = line.split(None, 5)
+                    name = parts[5].strip() if len(parts) > 5 else "[anon]"
+                    name = re.sub(r"[0-9]+", "#", os.path.basename(name)) \
+                        if name.startswith("/") else name
+                elif line.startswith("Rss:") and name is not None:
+                    kb = int(line.split()[1])
+                    if kb:
+                        out[name] = out.get(name, 0.0) + kb / 1024.0
+    except OSError:
+        pass
+    return out
+
+
 class PeakSampler(threading.Thread):
     """Samples the server's RssAnon / RssFile every 50 ms: VmHWM alone does
-    not say whether the peak was heap or mapped files."""
+    not say whether the peak was heap or mapped files. With `smaps`, also
+    keeps /proc/PID/smaps's Rss per mapping at each phase's highest VmRSS
+    (read at most once a second)."""
 
-    def __init__(self, pid):
+    def __init__(self, pid, smaps=False):
         super().__init__(daemon=True)
         self.pid, self.stop, self.peak = pid, threading.Event(), {}
-        self.mark = "pass"
+        self.mark, self.smaps, self.at_peak = "pass", smaps, {}
+        self.last_smaps = 0.0
 
     def run(self):
         while not self.stop.wait(0.05):
             m = mem_mb(self.pid)
             p = self.peak.setdefault(self.mark, {})
+            high = m["VmRSS"] > p.get("VmRSS", 0.0)
             for k in ("RssAnon", "RssFile", "VmRSS"):
                 p[k] = max(p.get(k, 0.0), m[k])
+            now = time.monotonic()
+            if self.smaps and high and now - self.last_smaps >= 1.0:
+                self.last_smaps = now
+                self.at_peak[self.mark] = (m["VmRSS"], smaps_mb(self.pid))
 
 
 def du(path):
@@ -258,6 +290,9 @@ def main():
     ap.add_argument("--data-dir", help="reuse (and keep) this data dir: the "
                     "pass is then skipped if its stores are complete")
     ap.add_argument("--only", help="regex on output names to measure")
+    ap.add_argument("--smaps", action="store_true",
+                    help="print the largest mappings (smaps Rss) at each "
+                    "phase's highest sampled RSS")
     ap.add_argument("--experiments", type=int, default=1,
                     help="experiments open: the others are the same traces "
                     "under other names (own stores and passes, run after "
@@ -279,7 +314,7 @@ def main():
         [args.server, "--port", str(args.port), "--data-dir", data,
          "--log-level", "off", "--open", args.trace],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sampler = PeakSampler(proc.pid)
+    sampler = PeakSampler(proc.pid, args.smaps)
     sampler.start()
     try:
         c = Client(args.port)
@@ -337,9 +372,15 @@ def main():
           + (f"{extra_hwm:.0f} MB with {args.experiments} experiments open "
              f"and queried, " if extra_hwm else "")
           + f"{end_hwm:.0f} MB after every query below")
-    print("- Peak RssAnon / RssFile (sampled every 50 ms): " + "; ".join(
-        f"{k} {v.get('RssAnon', 0):.0f} / {v.get('RssFile', 0):.0f} MB"
-        for k, v in sampler.peak.items()))
+    print("- Peak VmRSS / RssAnon / RssFile (sampled every 50 ms): " +
+          "; ".join(f"{k} {v.get('VmRSS', 0):.0f} / "
+                    f"{v.get('RssAnon', 0):.0f} / {v.get('RssFile', 0):.0f} MB"
+                    for k, v in sampler.peak.items()))
+    for k, (rss, maps) in sampler.at_peak.items():
+        top = sorted(maps.items(), key=lambda kv: -kv[1])[:8]
+        print(f"- Largest mappings at the {k} phase's highest sample "
+              f"(VmRSS {rss:.0f} MB): " + ", ".join(
+                  f"{n} {mb:.0f} MB" for n, mb in top))
     store /= args.experiments
     print(f"- Store (per experiment): {store / 1e6:.0f} MB = "
           f"{store / trace_bytes:.3f} x the trace; listing the outputs: "
