@@ -170,8 +170,8 @@ struct GuestWake {
   // accepted the IRQ for a packet whose send was found (on any host of the
   // experiment) and whose sending vhost had been woken by a guest vCPU.
   // Times are in the clock of their own host.
-  int64_t accept_ts = 0;    // the receiving vhost's kvm_apic_accept_irq
-  int32_t net_host = -1;    // the sender's host, -1 if not matched
+  int64_t accept_ts = 0;  // the receiving vhost's kvm_apic_accept_irq
+  int32_t net_host = -1;  // the sender's host, -1 if not matched
   int32_t padding2 = 0;
   int64_t net_pid = -1;     // the sender's VM (QEMU pid)
   uint64_t net_cr3 = 0;     // the sending guest process

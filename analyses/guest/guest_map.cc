@@ -159,9 +159,9 @@ bool FitOffset(const std::vector<Candidate>& cands, const VmChanges& vm,
       const std::vector<Change>* ch = changes_of(c);
       if (ch == nullptr) continue;
       const int64_t t = c.ts - centre;
-      auto it = std::lower_bound(
-          ch->begin(), ch->end(), t - kNearNs,
-          [](const Change& x, int64_t v) { return x.ts < v; });
+      auto it =
+          std::lower_bound(ch->begin(), ch->end(), t - kNearNs,
+                           [](const Change& x, int64_t v) { return x.ts < v; });
       if (it != ch->end() && it->ts <= t + kNearNs) {
         near.push_back(c.ts - it->ts);
       }

@@ -89,8 +89,8 @@ std::string EventsTable::Cell(int64_t column, uint64_t rank,
       return FormatTimestamp(to_view_ ? to_view_(ev.trace_index, ev.timestamp)
                                       : ev.timestamp);
     case kTimestampNs:
-      return std::to_string(
-          to_view_ ? to_view_(ev.trace_index, ev.timestamp) : ev.timestamp);
+      return std::to_string(to_view_ ? to_view_(ev.trace_index, ev.timestamp)
+                                     : ev.timestamp);
     case kEventType:
       return ev.cls ? ev.cls->name() : std::string();
     case kCpu:

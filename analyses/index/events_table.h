@@ -9,8 +9,8 @@
 #define VMTRACE_ANALYSES_INDEX_EVENTS_TABLE_H_
 
 #include <cstdint>
-#include <limits>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>

@@ -155,9 +155,9 @@ TEST_F(HttpGuestTracesTest, AGuestTraceOfNoVmIsReported) {
   EXPECT_NE(c.find("Fix: add the guest trace to an experiment"),
             std::string::npos)
       << c;
-  EXPECT_NE(p["check.summary"].get<std::string>().find(
-                "; 0 of 1 guest traces used"),
-            std::string::npos)
+  EXPECT_NE(
+      p["check.summary"].get<std::string>().find("; 0 of 1 guest traces used"),
+      std::string::npos)
       << p.dump();
   EXPECT_TRUE(
       service()->OpenExperiment(e).value()->names->Current()->vms.empty());

@@ -31,9 +31,9 @@ std::shared_ptr<const ViewClock> ViewClock::Of(
     hosts.push_back(events::HostName(*index.ctf_traces()[i]));
     traces.push_back(index.ExperimentTraceOf(static_cast<uint32_t>(i)));
   }
-  auto clock = std::make_shared<ViewClock>(
-      [sync] { return sync->clock_sync(); }, std::move(hosts),
-      std::move(traces));
+  auto clock =
+      std::make_shared<ViewClock>([sync] { return sync->clock_sync(); },
+                                  std::move(hosts), std::move(traces));
   clock->index_ = &index;
   return clock;
 }
@@ -269,8 +269,9 @@ class ClockedTimeGraph : public TimeGraphProvider {
   StyleMap Styles() const override { return inner_->Styles(); }
 
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
-    return TreeInView(*clock_, &known_, start, end, true, true,
-                      [this](int64_t a, int64_t b) { return inner_->Tree(a, b); });
+    return TreeInView(
+        *clock_, &known_, start, end, true, true,
+        [this](int64_t a, int64_t b) { return inner_->Tree(a, b); });
   }
 
   StatusOr<RowsModel> States(const std::vector<int64_t>& times,
@@ -358,8 +359,9 @@ class ClockedXy : public XyProvider {
   OutputDescriptor descriptor() const override { return inner_->descriptor(); }
 
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
-    return TreeInView(*clock_, &known_, start, end, false, true,
-                      [this](int64_t a, int64_t b) { return inner_->Tree(a, b); });
+    return TreeInView(
+        *clock_, &known_, start, end, false, true,
+        [this](int64_t a, int64_t b) { return inner_->Tree(a, b); });
   }
 
   // Each series sampled at the requested instants of the view clock, in its
@@ -410,8 +412,9 @@ class ClockedDataTree : public DataTreeProvider {
   OutputDescriptor descriptor() const override { return inner_->descriptor(); }
 
   StatusOr<TreeModel> Tree(int64_t start, int64_t end) const override {
-    return TreeInView(*clock_, &known_, start, end, false, false,
-                      [this](int64_t a, int64_t b) { return inner_->Tree(a, b); });
+    return TreeInView(
+        *clock_, &known_, start, end, false, false,
+        [this](int64_t a, int64_t b) { return inner_->Tree(a, b); });
   }
 
  private:

@@ -32,7 +32,8 @@ class ViewClock {
   ViewClock() = default;
   // `sync` returns the experiment's clock sync, or null while it is not
   // known; `ctf_hosts` is the host of each CTF trace of the experiment and
-  // `trace_of_ctf` its experiment trace (as ExperimentIndex::ExperimentTraceOf).
+  // `trace_of_ctf` its experiment trace (as
+  // ExperimentIndex::ExperimentTraceOf).
   ViewClock(std::function<const sync::ClockSync*()> sync,
             std::vector<std::string> ctf_hosts,
             std::vector<size_t> trace_of_ctf);

@@ -238,8 +238,9 @@ std::vector<int64_t> Samples(int64_t start, int64_t end, int n) {
   // 128-bit: early in the pass the history may have no start yet (0), and
   // (end - start) * i then overflows 64 bits.
   for (int i = 0; i < n; ++i) {
-    out.push_back(start + static_cast<int64_t>(
-                              static_cast<__int128>(end - start) * i / (n - 1)));
+    out.push_back(
+        start +
+        static_cast<int64_t>(static_cast<__int128>(end - start) * i / (n - 1)));
   }
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

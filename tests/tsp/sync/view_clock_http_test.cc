@@ -68,10 +68,10 @@ class ViewClockHttpTest : public HttpTest {
   // (start, end, style) of every state of `item` at `times`.
   std::set<std::tuple<int64_t, int64_t, std::string>> States(
       const std::string& exp, int64_t item, const std::vector<int64_t>& times) {
-    Json r = PostUntilDone(TimeGraph(exp, "states"),
-                           Json{{"parameters",
-                                 {{"requested_times", times},
-                                  {"requested_items", {item}}}}});
+    Json r = PostUntilDone(
+        TimeGraph(exp, "states"),
+        Json{{"parameters",
+              {{"requested_times", times}, {"requested_items", {item}}}}});
     std::set<std::tuple<int64_t, int64_t, std::string>> out;
     for (const Json& row : r["model"]["rows"]) {
       for (const Json& s : row["states"]) {
@@ -151,7 +151,8 @@ TEST_F(ViewClockHttpTest, EveryViewOfHostSIsInHostCsClock) {
     auto want = States(alone, id, times);
     if (want.empty()) continue;
     std::set<std::tuple<int64_t, int64_t, std::string>> moved;
-    for (const auto& [b, e, style] : want) moved.insert({b + off, e + off, style});
+    for (const auto& [b, e, style] : want)
+      moved.insert({b + off, e + off, style});
     auto got = States(both, threads_both[key], shifted);
     // The first state of a thread begins at its history's start: host-s's
     // first event alone, the experiment's first event (host-c's, never
@@ -171,8 +172,8 @@ TEST_F(ViewClockHttpTest, EveryViewOfHostSIsInHostCsClock) {
   // The histogram's host-s series (trace 1 of the pair, 0 alone).
   auto series = [&](const std::string& exp, int64_t id,
                     const std::vector<int64_t>& at) {
-    Json m = XyModel(exp, Json{{"requested_times", at},
-                               {"requested_items", {id}}});
+    Json m =
+        XyModel(exp, Json{{"requested_times", at}, {"requested_items", {id}}});
     for (const Json& x : m["series"]) {
       if (x["seriesId"] == id) return x["yValues"];
     }

@@ -127,8 +127,8 @@ class CheckFamily : public OutputFamily {
  public:
   std::vector<std::string> modules() const override { return {}; }
   Status Make(const OutputContext& ctx, OutputSet* out) const override {
-    auto source = std::make_shared<const CheckSource>(ctx.index,
-                                                      ctx.guest_reports);
+    auto source =
+        std::make_shared<const CheckSource>(ctx.index, ctx.guest_reports);
     out->Add(std::make_unique<TraceCheckTable>(source));
     out->AddProperties([source] { return source->Report().Properties(); });
     return Status::Ok();

@@ -132,8 +132,8 @@ class EventsFamily : public OutputFamily {
   Status Make(const OutputContext& ctx, OutputSet* out) const override {
     out->Add(std::make_unique<EventsTableProvider>(ctx.index, ctx.trace_names,
                                                    ctx.clock));
-    out->Add(std::make_unique<HistogramProvider>(
-        ctx.index, ctx.experiment_name, ctx.trace_names, ctx.clock));
+    out->Add(std::make_unique<HistogramProvider>(ctx.index, ctx.experiment_name,
+                                                 ctx.trace_names, ctx.clock));
     return Status::Ok();
   }
 };
