@@ -133,7 +133,7 @@ class Walker {
     const uint32_t sh = static_cast<uint32_t>(wake.net_host);
     const WorkerId snd{WorkerId::kGuest, sh, wake.net_pid, 0, wake.net_cr3};
     const int64_t inj = std::clamp(wake.inj_ts, g0, g1);
-    const int64_t acc = std::clamp(wake.accept_ts, g0, inj);
+    const int64_t acc = std::clamp(wake.accept_ts(), g0, inj);
     int64_t k = std::clamp(Conv(sh, w.host, wake.net_kick_ts), g0, acc);
     if (k > g0 && depth < kMaxDepth && !(snd == w) &&
         g_.Guest({sh, snd.id, snd.cr3}) != nullptr) {
@@ -168,7 +168,7 @@ class Walker {
     WorkerId waker = w;
     waker.cr3 = wake.waker_cr3;
     const int64_t inj = std::clamp(wake.inj_ts, g0, g1);
-    const int64_t wt = std::clamp(wake.wake_ts, g0, inj);
+    const int64_t wt = std::clamp(wake.wake_ts(), g0, inj);
     Status st = Walk(waker, g0, wt, depth + 1);
     if (!st.ok()) return st;
     Arrow(waker, w, wt, Cause::kIpi, w.host);

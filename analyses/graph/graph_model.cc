@@ -251,7 +251,7 @@ void GraphModel::Bind(uint32_t host, Vcpu& v, uint64_t cr3,
     if ((*packets)[i].first) {
       s_->wake_packets.push_back({{host, v.pid, cr3},
                                   (*wakes)[i].inj_ts,
-                                  (*wakes)[i].accept_ts,
+                                  (*wakes)[i].accept_ts(),
                                   (*packets)[i].second});
     }
   }
@@ -380,7 +380,8 @@ void GraphModel::OnWakeup(const Ev& ev, Cpu& cpu, int64_t ctx_tid) {
   std::vector<HostEdge>& e = t.edges.vec();
   if (e.empty() || e.back().cause != Cause::kBlocked) return;
   if (cpu.ctx == Ctx::kNone && ctx_tid > 0 && ctx_tid != wakee) {
-    g_.host_wakes.vec().push_back({ev.ts, ctx_tid, wakee});
+    g_.host_wakes.vec().push_back(
+        {ev.ts, static_cast<int32_t>(ctx_tid), static_cast<int32_t>(wakee)});
     MaybeSpill(g_.host_wakes);
   }
   e.back().cause = WakeCause(cpu.ctx, cpu.block_done, cpu.softirq_vec);
@@ -505,15 +506,15 @@ void GraphModel::OnInjVirq(const Ev& ev, int64_t ctx_tid) {
   if (v == nullptr || v->injected) return;
   v->injected = true;
   GuestWake gw;
-  gw.inj_ts = gw.wake_ts = ev.ts;
-  gw.vector = Or(ev.kvm_irq.vector, -1);
-  gw.vcpu = static_cast<int32_t>(v->id);
+  gw.inj_ts = ev.ts;
+  gw.vector = static_cast<int16_t>(Or(ev.kvm_irq.vector, -1));
+  gw.vcpu = static_cast<int16_t>(v->id);
   if (Ipi(ev.host, v->pid, gw.vector)) {
     auto it = s_->ipis.find({ev.host, v->pid, v->id});
     if (it != s_->ipis.end()) {
-      gw.wake_ts = it->second.wake_ts;
+      gw.set_wake_ts(it->second.wake_ts);
       gw.waker_cr3 = it->second.cr3;
-      gw.source_tid = it->second.source;
+      gw.source_tid = static_cast<int32_t>(it->second.source);
       gw.ipi = it->second.has_cr3;
       s_->ipis.erase(it);
     }
@@ -521,7 +522,7 @@ void GraphModel::OnInjVirq(const Ev& ev, int64_t ctx_tid) {
   if (gw.vector == v->dev_vector) gw.device = v->dev_cause;
   const bool packet = gw.device == Cause::kNetwork && v->has_packet;
   if (packet) {
-    gw.accept_ts = v->packet_accept_ts;
+    gw.set_accept_ts(v->packet_accept_ts);
     v->has_packet = false;
   }
   v->pending.push_back(gw);
@@ -569,8 +570,9 @@ void GraphModel::Finish(int64_t end_time) {
           [](const GuestWake& x, int64_t t) { return x.inj_ts < t; });
       for (; it != wakes.end() && it->inj_ts == wp->inj_ts; ++it) {
         if (it->device != Cause::kNetwork || it->net_host >= 0) continue;
-        it->net_host = static_cast<int32_t>(send.host);
-        it->net_pid = send.src.pid;
+        if (send.host > 127) continue;  // GuestWake::net_host is 8 bits
+        it->net_host = static_cast<int8_t>(send.host);
+        it->net_pid = static_cast<int32_t>(send.src.pid);
         it->net_cr3 = send.src.cr3;
         it->net_kick_ts = send.src.kick_ts;
         break;

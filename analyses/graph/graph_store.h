@@ -25,8 +25,9 @@
 namespace vmtrace::graph {
 
 // Bumped when what GraphModel records changes (the file is then rebuilt).
-// 2 network, 3 kept, 4 no resumes, 5 mapped arrays.
-inline constexpr int kGraphVersion = 5;
+// 2 network, 3 kept, 4 no resumes, 5 mapped arrays, 6 packed edges,
+// 56-byte guest wakes and 16-byte host wakes.
+inline constexpr int kGraphVersion = 6;
 
 // Writes `g` to `path` atomically. `spill_fd`: the pass's spill file
 // holding the columns' spilled runs (GraphModel::SpillTo), -1 if none.

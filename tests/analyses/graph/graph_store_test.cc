@@ -50,7 +50,7 @@ void ExpectSameGraph(const ExecGraph& a, const ExecGraph& b) {
     ASSERT_EQ(x.wakes.size(), y.wakes.size());
     for (size_t k = 0; k < x.wakes.size(); ++k) {
       EXPECT_EQ(x.wakes[k].inj_ts, y.wakes[k].inj_ts);
-      EXPECT_EQ(x.wakes[k].wake_ts, y.wakes[k].wake_ts);
+      EXPECT_EQ(x.wakes[k].wake_ts(), y.wakes[k].wake_ts());
       EXPECT_EQ(x.wakes[k].vector, y.wakes[k].vector);
       EXPECT_EQ(x.wakes[k].source_tid, y.wakes[k].source_tid);
       EXPECT_EQ(x.wakes[k].waker_cr3, y.wakes[k].waker_cr3);
@@ -60,7 +60,7 @@ void ExpectSameGraph(const ExecGraph& a, const ExecGraph& b) {
       EXPECT_EQ(x.wakes[k].kept, y.wakes[k].kept);
       EXPECT_EQ(x.wakes[k].net_host, y.wakes[k].net_host);
       if (x.wakes[k].net_host >= 0) {
-        EXPECT_EQ(x.wakes[k].accept_ts, y.wakes[k].accept_ts);
+        EXPECT_EQ(x.wakes[k].accept_ts(), y.wakes[k].accept_ts());
         EXPECT_EQ(x.wakes[k].net_pid, y.wakes[k].net_pid);
         EXPECT_EQ(x.wakes[k].net_cr3, y.wakes[k].net_cr3);
         EXPECT_EQ(x.wakes[k].net_kick_ts, y.wakes[k].net_kick_ts);
