@@ -32,6 +32,7 @@ Cause WaitCause(int64_t state) {
 using internal::GuestFacts;
 using internal::IsWait;
 using internal::Iv;
+using internal::IvList;
 
 class Walker {
  public:
@@ -245,7 +246,7 @@ class Walker {
   Status WalkGuest(const WorkerId& w, int64_t a, int64_t b, int depth) {
     auto row = facts_.Row(w, a, b);
     if (!row.ok()) return row.status();
-    const std::vector<Iv>& ivs = *row;
+    const IvList& ivs = *row;
     const GuestWorker* gw = g_.Guest({w.host, w.id, w.cr3});
     const Layer layer = w.kind == WorkerId::kL2 ? Layer::kL2 : Layer::kL1;
     int64_t last_run_end = -1, stretch_start = -1;
@@ -378,7 +379,7 @@ class Walker {
   }
 
   // True if ivs[i..] runs to the end of w's host trace with no RUNNING.
-  bool OpenAtEnd(const WorkerId& w, const std::vector<Iv>& ivs, size_t i) {
+  bool OpenAtEnd(const WorkerId& w, const IvList& ivs, size_t i) {
     for (size_t j = i; j < ivs.size(); ++j) {
       if (ivs[j].state == vm::kRunning) return false;
     }

@@ -73,6 +73,7 @@
 #define VMTRACE_ANALYSES_GRAPH_CRITICAL_PATH_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -118,7 +119,10 @@ struct PathArrow {
 };
 
 struct CriticalPath {
-  std::vector<PathSegment> segments;  // contiguous, in time order
+  // Contiguous, in time order. A deque: a path as long as the trace grows
+  // in chunks, never copied whole into a buffer twice its size (the
+  // vector's doubling held 1.5x the path at each step, peak RSS).
+  std::deque<PathSegment> segments;
   std::vector<PathArrow> arrows;
 };
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ inline bool IsWait(int64_t s) {
 struct Iv {
   int64_t start, end, state;
 };
+// A row as the walker reads it: a deque, so that a row as long as the trace
+// grows in chunks instead of being copied at each doubling (peak RSS).
+using IvList = std::deque<Iv>;
 
 class GuestFacts {
  public:
@@ -43,7 +47,7 @@ class GuestFacts {
   // entry counts as L2 there (vm-semantics §5.2): its runs then appear on a
   // row of the same CR3 under the nested VM; they are laid over the L1
   // row's off periods, since an L1 CR3 is not an L2 process's.
-  StatusOr<std::vector<Iv>> Row(const WorkerId& w, int64_t a, int64_t b) {
+  StatusOr<IvList> Row(const WorkerId& w, int64_t a, int64_t b) {
     auto own = RawRow(w, a, b);
     if (!own.ok() || w.kind != WorkerId::kGuest) return own;
     auto nested =
@@ -56,7 +60,7 @@ class GuestFacts {
       if (l2.hcr3 == w.cr3) continue;
       auto ph = RawRow(l2, a, b);
       if (!ph.ok()) continue;
-      std::vector<Iv> runs;
+      IvList runs;
       for (const Iv& iv : *ph) {
         if (iv.state == vm::kRunning || iv.state == vm::kVcpuHypervisor ||
             iv.state == vm::kVcpuPreempted) {
@@ -69,9 +73,8 @@ class GuestFacts {
   }
 
   // `base` with `runs` (sorted, disjoint) replacing its off periods.
-  static std::vector<Iv> Overlay(const std::vector<Iv>& base,
-                                 const std::vector<Iv>& runs) {
-    std::vector<Iv> out;
+  static IvList Overlay(const IvList& base, const IvList& runs) {
+    IvList out;
     auto push = [&out](int64_t s, int64_t e, int64_t st) {
       if (s >= e) return;
       if (!out.empty() && out.back().state == st && out.back().end == s) {
@@ -132,7 +135,7 @@ class GuestFacts {
     }
   }
 
-  StatusOr<std::vector<Iv>> RawRow(const WorkerId& w, int64_t a, int64_t b) {
+  StatusOr<IvList> RawRow(const WorkerId& w, int64_t a, int64_t b) {
     if (vm_ == nullptr) return NotFound("no VM store for guest workers");
     std::vector<std::string> path = ProcessesPath(w);
     path.push_back(Cr3Text(w.cr3));
@@ -140,7 +143,7 @@ class GuestFacts {
     if (!q) return NotFound("no guest process " + WorkerLabel(g_, w));
     auto span = vm_->FirstLast(*q);
     if (!span.ok()) return span.status();
-    std::vector<Iv> out;
+    IvList out;
     if (!*span) return out;
     // Read in slices of kRowSliceNs: a whole row at once was a vector of
     // 72-byte StateIntervals as long as the trace (864 MiB for a guest

@@ -171,18 +171,14 @@ std::unique_ptr<DataTreeProvider> MakeBreakdownTreeProvider(const Path* p) {
   return std::make_unique<BreakdownTreeProvider>(p);
 }
 
-std::vector<std::string> Preempters(const Path& p,
-                                    const graph::CriticalPath& cp,
-                                    const sync::ClockSync* clocks) {
-  std::vector<std::string> out(cp.segments.size());
-  for (size_t i = 0; i < cp.segments.size(); ++i) {
-    const graph::PathSegment& s = cp.segments[i];
-    if (s.cause == Cause::kPreempted && s.layer == Layer::kL0 &&
-        s.worker.kind == WorkerId::kGuest) {
-      out[i] = Preempter(p, s.worker, LocalTime(p, clocks, s.worker, s.start));
-    }
+std::string PreempterOf(const Path& p, const graph::CriticalPath& cp,
+                        const sync::ClockSync* clocks, size_t i) {
+  const graph::PathSegment& s = cp.segments[i];
+  if (s.cause == Cause::kPreempted && s.layer == Layer::kL0 &&
+      s.worker.kind == WorkerId::kGuest) {
+    return Preempter(p, s.worker, LocalTime(p, clocks, s.worker, s.start));
   }
-  return out;
+  return "";
 }
 
 StatusOr<std::vector<BreakdownRow>> StoredBreakdown(const StoredPath& p,

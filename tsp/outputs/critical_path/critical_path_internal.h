@@ -123,11 +123,12 @@ struct CriticalPathOutputs::Path {
   std::unique_ptr<Result> result;
 };
 
-// Per segment of `cp`, who had the host CPU while the path's guest worker
-// was preempted (WalkedPath::preempters).
-std::vector<std::string> Preempters(const CriticalPathOutputs::Path& p,
-                                    const graph::CriticalPath& cp,
-                                    const sync::ClockSync* clocks);
+// For segment `i` of `cp`, who had the host CPU while the path's guest
+// worker was preempted ("" if it is not an L0 PREEMPTED segment of a guest
+// worker; WalkedPath::preempter_of).
+std::string PreempterOf(const CriticalPathOutputs::Path& p,
+                        const graph::CriticalPath& cp,
+                        const sync::ClockSync* clocks, size_t i);
 
 // One row of the breakdown: category "cause", "layer", "worker" or
 // "preempted by", in that order, each sorted by name (NamedBreakdown adds

@@ -70,7 +70,9 @@ void CriticalPathOutputs::Path::Walk() {
       for (const auto& [wk, id] : w.id_of) {
         w.labels[id] = graph::WorkerLabel(g, wk);
       }
-      w.preempters = Preempters(*this, *cp, clocks);
+      w.preempter_of = [this, &path = *cp, clocks](size_t i) {
+        return PreempterOf(*this, path, clocks, i);
+      };
       auto stored = SavePath(dir, fingerprint, w);
       if (stored.ok()) {
         r->stored = std::move(stored).value();

@@ -136,12 +136,13 @@ void Write(const WalkedPath& w, storage::StateWriter* out) {
     const storage::Quark q = row(w.id_of.at(s.worker));
     out->Set(s.start, q, storage::StateValue::Int(PathValue(s.cause, s.layer)));
     out->Set(s.end, q, storage::StateValue::Null());
-    if (i < w.preempters.size() && !w.preempters[i].empty()) {
-      auto it = pre.find(w.preempters[i]);
+    const std::string by = i < w.preempters.size() ? w.preempters[i]
+                           : w.preempter_of        ? w.preempter_of(i)
+                                                   : std::string();
+    if (!by.empty()) {
+      auto it = pre.find(by);
       if (it == pre.end()) {
-        it = pre.emplace(w.preempters[i],
-                         out->GetOrAddPath({"Preempters", w.preempters[i]}))
-                 .first;
+        it = pre.emplace(by, out->GetOrAddPath({"Preempters", by})).first;
       }
       out->Set(s.start, it->second, storage::StateValue::Int(1));
       out->Set(s.end, it->second, storage::StateValue::Null());

@@ -20,6 +20,7 @@
 #define VMTRACE_TSP_OUTPUTS_CRITICAL_PATH_PATH_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,6 +63,9 @@ struct WalkedPath {
   // a segment that is not an L0 PREEMPTED one of a guest worker); empty
   // when unknown.
   std::vector<std::string> preempters;
+  // When `preempters` is empty: the same, asked per segment while saving
+  // (a string per segment of a path as long as the trace is not kept).
+  std::function<std::string(size_t segment)> preempter_of;
   int64_t start = 0, end = 0;
 };
 
