@@ -113,7 +113,7 @@ std::vector<Match> MatchAll(const std::vector<Candidate>& cands,
 bool FitOffset(const std::vector<Candidate>& cands, const VmChanges& vm,
                int64_t* offset) {
   constexpr int64_t kRange = 1'000'000'000;  // clocks within 1 s
-  constexpr size_t kVoters = 24;
+  constexpr size_t kVoters = 12;
   constexpr size_t kShortlist = 8;
   constexpr size_t kSample = 200;
   constexpr int64_t kNearNs = 3'000;  // around a bin's centre

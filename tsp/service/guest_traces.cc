@@ -35,7 +35,7 @@ void Run(std::stop_token stop, index::ExperimentIndex* index,
       return;
     }
     if (s.state == index::IndexState::kCompleted && !s.analyses_running) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   std::vector<vm::GuestTraceReport> reports;
   std::vector<guest::GuestTrace> guests;
