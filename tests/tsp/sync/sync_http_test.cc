@@ -11,29 +11,13 @@
 #include <filesystem>
 #include <string>
 
-#include "http_fixture.h"
+#include "two_hosts_fixture.h"
 
 namespace vmtrace::tsp::testing {
 namespace {
 
-class SyncHttpTest : public HttpTest {
+class SyncHttpTest : public TwoHostsTest {
  protected:
-  void SetUp() override {
-    HttpTest::SetUp();
-    gen_ = fs::temp_directory_path() /
-           ("vmtrace-sync-http-" + std::to_string(getpid()));
-    fs::remove_all(gen_);
-    const std::string cmd = std::string(VMTRACE_GEN_BIN) + " --scenario " +
-                            VMTRACE_GEN_SCENARIOS +
-                            "/two-hosts-net.json --no-truth --out " +
-                            gen_.string() + " > /dev/null";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  }
-  void TearDown() override {
-    HttpTest::TearDown();
-    fs::remove_all(gen_);
-  }
-
   // Checks the sync.* properties of a finished experiment.
   static void ExpectSynced(const Json& exp) {
     ASSERT_EQ(exp["indexingStatus"], "COMPLETED") << exp.dump();
@@ -56,8 +40,6 @@ class SyncHttpTest : public HttpTest {
     EXPECT_TRUE(p.contains("sync.unmatched_packets"));
     EXPECT_FALSE(p.contains("sync.sync.reference"));
   }
-
-  fs::path gen_;
 };
 
 TEST_F(SyncHttpTest, TwoTracesCarryTheSyncProperties) {

@@ -15,31 +15,15 @@
 #include <tuple>
 #include <vector>
 
-#include "http_fixture.h"
+#include "two_hosts_fixture.h"
 
 namespace vmtrace::tsp::testing {
 namespace {
 
 constexpr char kThreadStatus[] = "vmtrace.kernel.thread_status";
 
-class ViewClockHttpTest : public HttpTest {
+class ViewClockHttpTest : public TwoHostsTest {
  protected:
-  void SetUp() override {
-    HttpTest::SetUp();
-    gen_ = fs::temp_directory_path() /
-           ("vmtrace-view-clock-" + std::to_string(getpid()));
-    fs::remove_all(gen_);
-    const std::string cmd = std::string(VMTRACE_GEN_BIN) + " --scenario " +
-                            VMTRACE_GEN_SCENARIOS +
-                            "/two-hosts-net.json --no-truth --out " +
-                            gen_.string() + " > /dev/null";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  }
-  void TearDown() override {
-    HttpTest::TearDown();
-    fs::remove_all(gen_);
-  }
-
   std::string TimeGraph(const std::string& exp, const std::string& what) {
     return Outputs(exp) + "/timeGraph/" + kThreadStatus + "/" + what;
   }
@@ -101,8 +85,6 @@ class ViewClockHttpTest : public HttpTest {
     ADD_FAILURE() << "no event of " << trace;
     return 0;
   }
-
-  fs::path gen_;
 };
 
 TEST_F(ViewClockHttpTest, EveryViewOfHostSIsInHostCsClock) {
