@@ -6,12 +6,12 @@
 // with `spans_request` take each request's [start, end] (hits included);
 // the others keep the span they were computed with (a thread's lifetime).
 // A tree whose entries depend on the requested range (CPU Usage lists the
-// threads that ran in it) is kept for one range (Scope::kPerRange) and
-// recomputed for another. A tree whose labels come from something that
-// may change later (the experiment's guest names) passes it as `key`: the
-// kept tree serves only requests with the same key (the cache holds the key,
-// so a new snapshot is never mistaken for a freed one at the same address).
-// Thread-safe; computes are serialized.
+// threads that ran in it) is kept per range (Scope::kPerRange), for the
+// last kPerRangeKept ranges asked. A tree whose labels come from something
+// that may change later (the experiment's guest names) passes it as `key`:
+// a kept tree serves only requests with the same key (the cache holds the
+// key, so a new snapshot is never mistaken for a freed one at the same
+// address). Thread-safe; computes are serialized.
 #ifndef VMTRACE_TSP_OUTPUTS_TREE_CACHE_H_
 #define VMTRACE_TSP_OUTPUTS_TREE_CACHE_H_
 
@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "base/status.h"
 #include "tsp/outputs/providers.h"
@@ -44,18 +45,22 @@ class TreeCache {
                           std::shared_ptr<const void> key,
                           ComputeFn&& compute) const {
     std::lock_guard<std::mutex> lock(mu_);
-    if (complete && cached_ && key == key_ &&
-        (scope_ == Scope::kWholeTrace || (start == start_ && end == end_))) {
-      return Spanned(*cached_, start, end);
+    if (complete) {
+      for (const Kept& k : kept_) {
+        if (k.key == key && (scope_ == Scope::kWholeTrace ||
+                             (k.start == start && k.end == end))) {
+          return Spanned(k.model, start, end);
+        }
+      }
     }
     StatusOr<TreeModel> m = compute(start, end);
     if (!m.ok()) return m;
     m->running = !complete;
     if (complete) {
-      cached_ = *m;
-      start_ = start;
-      end_ = end;
-      key_ = std::move(key);
+      // The newest first; a whole-trace tree needs one.
+      kept_.insert(kept_.begin(), Kept{*m, start, end, std::move(key)});
+      const size_t keep = scope_ == Scope::kWholeTrace ? 1 : kPerRangeKept;
+      if (kept_.size() > keep) kept_.resize(keep);
     }
     return Spanned(std::move(m).value(), start, end);
   }
@@ -77,9 +82,16 @@ class TreeCache {
 
   const Scope scope_;
   mutable std::mutex mu_;
-  mutable std::optional<TreeModel> cached_;
-  mutable int64_t start_ = 0, end_ = 0;
-  mutable std::shared_ptr<const void> key_;
+  // A per-range tree is kept for the last few ranges: a viewer alternates
+  // between a few (the whole trace, the zoomed window), and a multi-host
+  // experiment asks each host's range in its own clock (view_clock.h).
+  static constexpr size_t kPerRangeKept = 4;
+  struct Kept {
+    TreeModel model;
+    int64_t start, end;
+    std::shared_ptr<const void> key;
+  };
+  mutable std::vector<Kept> kept_;
 };
 
 }  // namespace vmtrace::tsp

@@ -200,6 +200,19 @@ TEST(TreeCacheTest, KeepsACompleteTreeAndSpansEachRequest) {
   EXPECT_TRUE(per_range.Get(true, 0, 10, compute).ok());
   EXPECT_TRUE(per_range.Get(true, 0, 20, compute).ok());
   EXPECT_EQ(computed, 5);
+  // Alternating between kept ranges computes nothing more; a fifth range
+  // pushes out the oldest.
+  EXPECT_TRUE(per_range.Get(true, 0, 10, compute).ok());
+  EXPECT_TRUE(per_range.Get(true, 0, 20, compute).ok());
+  EXPECT_EQ(computed, 5);
+  for (int64_t e = 30; e <= 60; e += 10) {
+    EXPECT_TRUE(per_range.Get(true, 0, e, compute).ok());
+  }
+  EXPECT_EQ(computed, 9);
+  EXPECT_TRUE(per_range.Get(true, 0, 60, compute).ok());
+  EXPECT_EQ(computed, 9);
+  EXPECT_TRUE(per_range.Get(true, 0, 10, compute).ok());
+  EXPECT_EQ(computed, 10);
 }
 
 // A tree whose labels come from something that changes (the guest names)
